@@ -1,0 +1,153 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from tests.api.world import World, build_world, ok
+from workflow import clock
+
+
+@pytest.fixture
+def w(client) -> World:
+    return build_world(client)
+
+
+def _item(w: World, session_id: int, **overrides: object) -> dict:
+    body = {
+        "title": "Jobkanalen in kaart brengen",
+        "owner_person_id": w.people["member"],
+        "due_date": (date.today() + timedelta(days=30)).isoformat(),
+        "indicator": "Werkzoekenden bereikt",
+        "unit": "personen",
+        "baseline": 120,
+        "target": 400,
+        "current_value": 120,
+    }
+    body.update(overrides)
+    return ok(
+        w.client.post(
+            f"/api/v1/sessions/{session_id}/action-items", json=body, headers=w.auth("secretariat")
+        ),
+        201,
+    )
+
+
+def test_action_item_born_in_a_session_with_a_measurable_objective(w: World) -> None:
+    s = w.schedule()
+    item = _item(w, s["id"])
+    assert item["forum_id"] == w.forums["taskforce"] and item["session_id"] == s["id"]
+    assert (item["baseline"], item["target"], item["current_value"]) == (120, 400, 120)
+    assert item["status"] == "open" and item["overdue"] is False
+
+
+def test_owner_must_be_known(w: World) -> None:
+    s = w.schedule()
+    r = w.client.post(
+        f"/api/v1/sessions/{s['id']}/action-items",
+        headers=w.auth("co_chair"),
+        json={"title": "x", "owner_person_id": 424242},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/owner_person_id"
+    r = w.client.post(
+        f"/api/v1/sessions/{s['id']}/action-items", headers=w.auth("co_chair"), json={"title": "x"}
+    )
+    assert r.status_code == 422 and "needs an owner" in r.json()["detail"]
+
+
+def test_owner_reports_progress_and_history_is_kept(w: World) -> None:
+    s = w.schedule()
+    item = _item(w, s["id"])
+    url = f"/api/v1/action-items/{item['id']}"
+    r = ok(
+        w.client.patch(
+            url,
+            headers=w.auth("member"),
+            json={
+                "status": "in_progress",
+                "current_value": 180,
+                "note": "Eerste workshop in Tienen",
+            },
+        )
+    )
+    assert r["status"] == "in_progress" and r["current_value"] == 180
+    assert r["progress"][-1]["note"] == "Eerste workshop in Tienen"
+    assert r["progress"][-1]["value"] == 180
+    done = ok(w.client.patch(url, headers=w.auth("member"), json={"status": "done"}))
+    assert done["completed_at"] is not None
+    stale = w.client.patch(
+        url, headers={**w.auth("member"), "If-Match": '"1"'}, json={"current_value": 1}
+    )
+    assert stale.status_code == 412
+    events = ok(
+        w.client.get(
+            f"/api/v1/forums/{w.forums['taskforce']}/events",
+            headers=w.auth("member"),
+            params={"kind": "action_item.updated"},
+        )
+    )
+    assert events["total"] == 2
+    assert events["items"][1]["data"]["changes"]["current_value"] == [120.0, 180.0]
+
+
+def test_list_by_owner_status_and_overdue(w: World) -> None:
+    s = w.schedule()
+    soon = (date.today() + timedelta(days=3)).isoformat()
+    a = _item(w, s["id"], due_date=soon)
+    _item(w, s["id"], owner_person_id=w.people["co_chair"], due_date=soon)
+    _item(w, s["id"], due_date=None)
+    clock.freeze(datetime.now(UTC) + timedelta(days=10))
+    lst = ok(
+        w.client.get("/api/v1/action-items", headers=w.auth("co_chair"), params={"overdue": True})
+    )
+    assert lst["total"] == 2 and all(i["overdue"] for i in lst["items"])
+    mine = ok(
+        w.client.get(
+            "/api/v1/action-items",
+            headers=w.auth("member"),
+            params={"owner_person_id": w.people["member"], "overdue": True},
+        )
+    )
+    assert [i["id"] for i in mine["items"]] == [a["id"]]
+    ok(
+        w.client.patch(
+            f"/api/v1/action-items/{a['id']}", headers=w.auth("member"), json={"status": "done"}
+        )
+    )
+    assert (
+        ok(
+            w.client.get(
+                "/api/v1/action-items", headers=w.auth("co_chair"), params={"overdue": True}
+            )
+        )["total"]
+        == 1
+    )
+    assert (
+        ok(
+            w.client.get(
+                "/api/v1/action-items", headers=w.auth("co_chair"), params={"status": "done"}
+            )
+        )["total"]
+        == 1
+    )
+
+
+def test_no_action_items_from_a_cancelled_session(w: World) -> None:
+    s = w.schedule()
+    ok(w.client.post(f"/api/v1/sessions/{s['id']}/cancel", json={}, headers=w.auth("co_chair")))
+    r = w.client.post(
+        f"/api/v1/sessions/{s['id']}/action-items",
+        headers=w.auth("co_chair"),
+        json={"title": "x", "owner_person_id": w.people["member"]},
+    )
+    assert r.status_code == 422
+
+
+def test_indicator_values_must_be_numbers(w: World) -> None:
+    s = w.schedule()
+    for bad in ("NaN", "Infinity", "veel", 1e300):
+        r = w.client.post(
+            f"/api/v1/sessions/{s['id']}/action-items",
+            headers=w.auth("co_chair"),
+            content=f'{{"title": "x", "owner_person_id": {w.people["member"]}, '
+            f'"target": {bad if not isinstance(bad, str) else chr(34) + bad + chr(34)}}}',
+        )
+        assert r.status_code == 422, (bad, r.text)

@@ -1,0 +1,78 @@
+"""Test fixtures. The API suite runs on SQLite and, where it answers, on PostgreSQL.
+
+Real servers: PostgreSQL and Redis are expected on 127.0.0.1. On a laptop without them the
+tests that need them skip with the reason; in CI (CI=true or WORKFLOW_TEST_REQUIRE_SERVICES=1)
+an unreachable server fails the run instead, so nothing is skipped silently.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+# Before anything imports the settings: the API tests publish to an in-process broker.
+_TMP = tempfile.mkdtemp(prefix="workflow-tests-")
+os.environ.setdefault("WORKFLOW_DATA_DIR", _TMP)
+os.environ["WORKFLOW_BROKER_URL"] = os.environ.get("WORKFLOW_TEST_API_BROKER_URL", "memory://")
+os.environ["WORKFLOW_ADMIN_TOKEN"] = "test-admin-token"
+os.environ.pop("WORKFLOW_DATABASE_URL", None)
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from tests import services
+from workflow import clock, db
+from workflow.api import create_app
+from workflow.config import get_settings
+from workflow.migrate import upgrade
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+def use_database(url: str) -> None:
+    os.environ["WORKFLOW_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty database of each kind, for the whole test session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{_TMP}/api-{uuid.uuid4().hex[:8]}.sqlite"
+        upgrade(url)
+        use_database(url)
+        yield url
+        db.get_engine().dispose()
+        return
+    services.require_postgres()
+    url = services.create_database(f"workflow_test_{uuid.uuid4().hex[:8]}")
+    upgrade(url)
+    use_database(url)
+    yield url
+    db.get_engine().dispose()
+    services.drop_database(make_url(url).database)
+
+
+def _empty_all_tables() -> None:
+    engine = db.get_engine()
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def client(backend: str) -> Iterator[TestClient]:
+    use_database(backend)
+    _empty_all_tables()
+    clock.freeze(None)
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+    clock.freeze(None)

@@ -1,0 +1,1 @@
+"""Consultation workflow for inter-municipal mayors' forums."""

@@ -1,0 +1,223 @@
+"""Action items: born in a session, owned by a person or organisation, measurable, chased."""
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock, rules, spine
+from workflow.auth import Principal
+from workflow.errors import Problem, forbidden, not_found, version_conflict
+from workflow.models import (
+    ActionItem,
+    ActionItemProgress,
+    ActionItemStatus,
+    AgendaItem,
+    Organisation,
+    Person,
+    SessionStatus,
+)
+from workflow.models import Session as MeetingSession
+from workflow.permissions import Action
+from workflow.schemas import (
+    ActionItemCreate,
+    ActionItemDetail,
+    ActionItemRead,
+    ActionItemUpdate,
+    ProgressRead,
+)
+from workflow.sessions import get_session, require
+
+# What an owner who does not manage the forum may change on their own item.
+OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
+
+
+def today_in(tz_name: str) -> datetime:
+    return clock.now().astimezone(rules.zone(tz_name))
+
+
+def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | None) -> None:
+    rules.check_action_item_owner(person_id, organisation_id)
+    if person_id is not None and db.get(Person, person_id) is None:
+        raise rules.RuleError(f"person {person_id} is not known to the service", "owner_person_id")
+    if organisation_id is not None and db.get(Organisation, organisation_id) is None:
+        raise rules.RuleError(
+            f"organisation {organisation_id} is not known to the service", "owner_organisation_id"
+        )
+
+
+def get_item(db: DBSession, item_id: int) -> ActionItem:
+    item = db.get(ActionItem, item_id)
+    if item is None:
+        raise not_found("action item", item_id)
+    return item
+
+
+def create(
+    db: DBSession, principal: Principal, session_id: int, data: ActionItemCreate
+) -> ActionItem:
+    session = get_session(db, session_id)
+    require(principal, session.forum_id, Action.manage)
+    if session.status == SessionStatus.cancelled:
+        raise rules.RuleError("a cancelled session decides no action items", "session_id")
+    _check_owner(db, data.owner_person_id, data.owner_organisation_id)
+    if data.agenda_item_id is not None:
+        agenda_item = db.get(AgendaItem, data.agenda_item_id)
+        if agenda_item is None or agenda_item.session_id != session_id:
+            raise rules.RuleError("that agenda item is not on this session", "agenda_item_id")
+    item = ActionItem(forum_id=session.forum_id, session_id=session_id, **data.model_dump())
+    db.add(item)
+    db.flush()
+    spine.record(
+        db,
+        principal.actor,
+        "action_item.created",
+        forum_id=item.forum_id,
+        session_id=session_id,
+        action_item_id=item.id,
+        title=item.title,
+        owner_person_id=item.owner_person_id,
+        owner_organisation_id=item.owner_organisation_id,
+        due_date=item.due_date.isoformat() if item.due_date else None,
+    )
+    return item
+
+
+def update(
+    db: DBSession,
+    principal: Principal,
+    item_id: int,
+    data: ActionItemUpdate,
+    expected_version: int | None,
+) -> ActionItem:
+    current = get_item(db, item_id)
+    owns = principal.person_id is not None and principal.person_id == current.owner_person_id
+    manages = principal.may(current.forum_id, Action.manage)
+    if not manages:
+        if not principal.may(current.forum_id, Action.report_progress, owns_item=owns):
+            raise forbidden()
+        beyond = sorted(set(data.model_dump(exclude_unset=True)) - OWNER_FIELDS)
+        if beyond:
+            raise forbidden(
+                f"owners may update status, current_value and notes only, not {', '.join(beyond)}"
+            )
+    try:
+        item = spine.claim(db, ActionItem, item_id, expected_version)
+    except spine.VersionMismatch as exc:
+        raise version_conflict(exc.current) from None
+
+    fields = data.model_dump(exclude_unset=True, exclude={"version", "note"})
+    if "owner_person_id" in fields or "owner_organisation_id" in fields:
+        _check_owner(
+            db,
+            fields.get("owner_person_id", item.owner_person_id),
+            fields.get("owner_organisation_id", item.owner_organisation_id),
+        )
+    before = {k: getattr(item, k) for k in fields}
+    for name, value in fields.items():
+        setattr(item, name, value)
+    if "status" in fields:
+        item.completed_at = clock.now() if item.status == ActionItemStatus.done else None
+    changed = {
+        k: [_plain(before[k]), _plain(getattr(item, k))]
+        for k in fields
+        if before[k] != getattr(item, k)
+    }
+    if data.note is not None or "current_value" in changed or "status" in changed:
+        db.add(
+            ActionItemProgress(
+                action_item_id=item_id,
+                author_person_id=principal.person_id,
+                note=data.note,
+                value=item.current_value if "current_value" in changed else None,
+                status=item.status if "status" in changed else None,
+            )
+        )
+    if not changed and data.note is None:
+        raise Problem(422, "nothing to change")
+    spine.record(
+        db,
+        principal.actor,
+        "action_item.updated",
+        forum_id=item.forum_id,
+        session_id=item.session_id,
+        action_item_id=item_id,
+        changes=changed,
+        note=data.note is not None,
+    )
+    return item
+
+
+def _plain(v: object) -> object:
+    return v.isoformat() if hasattr(v, "isoformat") else v  # type: ignore[union-attr]
+
+
+def read(item: ActionItem) -> ActionItemRead:
+    return ActionItemRead.model_validate({**item.model_dump(), "overdue": is_overdue(item)})
+
+
+def is_overdue(item: ActionItem) -> bool:
+    # "Today" in Belgium: every forum served is on Central European time.
+    return rules.is_overdue(item.status, item.due_date, today_in("Europe/Brussels").date())
+
+
+def detail(db: DBSession, item: ActionItem) -> ActionItemDetail:
+    progress = db.exec(
+        select(ActionItemProgress)
+        .where(ActionItemProgress.action_item_id == item.id)
+        .order_by(ActionItemProgress.created_at, ActionItemProgress.id)  # type: ignore[arg-type]
+    ).all()
+    return ActionItemDetail(
+        **read(item).model_dump(), progress=[ProgressRead.model_validate(p) for p in progress]
+    )
+
+
+def can_read(principal: Principal, item: ActionItem) -> bool:
+    owns = principal.person_id is not None and principal.person_id == item.owner_person_id
+    return owns or principal.may(item.forum_id, Action.read)
+
+
+def list_items(
+    db: DBSession,
+    principal: Principal,
+    *,
+    forum_id: int | None,
+    session_id: int | None,
+    owner_person_id: int | None,
+    status: str | None,
+    overdue: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ActionItem], int]:
+    query = select(ActionItem)
+    if forum_id is not None:
+        require(principal, forum_id, Action.read)
+        query = query.where(ActionItem.forum_id == forum_id)
+    elif not principal.is_admin:
+        visible = [ActionItem.forum_id.in_(principal.readable_forums or {-1})]  # type: ignore[attr-defined]
+        if principal.person_id is not None:
+            visible.append(ActionItem.owner_person_id == principal.person_id)
+        query = query.where(or_(*visible))
+    if session_id is not None:
+        query = query.where(ActionItem.session_id == session_id)
+    if owner_person_id is not None:
+        query = query.where(ActionItem.owner_person_id == owner_person_id)
+    if status is not None:
+        query = query.where(ActionItem.status == status)
+    if overdue is not None:
+        today = today_in("Europe/Brussels").date()
+        late = and_(
+            ActionItem.due_date.is_not(None),  # type: ignore[union-attr]
+            ActionItem.due_date < today,  # type: ignore[operator]
+            ActionItem.status.in_([ActionItemStatus.open, ActionItemStatus.in_progress]),  # type: ignore[attr-defined]
+        )
+        query = query.where(late if overdue else ~late)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = db.exec(
+        query.order_by(ActionItem.due_date, ActionItem.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+__all__ = ["MeetingSession", "create", "detail", "list_items", "read", "update"]

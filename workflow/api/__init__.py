@@ -1,0 +1,30 @@
+"""The HTTP API: FastAPI under /api/v1, OpenAPI at /openapi.json, docs at /docs."""
+
+from fastapi import APIRouter, FastAPI
+
+from workflow.api import errors
+from workflow.api.limits import BodySizeLimit
+from workflow.api.routes import action_items, directory, forums, health, sessions, tokens
+from workflow.config import get_settings
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Forum workflow",
+        version="0.1.0",
+        summary="Consultation sessions, invitations, action items and report-backs for "
+        "inter-municipal mayors' forums.",
+        responses={
+            401: {"description": "No valid token (problem details)"},
+            403: {"description": "Not allowed in this forum (problem details)"},
+            422: {"description": "Invalid input or a domain rule (problem details)"},
+        },
+    )
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (forums, directory, sessions, action_items, tokens):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,70 @@
+"""Request dependencies: the database unit of work, the caller, and optimistic concurrency."""
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session as DBSession
+
+from workflow.auth import Principal, principal_for_token
+from workflow.config import get_settings
+from workflow.db import get_engine
+from workflow.errors import Problem
+
+
+def get_db() -> Iterator[DBSession]:
+    with DBSession(get_engine(), expire_on_commit=False) as db:
+        yield db
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer wf_…`")
+
+
+def get_principal(
+    db: Annotated[DBSession, Depends(get_db)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    unauthorised = Problem(
+        401,
+        "a valid API token is needed: Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
+        raise unauthorised
+    admin_token = get_settings().admin_token.get_secret_value()
+    principal = principal_for_token(db, credentials.credentials, admin_token)
+    if principal is None:
+        raise unauthorised
+    return principal
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version you edited, as returned in ETag (e.g. "3").'),
+    ] = None,
+) -> int | None:
+    if if_match is None:
+        return None
+    m = _ETAG.match(if_match)
+    if m is None:
+        raise Problem(412, 'If-Match must be the ETag you read, for example "3"')
+    return int(m.group(1))
+
+
+def expected_version(header: int | None, body: int | None) -> int | None:
+    if header is not None and body is not None and header != body:
+        raise Problem(422, "If-Match and 'version' disagree")
+    return header if header is not None else body
+
+
+DB = Annotated[DBSession, Depends(get_db)]
+Caller = Annotated[Principal, Depends(get_principal)]
+IfMatch = Annotated[int | None, Depends(if_match)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]

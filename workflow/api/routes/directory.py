@@ -1,0 +1,106 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, or_
+from sqlmodel import select
+
+from workflow import directory, spine
+from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.errors import forbidden
+from workflow.models import Organisation, Person
+from workflow.schemas import (
+    OrganisationCreate,
+    OrganisationRead,
+    OrganisationUpdate,
+    Page,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
+
+router = APIRouter(tags=["directory"])
+
+
+@router.post("/organisations", status_code=201, response_model=OrganisationRead)
+def create_organisation(data: OrganisationCreate, db: DB, caller: Caller) -> Organisation:
+    organisation = directory.create_organisation(db, caller, data)
+    spine.commit(db)
+    return organisation
+
+
+@router.get("/organisations", response_model=Page[OrganisationRead])
+def list_organisations(
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    kind: str | None = None,
+    country: str | None = None,
+) -> dict:
+    # Organisations are public bodies and associations: any signed-in user may read them.
+    query = select(Organisation)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    if country is not None:
+        query = query.where(Organisation.country == country.upper())
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Organisation.name).limit(limit).offset(offset)).all()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
+def read_organisation(organisation_id: int, db: DB, caller: Caller) -> Organisation:
+    return directory.get_organisation(db, organisation_id)
+
+
+@router.patch("/organisations/{organisation_id}", response_model=OrganisationRead)
+def update_organisation(
+    organisation_id: int, data: OrganisationUpdate, db: DB, caller: Caller
+) -> Organisation:
+    organisation = directory.update_organisation(db, caller, organisation_id, data)
+    spine.commit(db)
+    return organisation
+
+
+@router.post("/people", status_code=201, response_model=PersonRead)
+def create_person(data: PersonCreate, db: DB, caller: Caller) -> Person:
+    person = directory.create_person(db, caller, data)
+    spine.commit(db)
+    return person
+
+
+@router.get("/people", response_model=Page[PersonRead])
+def list_people(
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    organisation_id: Annotated[int | None, Query(ge=1)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name or e-mail contains")] = None,
+) -> dict:
+    if not caller.manages_any_forum:
+        raise forbidden("only administrators, co-chairs and secretariats list people")
+    query = select(Person)
+    if organisation_id is not None:
+        query = query.where(Person.organisation_id == organisation_id)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))  # type: ignore[attr-defined]
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Person.name, Person.id).limit(limit).offset(offset)).all()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/people/{person_id}", response_model=PersonRead)
+def read_person(person_id: int, db: DB, caller: Caller) -> Person:
+    person = directory.get_person(db, person_id)
+    if not directory.can_read_person(caller, person_id):
+        raise forbidden("you may read your own record only")
+    return person
+
+
+@router.patch("/people/{person_id}", response_model=PersonRead)
+def update_person(person_id: int, data: PersonUpdate, db: DB, caller: Caller) -> Person:
+    person = directory.update_person(db, caller, person_id, data)
+    spine.commit(db)
+    return person

@@ -1,0 +1,127 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import func
+from sqlmodel import select
+
+from workflow import forums, spine
+from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.models import Event, Forum, Membership
+from workflow.permissions import Action
+from workflow.schemas import (
+    EventRead,
+    ForumCreate,
+    ForumRead,
+    ForumUpdate,
+    MembershipCreate,
+    MembershipRead,
+    MembershipUpdate,
+    Page,
+)
+from workflow.sessions import get_forum, require
+
+router = APIRouter(prefix="/forums", tags=["forums"])
+
+
+@router.post("", status_code=201, response_model=ForumRead)
+def create_forum(data: ForumCreate, db: DB, caller: Caller) -> Forum:
+    forum = forums.create(db, caller, data)
+    spine.commit(db)
+    return forum
+
+
+@router.get("", response_model=Page[ForumRead])
+def list_forums(
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    parent_id: Annotated[int | None, Query(ge=1)] = None,
+) -> dict:
+    query = select(Forum)
+    if not caller.is_admin:
+        query = query.where(Forum.id.in_(caller.readable_forums or {-1}))  # type: ignore[union-attr]
+    if parent_id is not None:
+        query = query.where(Forum.parent_id == parent_id)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Forum.name, Forum.id).limit(limit).offset(offset)).all()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{forum_id}", response_model=ForumRead)
+def read_forum(forum_id: int, db: DB, caller: Caller) -> Forum:
+    forum = get_forum(db, forum_id)
+    require(caller, forum_id, Action.read)
+    return forum
+
+
+@router.patch("/{forum_id}", response_model=ForumRead)
+def update_forum(forum_id: int, data: ForumUpdate, db: DB, caller: Caller) -> Forum:
+    forum = forums.update(db, caller, forum_id, data)
+    spine.commit(db)
+    return forum
+
+
+@router.get("/{forum_id}/members", response_model=Page[MembershipRead])
+def list_members(
+    forum_id: int,
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    role: str | None = None,
+) -> dict:
+    get_forum(db, forum_id)
+    require(caller, forum_id, Action.read)
+    query = select(Membership).where(Membership.forum_id == forum_id)
+    if role is not None:
+        query = query.where(Membership.role == role)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Membership.id).limit(limit).offset(offset)).all()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/{forum_id}/members", status_code=201, response_model=MembershipRead)
+def add_member(forum_id: int, data: MembershipCreate, db: DB, caller: Caller) -> Membership:
+    membership = forums.add_member(db, caller, forum_id, data)
+    spine.commit(db)
+    return membership
+
+
+@router.patch("/{forum_id}/members/{membership_id}", response_model=MembershipRead)
+def change_member_role(
+    forum_id: int, membership_id: int, data: MembershipUpdate, db: DB, caller: Caller
+) -> Membership:
+    membership = forums.change_role(db, caller, forum_id, membership_id, data.role)
+    spine.commit(db)
+    return membership
+
+
+@router.delete("/{forum_id}/members/{membership_id}", status_code=204)
+def remove_member(forum_id: int, membership_id: int, db: DB, caller: Caller) -> Response:
+    forums.remove_member(db, caller, forum_id, membership_id)
+    spine.commit(db)
+    return Response(status_code=204)
+
+
+@router.get("/{forum_id}/events", response_model=Page[EventRead])
+def forum_events(
+    forum_id: int,
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    kind: str | None = None,
+) -> dict:
+    get_forum(db, forum_id)
+    require(caller, forum_id, Action.read)
+    return event_page(db, Event.forum_id == forum_id, kind, limit, offset)
+
+
+def event_page(db: DB, condition: object, kind: str | None, limit: int, offset: int) -> dict:
+    query = select(Event).where(condition)  # type: ignore[arg-type]
+    if kind is not None:
+        query = query.where(Event.kind == kind)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Event.id.desc()).limit(limit).offset(offset)).all()  # type: ignore[union-attr]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

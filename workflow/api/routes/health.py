@@ -1,0 +1,57 @@
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from workflow.db import ping
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def _broker_ok() -> str | None:
+    from workflow.tasks import celery_app
+
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+def _database_ok() -> str | None:
+    try:
+        ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}"
+    return None
+
+
+@router.get("/readyz")
+def readyz() -> JSONResponse:
+    """The database and the broker answer. 503 with problem details when one does not."""
+    problems = {"database": _database_ok(), "broker": _broker_ok()}
+    checks = {k: ("ok" if v is None else "unavailable") for k, v in problems.items()}
+    if all(v is None for v in problems.values()):
+        return JSONResponse({"status": "ok", "checks": checks})
+    down = ", ".join(k for k, v in problems.items() if v is not None)
+    log.warning("not ready: %s", problems)
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": f"not ready: {down} unreachable",
+            "instance": "/readyz",
+            "checks": checks,
+        },
+        status_code=503,
+        media_type="application/problem+json",
+    )

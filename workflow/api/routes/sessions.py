@@ -1,0 +1,218 @@
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from workflow import action_items, sessions, spine
+from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, expected_version
+from workflow.api.routes.forums import event_page
+from workflow.models import Event, SessionStatus
+from workflow.models import Session as MeetingSession
+from workflow.permissions import Action
+from workflow.schemas import (
+    ActionItemCreate,
+    ActionItemRead,
+    AgendaItemCreate,
+    AgendaItemRead,
+    AgendaItemUpdate,
+    EventRead,
+    Page,
+    ParticipantAdd,
+    ParticipantRead,
+    SessionCancel,
+    SessionCreate,
+    SessionRead,
+    SessionSummary,
+    SessionUpdate,
+)
+
+router = APIRouter(tags=["sessions"])
+
+
+def _with_etag(db: DB, session: MeetingSession, response: Response) -> SessionRead:
+    response.headers["ETag"] = f'"{session.version}"'
+    return sessions.detail(db, session)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@router.post("/forums/{forum_id}/sessions", status_code=201, response_model=SessionRead)
+def schedule_session(
+    forum_id: int, data: SessionCreate, db: DB, caller: Caller, response: Response
+) -> SessionRead:
+    """Schedule a session. Participants are invited by mail once this is committed."""
+    session = sessions.schedule(db, caller, forum_id, data)
+    spine.commit(db)
+    response.headers["Location"] = f"/api/v1/sessions/{session.id}"
+    return _with_etag(db, session, response)
+
+
+@router.get("/sessions", response_model=Page[SessionSummary])
+def list_sessions(
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    forum_id: Annotated[int | None, Query(ge=1)] = None,
+    status: SessionStatus | None = None,
+    starts_after: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
+    starts_before: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
+) -> dict:
+    rows, total = sessions.list_sessions(
+        db,
+        caller,
+        forum_id=forum_id,
+        status=status,
+        starts_after=_aware(starts_after),
+        starts_before=_aware(starts_before),
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "items": [sessions.summary(s) for s in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/sessions/{session_id}", response_model=SessionRead)
+def read_session(session_id: int, db: DB, caller: Caller, response: Response) -> SessionRead:
+    session = sessions.get_session(db, session_id)
+    sessions.require(caller, session.forum_id, Action.read)
+    return _with_etag(db, session, response)
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionRead)
+def update_session(
+    session_id: int,
+    data: SessionUpdate,
+    db: DB,
+    caller: Caller,
+    response: Response,
+    version: IfMatch,
+) -> SessionRead:
+    """Reschedule or change a session. Needs the version you edited (If-Match or `version`):
+    412 if someone changed it meanwhile, 428 if you did not say."""
+    session = sessions.update(db, caller, session_id, data, expected_version(version, data.version))
+    spine.commit(db)
+    return _with_etag(db, session, response)
+
+
+@router.post("/sessions/{session_id}/cancel", response_model=SessionRead)
+def cancel_session(
+    session_id: int,
+    data: SessionCancel,
+    db: DB,
+    caller: Caller,
+    response: Response,
+    version: IfMatch,
+) -> SessionRead:
+    session = sessions.cancel(
+        db, caller, session_id, data.reason, expected_version(version, data.version)
+    )
+    spine.commit(db)
+    return _with_etag(db, session, response)
+
+
+@router.get("/sessions/{session_id}/participants", response_model=list[ParticipantRead])
+def list_participants(session_id: int, db: DB, caller: Caller) -> list[ParticipantRead]:
+    session = sessions.get_session(db, session_id)
+    sessions.require(caller, session.forum_id, Action.read)
+    return sessions.participants(db, session_id)
+
+
+@router.post("/sessions/{session_id}/participants", status_code=201, response_model=SessionRead)
+def add_participant(
+    session_id: int,
+    data: ParticipantAdd,
+    db: DB,
+    caller: Caller,
+    response: Response,
+    version: IfMatch,
+) -> SessionRead:
+    session = sessions.add_participant(db, caller, session_id, data.person_id, data.role, version)
+    spine.commit(db)
+    return _with_etag(db, session, response)
+
+
+@router.delete("/sessions/{session_id}/participants/{person_id}", response_model=SessionRead)
+def remove_participant(
+    session_id: int,
+    person_id: int,
+    db: DB,
+    caller: Caller,
+    response: Response,
+    version: IfMatch,
+) -> SessionRead:
+    session = sessions.remove_participant(db, caller, session_id, person_id, version)
+    spine.commit(db)
+    return _with_etag(db, session, response)
+
+
+@router.get("/sessions/{session_id}/agenda-items", response_model=list[AgendaItemRead])
+def list_agenda(session_id: int, db: DB, caller: Caller) -> list:
+    session = sessions.get_session(db, session_id)
+    sessions.require(caller, session.forum_id, Action.read)
+    return sessions.agenda_rows(db, session_id)
+
+
+@router.post("/sessions/{session_id}/agenda-items", status_code=201, response_model=AgendaItemRead)
+def add_agenda_item(
+    session_id: int, data: AgendaItemCreate, db: DB, caller: Caller, version: IfMatch
+) -> object:
+    item = sessions.add_agenda_item(db, caller, session_id, data, version)
+    spine.commit(db)
+    return item
+
+
+@router.patch("/sessions/{session_id}/agenda-items/{item_id}", response_model=AgendaItemRead)
+def update_agenda_item(
+    session_id: int,
+    item_id: int,
+    data: AgendaItemUpdate,
+    db: DB,
+    caller: Caller,
+    version: IfMatch,
+) -> object:
+    """Change an agenda item, reorder it (`position`), or record its outcome."""
+    item = sessions.update_agenda_item(db, caller, session_id, item_id, data, version)
+    spine.commit(db)
+    return item
+
+
+@router.delete("/sessions/{session_id}/agenda-items/{item_id}", status_code=204)
+def delete_agenda_item(
+    session_id: int, item_id: int, db: DB, caller: Caller, version: IfMatch
+) -> Response:
+    sessions.delete_agenda_item(db, caller, session_id, item_id, version)
+    spine.commit(db)
+    return Response(status_code=204)
+
+
+@router.get("/sessions/{session_id}/events", response_model=Page[EventRead])
+def session_events(
+    session_id: int,
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    kind: str | None = None,
+) -> dict:
+    session = sessions.get_session(db, session_id)
+    sessions.require(caller, session.forum_id, Action.read)
+    return event_page(db, Event.session_id == session_id, kind, limit, offset)
+
+
+@router.post("/sessions/{session_id}/action-items", status_code=201, response_model=ActionItemRead)
+def create_action_item(
+    session_id: int, data: ActionItemCreate, db: DB, caller: Caller, response: Response
+) -> ActionItemRead:
+    """Record an action item decided in this session."""
+    item = action_items.create(db, caller, session_id, data)
+    spine.commit(db)
+    response.headers["Location"] = f"/api/v1/action-items/{item.id}"
+    response.headers["ETag"] = f'"{item.version}"'
+    return action_items.read(item)

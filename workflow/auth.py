@@ -1,0 +1,93 @@
+"""API tokens and the principal behind a request."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock
+from workflow.models import ApiToken, Membership, Person, Role
+from workflow.permissions import MANAGERS, Action, allowed
+
+TOKEN_PREFIX = "wf_"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    db: DBSession, name: str, *, person_id: int | None = None, is_admin: bool = False
+) -> tuple[ApiToken, str]:
+    """Store a new token's hash; the clear token is returned once and never stored."""
+    token = new_token()
+    row = ApiToken(name=name, token_hash=hash_token(token), person_id=person_id, is_admin=is_admin)
+    db.add(row)
+    db.flush()
+    return row, token
+
+
+@dataclass
+class Principal:
+    name: str
+    is_admin: bool = False
+    person_id: int | None = None
+    roles: dict[int, str] = field(default_factory=dict)  # forum id -> role
+
+    @property
+    def actor(self) -> str:
+        return f"person:{self.person_id} {self.name}" if self.person_id else self.name
+
+    def role_in(self, forum_id: int) -> str | None:
+        return self.roles.get(forum_id)
+
+    def may(self, forum_id: int, action: Action, *, owns_item: bool = False) -> bool:
+        return self.is_admin or allowed(self.role_in(forum_id), action, owns_item=owns_item)
+
+    @property
+    def manages_any_forum(self) -> bool:
+        return self.is_admin or any(r in MANAGERS for r in self.roles.values())
+
+    @property
+    def managed_forums(self) -> set[int]:
+        return {f for f, r in self.roles.items() if r in MANAGERS}
+
+    @property
+    def readable_forums(self) -> set[int]:
+        return set(self.roles)
+
+
+ADMIN = Principal(name="admin", is_admin=True)
+
+
+def principal_for_token(db: DBSession, token: str, admin_token: str) -> Principal | None:
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return ADMIN
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.person_id is None:
+        return Principal(name=f"token:{row.name}", is_admin=row.is_admin)
+    person = db.get(Person, row.person_id)
+    if person is None:
+        return None
+    roles = dict(
+        db.exec(
+            select(Membership.forum_id, Membership.role).where(Membership.person_id == person.id)
+        ).all()
+    )
+    return Principal(name=person.name, is_admin=row.is_admin, person_id=person.id, roles=roles)
+
+
+def revoke(row: ApiToken) -> None:
+    row.revoked_at = clock.now()
+
+
+__all__ = ["ADMIN", "Principal", "Role", "create_token", "hash_token", "principal_for_token"]

@@ -1,0 +1,273 @@
+"""The `workflow` command: run the service's processes and administer it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow.config import get_settings
+
+app = typer.Typer(
+    help="Consultation workflow for inter-municipal mayors' forums.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic upgrade head)."""
+    from workflow.migrate import upgrade
+
+    upgrade()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Defaults to WORKFLOW_API_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Defaults to WORKFLOW_API_PORT")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run(
+        "workflow.api.main:app",
+        host=host or s.api_host,
+        port=port or s.api_port,
+        workers=workers,
+        proxy_headers=True,
+        log_level=s.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Defaults to WORKFLOW_WORKER_CONCURRENCY")
+    ] = None,
+    pool: Annotated[str | None, typer.Option(help="threads, prefork or solo")] = None,
+) -> None:
+    """Run a Celery worker: reconciliation and mail."""
+    from workflow.logs import configure_logging
+    from workflow.tasks import celery_app
+
+    configure_logging()
+    s = get_settings()
+    celery_app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            s.log_level,
+            "--queues",
+            s.queue_name,
+            "--pool",
+            pool or s.worker_pool,
+            "--concurrency",
+            str(concurrency or s.worker_concurrency),
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command()
+def beat() -> None:
+    """Run the periodic scheduler (exactly one per deployment)."""
+    from workflow.logs import configure_logging
+    from workflow.tasks import celery_app
+
+    configure_logging()
+    s = get_settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    celery_app.start(
+        ["beat", "--loglevel", s.log_level, "--schedule", str(s.data_dir / "beat-schedule")]
+    )
+
+
+@app.command()
+def mailcatcher() -> None:
+    """Run the capture SMTP server: mail sent to it is written to data/mail/*.eml."""
+    from workflow import mailcatcher as mc
+    from workflow.logs import configure_logging
+
+    configure_logging()
+    s = get_settings()
+    mc.serve_forever(s.mail_capture_dir, s.smtp_host, s.smtp_port)
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="The real forums, invented people")] = False,
+) -> None:
+    """Load demonstration data: the forums of East Brabant, Halle-Vilvoorde, Charleroi
+    Métropole and the Eurometropolis, with invented people and API tokens for them."""
+    if not demo:
+        typer.echo("nothing to seed: pass --demo", err=True)
+        raise typer.Exit(2)
+    _print_tokens(_seed_demo())
+
+
+def _seed_demo() -> list[tuple[str, str, str]]:
+    from workflow.db import db_session
+    from workflow.seed import seed_demo
+
+    with db_session() as db:
+        return seed_demo(db).tokens
+
+
+def _print_tokens(tokens: list[tuple[str, str, str]], to: Path | None = None) -> None:
+    lines = [f"{token}  {name} ({role})" for name, role, token in tokens]
+    typer.echo("API tokens (shown once):")
+    for line in lines:
+        typer.echo(f"  {line}")
+    if to is not None:
+        to.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        to.chmod(0o600)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="What the token is for")],
+    email: Annotated[str | None, typer.Option(help="The person it acts as")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Full administrator rights")] = False,
+) -> None:
+    """Issue an API token; it is printed once and only its hash is kept."""
+    from sqlmodel import select
+
+    from workflow import auth, spine
+    from workflow.db import db_session
+    from workflow.models import Person
+
+    if email is None and not admin:
+        typer.echo("give --email for a person's token, or --admin", err=True)
+        raise typer.Exit(2)
+    with db_session() as db:
+        person_id = None
+        if email is not None:
+            person = db.exec(select(Person).where(Person.email == email.lower())).first()
+            if person is None:
+                typer.echo(f"no person with e-mail {email}", err=True)
+                raise typer.Exit(1)
+            person_id = person.id
+        row, token = auth.create_token(db, name, person_id=person_id, is_admin=admin)
+        spine.record(
+            db, "cli", "token.created", token_id=row.id, person_id=person_id, is_admin=admin
+        )
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id."""
+    from workflow import auth
+    from workflow.db import db_session
+    from workflow.models import ApiToken
+
+    with db_session() as db:
+        row = db.get(ApiToken, token_id)
+        if row is None:
+            typer.echo(f"no token {token_id}", err=True)
+            raise typer.Exit(1)
+        auth.revoke(row)
+    typer.echo(f"token {token_id} revoked")
+
+
+@app.command()
+def up(
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Seed the demo forums on first start")
+    ] = True,
+) -> None:
+    """Everything on one machine with embedded defaults: API, worker, beat and a capture
+    SMTP server, on SQLite and a broker that needs no server. Ctrl-C stops it all."""
+    from workflow.migrate import upgrade
+
+    s = get_settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    tokens_file = s.data_dir / "demo-tokens.txt"
+    if demo and _first_start():
+        tokens = [*_seed_demo(), ("Administrator", "admin", _admin_token())]
+        _print_tokens(tokens, to=tokens_file)
+
+    me = [sys.executable, "-m", "workflow.cli"]
+    commands = {"api": [*me, "api"], "worker": [*me, "worker"], "beat": [*me, "beat"]}
+    if s.smtp_host in ("127.0.0.1", "localhost") and not s.smtp_user:
+        commands = {"mailcatcher": [*me, "mailcatcher"], **commands}
+    children = {
+        name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()
+    }
+
+    base = s.effective_public_url
+    typer.echo(
+        f"\nForum workflow is starting.\n"
+        f"  API      {base}/api/v1\n"
+        f"  Docs     {base}/docs\n"
+        f"  Health   {base}/readyz\n"
+        f"  Mail     {s.mail_capture_dir} (every message as .eml)\n"
+        f"  Tokens   {tokens_file}\n"
+        f"  Data     {s.data_dir}\n"
+        f"Press Ctrl-C to stop.\n"
+    )
+    _supervise(children)
+
+
+def _first_start() -> bool:
+    from sqlmodel import select
+
+    from workflow.db import db_session
+    from workflow.models import Forum
+
+    with db_session() as db:
+        return db.exec(select(Forum.id).limit(1)).first() is None
+
+
+def _admin_token() -> str:
+    from workflow import auth
+    from workflow.db import db_session
+
+    with db_session() as db:
+        return auth.create_token(db, "embedded administrator", is_admin=True)[1]
+
+
+def _supervise(children: dict[str, subprocess.Popen]) -> None:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                typer.echo(f"{name} stopped with exit code {child.returncode}; stopping", err=True)
+                stopping, code = True, 1
+                break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 10
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

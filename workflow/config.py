@@ -1,0 +1,81 @@
+"""All configuration, read once from environment variables prefixed WORKFLOW_."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKFLOW_", env_file=".env", extra="ignore")
+
+    # Where the embedded defaults keep their files (SQLite database, broker, captured mail).
+    data_dir: Path = Path("data")
+
+    # Components. Empty means "the embedded default under data_dir".
+    database_url: str = ""
+    broker_url: str = ""
+    # Each deployment gets its own queue: a worker that does not know a task drops it.
+    queue_name: str = "workflow"
+
+    # SMTP relay. The embedded default is the capture server started by `workflow up`.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = 30.0
+    mail_from: str = "noreply@forum-workflow.example.org"
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = ""  # how participants reach the API; defaults to http://api_host:api_port
+    max_body_bytes: int = 1_048_576
+    admin_token: SecretStr = SecretStr("")
+    # Signs links in mails (RSVP, action items). Must be set in production.
+    secret_key: SecretStr = SecretStr("change-me-in-production")
+
+    # The calendar UID domain: UIDs look like <uuid>@<calendar_domain>.
+    calendar_domain: str = "forum-workflow.example.org"
+    default_timezone: str = "Europe/Brussels"
+
+    # Background work.
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    task_max_attempts: int = Field(default=5, ge=1)
+    worker_concurrency: int = Field(default=4, ge=1)
+    worker_pool: str = "threads"
+
+    log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'workflow.sqlite'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def mail_capture_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,142 @@
+"""Forums in a tree, and who belongs to them."""
+
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import rules, spine
+from workflow.auth import Principal
+from workflow.errors import Problem, forbidden, not_found
+from workflow.models import Forum, Membership, Person
+from workflow.permissions import Action
+from workflow.schemas import ForumCreate, ForumUpdate, MembershipCreate
+from workflow.sessions import get_forum, require
+
+# Fields that change the tree or the co-chair policy: the service administrator's to set.
+ADMIN_ONLY_FIELDS = frozenset(
+    {"parent_id", "co_chairs_min", "co_chairs_max", "co_chairs_distinct_countries"}
+)
+
+
+def ancestors(db: DBSession, forum_id: int | None) -> list[int]:
+    """The chain of parents above `forum_id`, nearest first (itself included)."""
+    chain: list[int] = []
+    while forum_id is not None and forum_id not in chain and len(chain) < 50:
+        chain.append(forum_id)
+        forum = db.get(Forum, forum_id)
+        forum_id = forum.parent_id if forum else None
+    return chain
+
+
+def children(db: DBSession, forum_id: int) -> list[Forum]:
+    return list(
+        db.exec(select(Forum).where(Forum.parent_id == forum_id).order_by(Forum.name)).all()
+    )
+
+
+def create(db: DBSession, principal: Principal, data: ForumCreate) -> Forum:
+    if not principal.is_admin:
+        raise forbidden("only an administrator creates forums")
+    rules.check_co_chair_policy(
+        data.co_chairs_min, data.co_chairs_max, data.co_chairs_distinct_countries
+    )
+    if data.parent_id is not None:
+        get_forum(db, data.parent_id)
+    forum = Forum(**data.model_dump())
+    db.add(forum)
+    db.flush()
+    spine.record(
+        db,
+        principal.actor,
+        "forum.created",
+        forum_id=forum.id,
+        name=forum.name,
+        parent_id=forum.parent_id,
+    )
+    return forum
+
+
+def update(db: DBSession, principal: Principal, forum_id: int, data: ForumUpdate) -> Forum:
+    forum = get_forum(db, forum_id)
+    require(principal, forum_id, Action.manage)
+    fields = data.model_dump(exclude_unset=True)
+    if not principal.is_admin and ADMIN_ONLY_FIELDS & set(fields):
+        raise forbidden("only an administrator changes a forum's parent or co-chair policy")
+    if "parent_id" in fields:
+        if fields["parent_id"] is not None:
+            get_forum(db, fields["parent_id"])
+        rules.check_parent(forum_id, fields["parent_id"], ancestors(db, fields["parent_id"]))
+    rules.check_co_chair_policy(
+        fields.get("co_chairs_min", forum.co_chairs_min),
+        fields.get("co_chairs_max", forum.co_chairs_max),
+        fields.get("co_chairs_distinct_countries", forum.co_chairs_distinct_countries),
+    )
+    for name, value in fields.items():
+        setattr(forum, name, value)
+    spine.record(db, principal.actor, "forum.updated", forum_id=forum_id, fields=sorted(fields))
+    return forum
+
+
+def add_member(
+    db: DBSession, principal: Principal, forum_id: int, data: MembershipCreate
+) -> Membership:
+    get_forum(db, forum_id)
+    require(principal, forum_id, Action.manage)
+    if db.get(Person, data.person_id) is None:
+        raise rules.RuleError(f"person {data.person_id} is not known to the service", "person_id")
+    existing = db.exec(
+        select(Membership).where(
+            Membership.forum_id == forum_id, Membership.person_id == data.person_id
+        )
+    ).first()
+    if existing is not None:
+        raise Problem(409, f"person {data.person_id} is already a {existing.role} of this forum")
+    membership = Membership(forum_id=forum_id, person_id=data.person_id, role=data.role)
+    db.add(membership)
+    db.flush()
+    spine.record(
+        db,
+        principal.actor,
+        "membership.added",
+        forum_id=forum_id,
+        person_id=data.person_id,
+        role=data.role,
+    )
+    return membership
+
+
+def get_membership(db: DBSession, forum_id: int, membership_id: int) -> Membership:
+    membership = db.get(Membership, membership_id)
+    if membership is None or membership.forum_id != forum_id:
+        raise not_found("membership", membership_id)
+    return membership
+
+
+def change_role(
+    db: DBSession, principal: Principal, forum_id: int, membership_id: int, role: str
+) -> Membership:
+    require(principal, forum_id, Action.manage)
+    membership = get_membership(db, forum_id, membership_id)
+    old, membership.role = membership.role, role
+    spine.record(
+        db,
+        principal.actor,
+        "membership.changed",
+        forum_id=forum_id,
+        person_id=membership.person_id,
+        role=[old, role],
+    )
+    return membership
+
+
+def remove_member(db: DBSession, principal: Principal, forum_id: int, membership_id: int) -> None:
+    require(principal, forum_id, Action.manage)
+    membership = get_membership(db, forum_id, membership_id)
+    db.delete(membership)
+    spine.record(
+        db,
+        principal.actor,
+        "membership.removed",
+        forum_id=forum_id,
+        person_id=membership.person_id,
+        role=membership.role,
+    )

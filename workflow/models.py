@@ -1,0 +1,293 @@
+"""The domain's tables. Vocabulary follows OParl where it fits (Meeting -> Session).
+
+Times are stored as naive UTC and handed back as aware UTC datetimes (see UTCDateTime),
+so SQLite and PostgreSQL behave the same.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from workflow import clock
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Any:
+    column = Column(UTCDateTime(), nullable=nullable, index=index)
+    return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)
+
+
+def created_column() -> Any:
+    return Field(default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Language(StrEnum):
+    nl = "nl"
+    fr = "fr"
+    en = "en"
+
+
+class ForumKind(StrEnum):
+    mayors_forum = "mayors_forum"
+    taskforce = "taskforce"
+    working_group = "working_group"
+    committee = "committee"
+    local_consultation = "local_consultation"
+
+
+class OrganisationKind(StrEnum):
+    municipality = "municipality"
+    union = "union"
+    employer_organisation = "employer_organisation"
+    province = "province"
+    expert_agency = "expert_agency"
+    support_agency = "support_agency"
+    other = "other"
+
+
+class Role(StrEnum):
+    co_chair = "co_chair"
+    secretariat = "secretariat"
+    member = "member"
+    observer = "observer"
+
+
+class SessionStatus(StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+    held = "held"
+
+
+class ParticipantRole(StrEnum):
+    co_chair = "co_chair"  # iCalendar ROLE=CHAIR
+    participant = "participant"  # REQ-PARTICIPANT
+    optional = "optional"  # OPT-PARTICIPANT (observers)
+
+
+class PartStat(StrEnum):
+    needs_action = "needs_action"
+    accepted = "accepted"
+    tentative = "tentative"
+    declined = "declined"
+
+
+class AgendaItemKind(StrEnum):
+    information = "information"
+    discussion = "discussion"
+    decision = "decision"
+    report_back = "report_back"
+
+
+class ActionItemStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Forum(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    short_name: str | None = Field(default=None, max_length=60)
+    kind: str = Field(default=ForumKind.mayors_forum, max_length=40)
+    # The tree: a taskforce or working group reports to its parent forum.
+    parent_id: int | None = Field(default=None, foreign_key="forum.id", index=True)
+    timezone: str = Field(default="Europe/Brussels", max_length=64)
+    languages: list[str] = Field(
+        default_factory=lambda: ["nl"], sa_column=Column(JSON, nullable=False)
+    )
+    # Co-chair policy.
+    co_chairs_min: int = 1
+    co_chairs_max: int = 2
+    co_chairs_distinct_countries: bool = False
+    # The ORGANIZER of its invitations: a mailbox that can receive replies.
+    secretariat_email: str | None = Field(default=None, max_length=254)
+    secretariat_name: str | None = Field(default=None, max_length=200)
+    # Days before the parent's session that the report-back is compiled.
+    report_lead_days: int = 5
+    created_at: datetime = created_column()
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(default=OrganisationKind.other, max_length=40)
+    country: str = Field(default="BE", max_length=2)
+    created_at: datetime = created_column()
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # Stored lower-cased so one mailbox is one person.
+    email: str = Field(max_length=254, unique=True)
+    language: str = Field(default=Language.nl, max_length=2)
+    country: str = Field(default="BE", max_length=2)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    created_at: datetime = created_column()
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("forum_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forum_id: int = Field(foreign_key="forum.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = created_column()
+
+
+class Session(SQLModel, table=True):
+    """A consultation session (OParl: Meeting)."""
+
+    __tablename__ = "meeting_session"
+    __table_args__ = (
+        # The sweep looks only at sessions whose reconciliation lags.
+        Index(
+            "ix_session_unreconciled",
+            "id",
+            postgresql_where=text("reconciled_version < version"),
+            sqlite_where=text("reconciled_version < version"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    forum_id: int = Field(foreign_key="forum.id", index=True)
+    title: str = Field(max_length=200)
+    starts_at: datetime = utc_column(index=True)
+    ends_at: datetime = utc_column()
+    timezone: str = Field(max_length=64)
+    location: str | None = Field(default=None, max_length=500)
+    online_url: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default=SessionStatus.scheduled, max_length=20, index=True)
+    cancel_reason: str | None = Field(default=None, max_length=2000)
+    # One calendar UID for life; SEQUENCE rises whenever what a calendar shows changes.
+    uid: str = Field(max_length=255, unique=True)
+    sequence: int = 0
+    # Rises on every change; the reconciler catches up to it.
+    version: int = 1
+    reconciled_version: int = 0
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+
+    @staticmethod
+    def new_uid(domain: str) -> str:
+        return f"{uuid.uuid4()}@{domain}"
+
+
+class Participant(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(default=ParticipantRole.participant, max_length=20)
+    partstat: str = Field(default=PartStat.needs_action, max_length=20)
+    # Removed participants stay as rows so the reconciler knows a CANCEL is owed.
+    removed_at: datetime | None = utc_column(nullable=True)
+    created_at: datetime = created_column()
+
+
+class AgendaItem(SQLModel, table=True):
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    position: int
+    title: str = Field(max_length=300)
+    kind: str = Field(default=AgendaItemKind.discussion, max_length=20)
+    description: str | None = Field(default=None, max_length=10_000)
+    outcome: str | None = Field(default=None, max_length=20_000)
+    # For report-back items: the child forum reporting.
+    child_forum_id: int | None = Field(default=None, foreign_key="forum.id")
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (Index("ix_action_item_open_due", "status", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forum_id: int = Field(foreign_key="forum.id", index=True)
+    session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    agenda_item_id: int | None = Field(default=None, foreign_key="agenda_item.id")
+    title: str = Field(max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+    owner_person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    owner_organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    due_date: date | None = None
+    status: str = Field(default=ActionItemStatus.open, max_length=20)
+    # The measurable objective.
+    indicator: str | None = Field(default=None, max_length=300)
+    unit: str | None = Field(default=None, max_length=40)
+    baseline: float | None = None
+    target: float | None = None
+    current_value: float | None = None
+    version: int = 1
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+    completed_at: datetime | None = utc_column(nullable=True)
+
+
+class ActionItemProgress(SQLModel, table=True):
+    __tablename__ = "action_item_progress"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_item_id: int = Field(foreign_key="action_item.id", index=True)
+    author_person_id: int | None = Field(default=None, foreign_key="person.id")
+    note: str | None = Field(default=None, max_length=10_000)
+    value: float | None = None
+    status: str | None = Field(default=None, max_length=20)
+    created_at: datetime = created_column()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # SHA-256 of the token: tokens are long random strings, so a fast hash is safe here.
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    is_admin: bool = False
+    created_at: datetime = created_column()
+    revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit trail of every domain change."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = created_column()
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=60, index=True)
+    forum_id: int | None = Field(default=None, foreign_key="forum.id", index=True)
+    session_id: int | None = Field(default=None, foreign_key="meeting_session.id", index=True)
+    action_item_id: int | None = Field(default=None, foreign_key="action_item.id", index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,137 @@
+"""Pure domain rules: no I/O, no database. Each raises RuleError with the field it is about."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from workflow.models import ActionItemStatus, Role, SessionStatus
+
+
+class RuleError(ValueError):
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuleError(f"unknown time zone {name!r}", "timezone") from None
+
+
+def is_known_timezone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def to_utc(value: datetime, tz_name: str, field: str) -> datetime:
+    """An aware time as given, or a wall-clock time in the forum's zone, as UTC.
+
+    A wall-clock time that does not exist (skipped by the spring change) or exists twice
+    (repeated by the autumn change) is refused rather than guessed.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    tz = zone(tz_name)
+    first = value.replace(tzinfo=tz, fold=0)
+    second = value.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        round_trip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        if round_trip != value:
+            raise RuleError(
+                f"{value:%Y-%m-%d %H:%M} does not exist in {tz_name} (the clocks skip it)", field
+            )
+        raise RuleError(
+            f"{value:%Y-%m-%d %H:%M} happens twice in {tz_name}; give a UTC offset", field
+        )
+    return first.astimezone(UTC)
+
+
+def check_session_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if ends_at <= starts_at:
+        raise RuleError("a session must end after it starts", "ends_at")
+    if starts_at <= now:
+        raise RuleError("a session cannot be scheduled in the past", "starts_at")
+    if (ends_at - starts_at).days >= 7:
+        raise RuleError("a session cannot last a week or more", "ends_at")
+
+
+def check_can_change(status: str) -> None:
+    if status == SessionStatus.cancelled:
+        raise RuleError("a cancelled session cannot be changed; schedule a new one", "status")
+    if status == SessionStatus.held:
+        raise RuleError("a session that was held cannot be moved", "status")
+
+
+@dataclass(frozen=True)
+class CoChairPolicy:
+    minimum: int
+    maximum: int
+    distinct_countries: bool
+
+
+@dataclass(frozen=True)
+class CoChairCandidate:
+    person_id: int
+    country: str
+    role_in_forum: str | None  # None when not a member of the forum
+
+
+def check_co_chairs(policy: CoChairPolicy, candidates: Sequence[CoChairCandidate]) -> None:
+    not_co_chairs = [c.person_id for c in candidates if c.role_in_forum != Role.co_chair]
+    if not_co_chairs:
+        raise RuleError(f"persons {not_co_chairs} are not co-chairs of this forum", "co_chair_ids")
+    if len({c.person_id for c in candidates}) != len(candidates):
+        raise RuleError("a co-chair is listed twice", "co_chair_ids")
+    n = len(candidates)
+    if n < policy.minimum or n > policy.maximum:
+        wanted = (
+            str(policy.minimum)
+            if policy.minimum == policy.maximum
+            else f"{policy.minimum} to {policy.maximum}"
+        )
+        raise RuleError(f"this forum's sessions need {wanted} co-chairs, not {n}", "co_chair_ids")
+    if policy.distinct_countries and len({c.country for c in candidates}) != n:
+        raise RuleError("this forum's co-chairs must come from different countries", "co_chair_ids")
+
+
+def check_co_chair_policy(minimum: int, maximum: int, distinct_countries: bool) -> None:
+    if minimum < 1 or maximum < minimum:
+        raise RuleError("co-chairs: need 1 <= minimum <= maximum", "co_chairs_max")
+    if distinct_countries and maximum < 2:
+        raise RuleError(
+            "co-chairs from different countries needs a maximum of 2 or more", "co_chairs_max"
+        )
+
+
+# What a calendar shows. A change to any of these raises the iCalendar SEQUENCE.
+CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "timezone", "location", "online_url", "status")
+
+
+def calendar_changed(before: dict[str, object], after: dict[str, object]) -> bool:
+    return any(before.get(f) != after.get(f) for f in CALENDAR_FIELDS)
+
+
+def check_parent(forum_id: int, parent_id: int | None, ancestors_of_parent: Iterable[int]) -> None:
+    """A forum cannot report to itself, directly or through its descendants."""
+    if parent_id is None:
+        return
+    if parent_id == forum_id or forum_id in set(ancestors_of_parent):
+        raise RuleError("a forum cannot report to itself or to one of its own bodies", "parent_id")
+
+
+def is_overdue(status: str, due_date: date | None, today: date) -> bool:
+    return (
+        due_date is not None
+        and due_date < today
+        and status in (ActionItemStatus.open, ActionItemStatus.in_progress)
+    )
+
+
+def check_action_item_owner(owner_person_id: int | None, owner_organisation_id: int | None) -> None:
+    if owner_person_id is None and owner_organisation_id is None:
+        raise RuleError(
+            "an action item needs an owner: a person or an organisation", "owner_person_id"
+        )

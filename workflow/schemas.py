@@ -1,0 +1,414 @@
+"""What the API accepts and returns. Text that can reach a mail header or a calendar line is
+checked here, at the edge: no control characters, no encoded-word openers."""
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+)
+
+from workflow.models import (
+    ActionItemStatus,
+    AgendaItemKind,
+    ForumKind,
+    Language,
+    OrganisationKind,
+    ParticipantRole,
+    PartStat,
+    Role,
+    SessionStatus,
+)
+from workflow.rules import is_known_timezone
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _single_line(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("must be one line without control characters")
+    if "=?" in v:
+        # RFC 2047 encoded-word opener: could smuggle a header through a mail subject.
+        raise ValueError("must not contain '=?'")
+    return v
+
+
+def _multi_line(v: str) -> str:
+    v = v.replace("\r\n", "\n")
+    if _CONTROL_BUT_NEWLINES.search(v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+def _timezone(v: str) -> str:
+    if not is_known_timezone(v):
+        raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Brussels")
+    return v
+
+
+def _lower(v: str) -> str:
+    return v.lower()
+
+
+def SingleLine(max_length: int) -> type[str]:
+    return Annotated[  # type: ignore[return-value]
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_single_line),
+    ]
+
+
+def MultiLine(max_length: int) -> type[str]:
+    return Annotated[  # type: ignore[return-value]
+        str, StringConstraints(max_length=max_length), AfterValidator(_multi_line)
+    ]
+
+
+Name = SingleLine(200)
+Title = SingleLine(300)
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# Forums ---------------------------------------------------------------------------------
+
+
+class ForumCreate(Input):
+    name: Name
+    short_name: SingleLine(60) | None = None
+    kind: ForumKind = ForumKind.mayors_forum
+    parent_id: Id | None = None
+    timezone: TimeZone = "Europe/Brussels"
+    languages: list[Language] = Field(default=[Language.nl], min_length=1, max_length=3)
+    co_chairs_min: int = Field(default=1, ge=1, le=10)
+    co_chairs_max: int = Field(default=2, ge=1, le=10)
+    co_chairs_distinct_countries: bool = False
+    secretariat_email: Email | None = None
+    secretariat_name: Name | None = None
+    report_lead_days: int = Field(default=5, ge=0, le=60)
+
+
+class ForumUpdate(Input):
+    name: Name | None = None
+    short_name: SingleLine(60) | None = None
+    kind: ForumKind | None = None
+    parent_id: Id | None = None
+    timezone: TimeZone | None = None
+    languages: list[Language] | None = Field(default=None, min_length=1, max_length=3)
+    co_chairs_min: int | None = Field(default=None, ge=1, le=10)
+    co_chairs_max: int | None = Field(default=None, ge=1, le=10)
+    co_chairs_distinct_countries: bool | None = None
+    secretariat_email: Email | None = None
+    secretariat_name: Name | None = None
+    report_lead_days: int | None = Field(default=None, ge=0, le=60)
+
+
+class ForumRead(Output):
+    id: int
+    name: str
+    short_name: str | None
+    kind: str
+    parent_id: int | None
+    timezone: str
+    languages: list[str]
+    co_chairs_min: int
+    co_chairs_max: int
+    co_chairs_distinct_countries: bool
+    secretariat_email: str | None
+    secretariat_name: str | None
+    report_lead_days: int
+    created_at: datetime
+
+
+# Organisations and people ---------------------------------------------------------------
+
+
+class OrganisationCreate(Input):
+    name: Name
+    kind: OrganisationKind = OrganisationKind.other
+    country: Country = "BE"
+
+
+class OrganisationUpdate(Input):
+    name: Name | None = None
+    kind: OrganisationKind | None = None
+    country: Country | None = None
+
+
+class OrganisationRead(Output):
+    id: int
+    name: str
+    kind: str
+    country: str
+    created_at: datetime
+
+
+class PersonCreate(Input):
+    name: Name
+    email: Email
+    language: Language = Language.nl
+    country: Country = "BE"
+    organisation_id: Id | None = None
+
+
+class PersonUpdate(Input):
+    name: Name | None = None
+    email: Email | None = None
+    language: Language | None = None
+    country: Country | None = None
+    organisation_id: Id | None = None
+
+
+class PersonRead(Output):
+    id: int
+    name: str
+    email: str
+    language: str
+    country: str
+    organisation_id: int | None
+    created_at: datetime
+
+
+class MembershipCreate(Input):
+    person_id: Id
+    role: Role
+
+
+class MembershipUpdate(Input):
+    role: Role
+
+
+class MembershipRead(Output):
+    id: int
+    forum_id: int
+    person_id: int
+    role: str
+    created_at: datetime
+
+
+# Sessions -------------------------------------------------------------------------------
+
+
+class AgendaItemCreate(Input):
+    title: Title
+    kind: AgendaItemKind = AgendaItemKind.discussion
+    description: MultiLine(10_000) | None = None
+    position: int | None = Field(default=None, ge=1, le=1000)
+
+
+class AgendaItemUpdate(Input):
+    title: Title | None = None
+    kind: AgendaItemKind | None = None
+    description: MultiLine(10_000) | None = None
+    outcome: MultiLine(20_000) | None = None
+    position: int | None = Field(default=None, ge=1, le=1000)
+
+
+class AgendaItemRead(Output):
+    id: int
+    session_id: int
+    position: int
+    title: str
+    kind: str
+    description: str | None
+    outcome: str | None
+    child_forum_id: int | None
+
+
+class SessionCreate(Input):
+    title: Title
+    starts_at: datetime = Field(
+        description="With a UTC offset, or a wall-clock time in the forum's time zone."
+    )
+    ends_at: datetime
+    timezone: TimeZone | None = Field(default=None, description="Defaults to the forum's zone.")
+    location: SingleLine(500) | None = None
+    online_url: HttpUrl | None = None
+    co_chair_ids: list[Id] | None = Field(
+        default=None, max_length=10, description="Defaults to the forum's co-chairs."
+    )
+    participant_ids: list[Id] | None = Field(
+        default=None, max_length=5000, description="Defaults to every member of the forum."
+    )
+    agenda: list[AgendaItemCreate] = Field(default=[], max_length=200)
+
+
+class SessionUpdate(Input):
+    title: Title | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location: SingleLine(500) | None = None
+    online_url: HttpUrl | None = None
+    co_chair_ids: list[Id] | None = Field(default=None, max_length=10)
+    version: int | None = Field(
+        default=None, ge=1, description="The version you edited; or send it as If-Match."
+    )
+
+
+class SessionCancel(Input):
+    reason: MultiLine(2000) | None = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class ParticipantAdd(Input):
+    person_id: Id
+    role: ParticipantRole = ParticipantRole.participant
+
+
+class ParticipantRead(Output):
+    person_id: int
+    name: str
+    email: str
+    role: str
+    partstat: PartStat
+
+
+class SessionSummary(Output):
+    id: int
+    forum_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    starts_at_local: str
+    ends_at_local: str
+    timezone: str
+    location: str | None
+    online_url: str | None
+    status: SessionStatus
+    cancel_reason: str | None
+    uid: str
+    sequence: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionRead(SessionSummary):
+    participants: list[ParticipantRead]
+    agenda: list[AgendaItemRead]
+
+
+# Action items ---------------------------------------------------------------------------
+
+
+class ActionItemCreate(Input):
+    title: Title
+    description: MultiLine(10_000) | None = None
+    owner_person_id: Id | None = None
+    owner_organisation_id: Id | None = None
+    agenda_item_id: Id | None = None
+    due_date: date | None = None
+    indicator: SingleLine(300) | None = None
+    unit: SingleLine(40) | None = None
+    baseline: Number | None = None
+    target: Number | None = None
+    current_value: Number | None = None
+
+
+class ActionItemUpdate(Input):
+    title: Title | None = None
+    description: MultiLine(10_000) | None = None
+    owner_person_id: Id | None = None
+    owner_organisation_id: Id | None = None
+    due_date: date | None = None
+    status: ActionItemStatus | None = None
+    indicator: SingleLine(300) | None = None
+    unit: SingleLine(40) | None = None
+    baseline: Number | None = None
+    target: Number | None = None
+    current_value: Number | None = None
+    note: MultiLine(10_000) | None = Field(default=None, description="A progress note.")
+    version: int | None = Field(default=None, ge=1)
+
+
+class ProgressRead(Output):
+    id: int
+    author_person_id: int | None
+    note: str | None
+    value: float | None
+    status: str | None
+    created_at: datetime
+
+
+class ActionItemRead(Output):
+    id: int
+    forum_id: int
+    session_id: int
+    agenda_item_id: int | None
+    title: str
+    description: str | None
+    owner_person_id: int | None
+    owner_organisation_id: int | None
+    due_date: date | None
+    status: ActionItemStatus
+    overdue: bool
+    indicator: str | None
+    unit: str | None
+    baseline: float | None
+    target: float | None
+    current_value: float | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class ActionItemDetail(ActionItemRead):
+    progress: list[ProgressRead]
+
+
+# Audit and access -----------------------------------------------------------------------
+
+
+class EventRead(Output):
+    id: int
+    occurred_at: datetime
+    actor: str
+    kind: str
+    forum_id: int | None
+    session_id: int | None
+    action_item_id: int | None
+    data: dict
+
+
+class TokenCreate(Input):
+    name: Name
+    person_id: Id | None = None
+    is_admin: bool = False
+
+
+class TokenCreated(Output):
+    id: int
+    name: str
+    person_id: int | None
+    is_admin: bool
+    token: str = Field(description="Shown once; only its hash is stored.")

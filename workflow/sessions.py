@@ -1,0 +1,575 @@
+"""The session workflow: schedule, change, cancel, participants and agenda.
+
+Every change bumps the session's version and records an Event in the same transaction
+(spine.claim / spine.record); the calendar SEQUENCE rises only when what a participant's
+calendar shows changes. Mail follows from reconciliation after the commit.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock, rules, spine
+from workflow.auth import Principal
+from workflow.config import get_settings
+from workflow.errors import Problem, forbidden, not_found, version_conflict
+from workflow.models import (
+    AgendaItem,
+    Forum,
+    Membership,
+    Participant,
+    ParticipantRole,
+    Person,
+    Role,
+    SessionStatus,
+)
+from workflow.models import Session as MeetingSession
+from workflow.permissions import Action
+from workflow.schemas import (
+    AgendaItemCreate,
+    AgendaItemRead,
+    AgendaItemUpdate,
+    ParticipantRead,
+    SessionCreate,
+    SessionRead,
+    SessionSummary,
+    SessionUpdate,
+)
+
+
+def require(principal: Principal, forum_id: int, action: Action) -> None:
+    if not principal.may(forum_id, action):
+        raise forbidden()
+
+
+def get_forum(db: DBSession, forum_id: int) -> Forum:
+    forum = db.get(Forum, forum_id)
+    if forum is None:
+        raise not_found("forum", forum_id)
+    return forum
+
+
+def get_session(db: DBSession, session_id: int) -> MeetingSession:
+    session = db.get(MeetingSession, session_id)
+    if session is None:
+        raise not_found("session", session_id)
+    return session
+
+
+def _claim(db: DBSession, session_id: int, expected_version: int | None) -> MeetingSession:
+    try:
+        return spine.claim(db, MeetingSession, session_id, expected_version)
+    except LookupError:
+        raise not_found("session", session_id) from None
+    except spine.VersionMismatch as exc:
+        raise version_conflict(exc.current) from None
+
+
+def _snapshot(s: MeetingSession) -> dict[str, Any]:
+    return {f: getattr(s, f) for f in rules.CALENDAR_FIELDS}
+
+
+def _jsonable(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
+    def j(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    return {k: [j(a), j(b)] for k, (a, b) in changes.items()}
+
+
+def _existing_people(db: DBSession, ids: Sequence[int], field: str) -> dict[int, Person]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = {p.id: p for p in db.exec(select(Person).where(Person.id.in_(wanted))).all()}
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise rules.RuleError(f"persons {missing} are not known to the service", field)
+    return found  # type: ignore[return-value]
+
+
+def _forum_roles(db: DBSession, forum_id: int) -> dict[int, str]:
+    return dict(
+        db.exec(
+            select(Membership.person_id, Membership.role).where(Membership.forum_id == forum_id)
+        ).all()
+    )
+
+
+def _check_co_chairs(db: DBSession, forum: Forum, co_chair_ids: Sequence[int]) -> None:
+    people = _existing_people(db, co_chair_ids, "co_chair_ids")
+    roles = _forum_roles(db, forum.id)  # type: ignore[arg-type]
+    rules.check_co_chairs(
+        rules.CoChairPolicy(
+            forum.co_chairs_min, forum.co_chairs_max, forum.co_chairs_distinct_countries
+        ),
+        [rules.CoChairCandidate(pid, people[pid].country, roles.get(pid)) for pid in co_chair_ids],
+    )
+
+
+def _as_utc(value: datetime, tz: str, field: str) -> datetime:
+    return rules.to_utc(value, tz, field)
+
+
+def schedule(
+    db: DBSession, principal: Principal, forum_id: int, data: SessionCreate
+) -> MeetingSession:
+    forum = get_forum(db, forum_id)
+    require(principal, forum_id, Action.manage)
+    tz = data.timezone or forum.timezone
+    starts_at = _as_utc(data.starts_at, tz, "starts_at")
+    ends_at = _as_utc(data.ends_at, tz, "ends_at")
+    rules.check_session_times(starts_at, ends_at, clock.now())
+
+    roles = _forum_roles(db, forum_id)
+    co_chair_ids = (
+        list(data.co_chair_ids)
+        if data.co_chair_ids is not None
+        else sorted(p for p, r in roles.items() if r == Role.co_chair)
+    )
+    _check_co_chairs(db, forum, co_chair_ids)
+    if data.participant_ids is not None:
+        invited = list(dict.fromkeys(data.participant_ids))
+        _existing_people(db, invited, "participant_ids")
+    else:
+        invited = sorted(roles)
+
+    session = MeetingSession(
+        forum_id=forum_id,
+        title=data.title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=tz,
+        location=data.location,
+        online_url=str(data.online_url) if data.online_url else None,
+        uid=MeetingSession.new_uid(get_settings().calendar_domain),
+    )
+    db.add(session)
+    db.flush()
+    for person_id in dict.fromkeys([*co_chair_ids, *invited]):
+        if person_id in co_chair_ids:
+            role = ParticipantRole.co_chair
+        elif roles.get(person_id) == Role.observer:
+            role = ParticipantRole.optional
+        else:
+            role = ParticipantRole.participant
+        db.add(Participant(session_id=session.id, person_id=person_id, role=role))
+    for position, item in enumerate(data.agenda, start=1):
+        db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]
+    spine.record(
+        db,
+        principal.actor,
+        "session.scheduled",
+        forum_id=forum_id,
+        session_id=session.id,
+        title=session.title,
+        starts_at=starts_at.isoformat(),
+        ends_at=ends_at.isoformat(),
+        co_chair_ids=co_chair_ids,
+        participant_count=len(set(co_chair_ids) | set(invited)),
+    )
+    spine.mark_changed(db, session.id)  # type: ignore[arg-type]
+    return session
+
+
+def update(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    data: SessionUpdate,
+    expected_version: int | None,
+) -> MeetingSession:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    if expected_version is None:
+        raise Problem(
+            428, "send the version you edited as If-Match (or 'version') so no change is lost"
+        )
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    before = _snapshot(session)
+    fields = data.model_dump(exclude_unset=True, exclude={"version", "co_chair_ids"})
+
+    if "starts_at" in fields or "ends_at" in fields:
+        starts_at = (
+            _as_utc(data.starts_at, session.timezone, "starts_at")
+            if data.starts_at
+            else session.starts_at
+        )
+        ends_at = (
+            _as_utc(data.ends_at, session.timezone, "ends_at") if data.ends_at else session.ends_at
+        )
+        rules.check_session_times(starts_at, ends_at, clock.now())
+        session.starts_at, session.ends_at = starts_at, ends_at
+    for name in ("title", "location"):
+        if name in fields:
+            setattr(session, name, fields[name])
+    if "online_url" in fields:
+        session.online_url = str(data.online_url) if data.online_url else None
+
+    co_chairs_changed = False
+    if data.co_chair_ids is not None:
+        co_chairs_changed = _set_co_chairs(db, session, data.co_chair_ids)
+
+    after = _snapshot(session)
+    changes = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
+    if changes or co_chairs_changed:
+        session.sequence += 1
+    spine.record(
+        db,
+        principal.actor,
+        "session.updated",
+        forum_id=session.forum_id,
+        session_id=session.id,
+        changes=_jsonable(changes),
+        co_chair_ids=data.co_chair_ids,
+        sequence=session.sequence,
+    )
+    return session
+
+
+def _set_co_chairs(db: DBSession, session: MeetingSession, co_chair_ids: list[int]) -> bool:
+    forum = get_forum(db, session.forum_id)
+    _check_co_chairs(db, forum, co_chair_ids)
+    rows = {p.person_id: p for p in _participant_rows(db, session.id)}  # type: ignore[arg-type]
+    changed = False
+    for person_id, row in rows.items():
+        if row.role == ParticipantRole.co_chair and person_id not in co_chair_ids:
+            row.role, changed = ParticipantRole.participant, True
+    for person_id in co_chair_ids:
+        row = rows.get(person_id)
+        if row is None:
+            db.add(
+                Participant(
+                    session_id=session.id, person_id=person_id, role=ParticipantRole.co_chair
+                )
+            )
+            changed = True
+        elif row.role != ParticipantRole.co_chair or row.removed_at is not None:
+            row.role, row.removed_at, changed = ParticipantRole.co_chair, None, True
+    return changed
+
+
+def cancel(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    reason: str | None,
+    expected_version: int | None,
+) -> MeetingSession:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    session.status = SessionStatus.cancelled
+    session.cancel_reason = reason
+    session.sequence += 1
+    spine.record(
+        db,
+        principal.actor,
+        "session.cancelled",
+        forum_id=session.forum_id,
+        session_id=session.id,
+        reason=reason,
+        sequence=session.sequence,
+    )
+    return session
+
+
+def add_participant(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    person_id: int,
+    role: str,
+    expected_version: int | None,
+) -> MeetingSession:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    if role == ParticipantRole.co_chair:
+        raise rules.RuleError("co-chairs are set with the session's co_chair_ids", "role")
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    _existing_people(db, [person_id], "person_id")
+    row = db.exec(
+        select(Participant).where(
+            Participant.session_id == session_id, Participant.person_id == person_id
+        )
+    ).first()
+    if row is not None and row.removed_at is None:
+        raise Problem(409, f"person {person_id} already takes part in this session")
+    if row is None:
+        db.add(Participant(session_id=session_id, person_id=person_id, role=role))
+    else:
+        row.removed_at, row.role, row.partstat = None, role, "needs_action"
+    # Others' calendars do not change: the newcomer gets the current invitation.
+    spine.record(
+        db,
+        principal.actor,
+        "session.participant_added",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        person_id=person_id,
+        role=role,
+    )
+    return session
+
+
+def remove_participant(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    person_id: int,
+    expected_version: int | None,
+) -> MeetingSession:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    row = db.exec(
+        select(Participant).where(
+            Participant.session_id == session_id,
+            Participant.person_id == person_id,
+            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).first()
+    if row is None:
+        raise not_found("participant", person_id)
+    if row.role == ParticipantRole.co_chair:
+        raise rules.RuleError(
+            "a co-chair cannot be removed; change the session's co_chair_ids first", "person_id"
+        )
+    row.removed_at = clock.now()
+    # RFC 5546: the removed person gets a CANCEL; the others a REQUEST at SEQUENCE+1.
+    session.sequence += 1
+    spine.record(
+        db,
+        principal.actor,
+        "session.participant_removed",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        person_id=person_id,
+        sequence=session.sequence,
+    )
+    return session
+
+
+# Agenda -----------------------------------------------------------------------------------
+
+
+def _agenda_row(session_id: int, position: int, item: AgendaItemCreate) -> AgendaItem:
+    return AgendaItem(
+        session_id=session_id,
+        position=position,
+        title=item.title,
+        kind=item.kind,
+        description=item.description,
+    )
+
+
+def agenda_rows(db: DBSession, session_id: int) -> list[AgendaItem]:
+    return list(
+        db.exec(
+            select(AgendaItem)
+            .where(AgendaItem.session_id == session_id)
+            .order_by(AgendaItem.position, AgendaItem.id)
+        ).all()
+    )
+
+
+def _renumber(items: list[AgendaItem]) -> None:
+    for n, i in enumerate(items, start=1):
+        i.position = n
+
+
+def _place(items: list[AgendaItem], item: AgendaItem, position: int | None) -> None:
+    """Put `item` at `position` (1-based, end if None) and number everything 1..n again."""
+    others = [i for i in items if i is not item]
+    index = len(others) if position is None else min(position, len(others) + 1) - 1
+    others.insert(index, item)
+    _renumber(others)
+
+
+def add_agenda_item(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    data: AgendaItemCreate,
+    expected_version: int | None,
+) -> AgendaItem:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    items = agenda_rows(db, session_id)
+    if len(items) >= 200:
+        raise rules.RuleError("a session has at most 200 agenda items", "position")
+    item = _agenda_row(session_id, 0, data)
+    db.add(item)
+    _place(items, item, data.position)
+    session.sequence += 1  # the agenda is in the calendar's DESCRIPTION
+    db.flush()
+    spine.record(
+        db,
+        principal.actor,
+        "agenda.item_added",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        agenda_item_id=item.id,
+        title=item.title,
+        position=item.position,
+    )
+    return item
+
+
+def _agenda_item(db: DBSession, session_id: int, item_id: int) -> AgendaItem:
+    item = db.get(AgendaItem, item_id)
+    if item is None or item.session_id != session_id:
+        raise not_found("agenda item", item_id)
+    return item
+
+
+def update_agenda_item(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    item_id: int,
+    data: AgendaItemUpdate,
+    expected_version: int | None,
+) -> AgendaItem:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    _agenda_item(db, session_id, item_id)
+    session = _claim(db, session_id, expected_version)
+    item = _agenda_item(db, session_id, item_id)
+    fields = data.model_dump(exclude_unset=True)
+    shown = set(fields) - {"outcome"}
+    if session.status == SessionStatus.cancelled or (
+        shown and session.status != SessionStatus.scheduled
+    ):
+        rules.check_can_change(session.status)
+    for name in ("title", "kind", "description", "outcome"):
+        if name in fields:
+            setattr(item, name, fields[name])
+    if "position" in fields:
+        _place(agenda_rows(db, session_id), item, data.position)
+    if shown:
+        session.sequence += 1
+    spine.record(
+        db,
+        principal.actor,
+        "agenda.item_updated",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        agenda_item_id=item_id,
+        fields=sorted(fields),
+    )
+    return item
+
+
+def delete_agenda_item(
+    db: DBSession,
+    principal: Principal,
+    session_id: int,
+    item_id: int,
+    expected_version: int | None,
+) -> None:
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    _agenda_item(db, session_id, item_id)
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    item = _agenda_item(db, session_id, item_id)
+    if item.kind == "report_back" and item.child_forum_id is not None:
+        raise rules.RuleError("a child forum's report-back is a fixed agenda item", "kind")
+    db.delete(item)
+    db.flush()
+    _renumber(agenda_rows(db, session_id))
+    session.sequence += 1
+    spine.record(
+        db,
+        principal.actor,
+        "agenda.item_removed",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        item_id=item_id,
+        title=item.title,
+    )
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def _participant_rows(db: DBSession, session_id: int) -> list[Participant]:
+    return list(db.exec(select(Participant).where(Participant.session_id == session_id)).all())
+
+
+def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
+    rows = db.exec(
+        select(Participant, Person)
+        .join(Person, Person.id == Participant.person_id)  # type: ignore[arg-type]
+        .where(Participant.session_id == session_id, Participant.removed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Participant.role, Person.name)
+    ).all()
+    return [
+        ParticipantRead(
+            person_id=p.id,
+            name=p.name,
+            email=p.email,
+            role=pt.role,  # type: ignore[arg-type]
+            partstat=pt.partstat,
+        )  # type: ignore[arg-type]
+        for pt, p in rows
+    ]
+
+
+def summary(session: MeetingSession) -> SessionSummary:
+    tz = rules.zone(session.timezone)
+    return SessionSummary.model_validate(
+        {
+            **session.model_dump(),
+            "starts_at_local": session.starts_at.astimezone(tz).isoformat(),
+            "ends_at_local": session.ends_at.astimezone(tz).isoformat(),
+        }
+    )
+
+
+def detail(db: DBSession, session: MeetingSession) -> SessionRead:
+    return SessionRead(
+        **summary(session).model_dump(),
+        participants=participants(db, session.id),  # type: ignore[arg-type]
+        agenda=[AgendaItemRead.model_validate(i) for i in agenda_rows(db, session.id)],  # type: ignore[arg-type]
+    )
+
+
+def list_sessions(
+    db: DBSession,
+    principal: Principal,
+    *,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[MeetingSession], int]:
+    query = select(MeetingSession)
+    if forum_id is not None:
+        require(principal, forum_id, Action.read)
+        query = query.where(MeetingSession.forum_id == forum_id)
+    elif not principal.is_admin:
+        query = query.where(MeetingSession.forum_id.in_(principal.readable_forums or {-1}))  # type: ignore[attr-defined]
+    if status is not None:
+        query = query.where(MeetingSession.status == status)
+    if starts_after is not None:
+        query = query.where(MeetingSession.starts_at >= starts_after)
+    if starts_before is not None:
+        query = query.where(MeetingSession.starts_at < starts_before)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = db.exec(
+        query.order_by(MeetingSession.starts_at, MeetingSession.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total

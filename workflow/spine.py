@@ -1,0 +1,87 @@
+"""The event-driven spine: a change commits its new version and an Event in one transaction;
+only after the commit is the reconciler asked to run. Nothing is sent from a request."""
+
+import logging
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from sqlmodel import Session as DBSession
+
+from workflow import clock
+from workflow.models import ActionItem, Event
+from workflow.models import Session as MeetingSession
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "sessions_to_reconcile"
+
+
+def record(
+    db: DBSession,
+    actor: str,
+    kind: str,
+    *,
+    forum_id: int | None = None,
+    session_id: int | None = None,
+    action_item_id: int | None = None,
+    **data: Any,
+) -> Event:
+    ev = Event(
+        actor=actor,
+        kind=kind,
+        forum_id=forum_id,
+        session_id=session_id,
+        action_item_id=action_item_id,
+        data=data,
+        occurred_at=clock.now(),
+    )
+    db.add(ev)
+    return ev
+
+
+class VersionMismatch(Exception):
+    def __init__(self, current: int) -> None:
+        super().__init__(f"current version is {current}")
+        self.current = current
+
+
+Versioned = TypeVar("Versioned", MeetingSession, ActionItem)
+
+
+def claim(db: DBSession, model: type[Versioned], row_id: int, expected: int | None) -> Versioned:
+    """Bump a row's version first, conditionally on the version the caller edited.
+
+    The UPDATE takes the row's write lock, so two co-chairs editing at once are serialised
+    and the second one's stale version fails instead of silently overwriting the first.
+    Raises LookupError when the row does not exist, VersionMismatch when it moved on.
+    """
+    stmt = update(model).where(model.id == row_id)  # type: ignore[arg-type]
+    if expected is not None:
+        stmt = stmt.where(model.version == expected)  # type: ignore[arg-type]
+    stmt = stmt.values(version=model.version + 1, updated_at=clock.now())
+    result = db.exec(stmt)  # type: ignore[call-overload]
+    row = db.get(model, row_id, populate_existing=True)
+    if row is None:
+        raise LookupError(row_id)
+    if result.rowcount == 0:
+        raise VersionMismatch(row.version)
+    if model is MeetingSession:
+        mark_changed(db, row_id)
+    return row
+
+
+def mark_changed(db: DBSession, session_id: int) -> None:
+    """A session created or changed in this transaction: reconcile it after the commit."""
+    db.info.setdefault(_PENDING_KEY, set()).add(session_id)
+
+
+def commit(db: DBSession) -> None:
+    """Commit, then ask the worker to reconcile what changed. If the broker is unreachable
+    the change stays committed and the periodic sweep picks it up."""
+    pending: set[int] = db.info.pop(_PENDING_KEY, set())
+    db.commit()
+    if pending:
+        from workflow.tasks import enqueue_reconcile
+
+        for session_id in sorted(pending):
+            enqueue_reconcile(session_id)

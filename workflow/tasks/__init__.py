@@ -1,0 +1,62 @@
+"""The Celery application: the worker and beat processes run this.
+
+Reliability settings (see DESIGN): late acknowledgement with reject-on-worker-lost and a
+prefetch of one, so a killed worker's task comes back; no ETA tasks (the database decides
+what is due); a periodic sweep re-drives whatever a lost message left behind.
+"""
+
+import logging
+
+from celery import Celery
+from kombu import Queue
+
+from workflow.config import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    if not settings.broker_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("workflow", broker=settings.effective_broker_url, include=["workflow.tasks.jobs"])
+    app.conf.update(
+        task_default_queue=settings.queue_name,
+        task_queues=[Queue(settings.queue_name)],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # Above the longest task; a lost message is re-driven by the sweep anyway.
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep": {
+                "task": "workflow.sweep",
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"expires": settings.sweep_interval_seconds},
+            },
+        },
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+def enqueue_reconcile(session_id: int) -> None:
+    """Ask a worker to reconcile one session. Best effort: the sweep covers a failure here."""
+    try:
+        celery_app.send_task(
+            "workflow.reconcile_session",
+            args=[session_id],
+            retry=False,
+        )
+    except Exception as exc:  # broker down: the change is committed, the sweep will catch up
+        log.warning("could not queue reconciliation of session %s: %s", session_id, exc)
