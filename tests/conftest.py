@@ -5,13 +5,16 @@ tests that need them skip with the reason; in CI (CI=true or WORKFLOW_TEST_REQUI
 an unreachable server fails the run instead, so nothing is skipped silently.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 
 # Before anything imports the settings: the API tests publish to an in-process broker.
 _TMP = tempfile.mkdtemp(prefix="workflow-tests-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault("WORKFLOW_DATA_DIR", _TMP)
 os.environ["WORKFLOW_BROKER_URL"] = os.environ.get("WORKFLOW_TEST_API_BROKER_URL", "memory://")
 os.environ["WORKFLOW_ADMIN_TOKEN"] = "test-admin-token"

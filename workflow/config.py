@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Signs links in mails (RSVP, action items). Must be set in production.
     secret_key: SecretStr = SecretStr("change-me-in-production")
 
+    # Larger sessions list only the co-chairs and the recipient as ATTENDEEs: a thousand
+    # attendee lines in every one of a thousand invitations helps nobody.
+    calendar_attendee_limit: int = Field(default=100, ge=2)
     # The calendar UID domain: UIDs look like <uuid>@<calendar_domain>.
     calendar_domain: str = "forum-workflow.example.org"
     default_timezone: str = "Europe/Brussels"
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
     task_max_attempts: int = Field(default=5, ge=1)
     worker_concurrency: int = Field(default=4, ge=1)
     worker_pool: str = "threads"
+    # A claimed delivery not finished within the lease is taken up again (worker killed).
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
+    # Temporary SMTP failures wait retry_base * 2**(attempt-1), at most retry_max.
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_max_attempts: int = Field(default=12, ge=1)
 
     log_level: str = "INFO"
 

@@ -151,6 +151,8 @@ class Person(SQLModel, table=True):
     language: str = Field(default=Language.nl, max_length=2)
     country: str = Field(default="BE", max_length=2)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    # SHA-256 of the secret in the person's calendar feed URL; None when no feed is issued.
+    feed_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     created_at: datetime = created_column()
 
 
@@ -212,6 +214,7 @@ class Participant(SQLModel, table=True):
     partstat: str = Field(default=PartStat.needs_action, max_length=20)
     # Removed participants stay as rows so the reconciler knows a CANCEL is owed.
     removed_at: datetime | None = utc_column(nullable=True)
+    responded_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = created_column()
 
 
@@ -265,6 +268,46 @@ class ActionItemProgress(SQLModel, table=True):
     value: float | None = None
     status: str | None = Field(default=None, max_length=20)
     created_at: datetime = created_column()
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # owed, not yet handed to the SMTP server
+    sending = "sending"  # claimed by a worker under a lease
+    sent = "sent"
+    failed = "failed"  # permanent refusal, or out of attempts
+    superseded = "superseded"  # a newer calendar state is owed instead
+
+
+class Delivery(SQLModel, table=True):
+    """One e-mail owed to one person for one reason. The unique key makes a second send of the
+    same thing impossible; the row is written before the mail is sent."""
+
+    __table_args__ = (
+        # The sweep looks only at work that is not finished.
+        Index(
+            "ix_delivery_unfinished",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
+        Index("ix_delivery_session_person", "session_id", "person_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    reason: str = Field(max_length=30)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    session_id: int | None = Field(default=None, foreign_key="meeting_session.id")
+    method: str | None = Field(default=None, max_length=10)  # REQUEST | CANCEL for calendar mail
+    sequence: int | None = None
+    status: str = Field(default=DeliveryStatus.pending, max_length=20, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = created_column()
+    lease_until: datetime | None = utc_column(nullable=True)
+    last_answer: str | None = Field(default=None, max_length=1000)
+    message_id: str = Field(max_length=255)
+    created_at: datetime = created_column()
+    sent_at: datetime | None = utc_column(nullable=True)
 
 
 class ApiToken(SQLModel, table=True):

@@ -13,17 +13,18 @@ class Action(StrEnum):
 
 MANAGERS = frozenset({Role.co_chair, Role.secretariat})
 READERS = frozenset({Role.co_chair, Role.secretariat, Role.member, Role.observer})
-PROGRESS_REPORTERS = frozenset({Role.co_chair, Role.secretariat, Role.member})
 
 
 def allowed(role: str | None, action: Action, *, owns_item: bool = False) -> bool:
-    """May someone with `role` in a forum (None: not a member) do `action` there?"""
-    if role is None:
-        return False
+    """May someone with `role` in a forum (None: not a member) do `action` there?
+
+    An action item's owner reports its progress whatever their role: owners are often
+    experts or partner organisations that are not members of the forum that decided it.
+    """
     if action is Action.read:
         return role in READERS
     if action is Action.manage:
         return role in MANAGERS
     if action is Action.report_progress:
-        return role in MANAGERS or (owns_item and role in PROGRESS_REPORTERS)
+        return owns_item or role in MANAGERS
     return False

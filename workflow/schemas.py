@@ -412,3 +412,33 @@ class TokenCreated(Output):
     person_id: int | None
     is_admin: bool
     token: str = Field(description="Shown once; only its hash is stored.")
+
+
+# Invitations ----------------------------------------------------------------------------
+
+
+class AnswerSummary(BaseModel):
+    accepted: list[ParticipantRead]
+    tentative: list[ParticipantRead]
+    declined: list[ParticipantRead]
+    needs_action: list[ParticipantRead]
+
+
+class DeliveryRead(Output):
+    id: int
+    reason: str
+    person_id: int
+    session_id: int | None
+    method: str | None
+    sequence: int | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_answer: str | None = Field(description="The SMTP server's last answer")
+    message_id: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class FeedIssued(BaseModel):
+    url: str = Field(description="Secret: anyone with it sees the person's sessions.")

@@ -302,10 +302,13 @@ def add_participant(
     if row is not None and row.removed_at is None:
         raise Problem(409, f"person {person_id} already takes part in this session")
     if row is None:
+        # Others' calendars do not change: the newcomer gets the current invitation.
         db.add(Participant(session_id=session_id, person_id=person_id, role=role))
     else:
-        row.removed_at, row.role, row.partstat = None, role, "needs_action"
-    # Others' calendars do not change: the newcomer gets the current invitation.
+        # Back after a removal: their calendar dropped the event on the CANCEL, and clients
+        # ignore a REQUEST whose SEQUENCE did not rise past it.
+        row.removed_at, row.role, row.partstat, row.responded_at = None, role, "needs_action", None
+        session.sequence += 1
     spine.record(
         db,
         principal.actor,

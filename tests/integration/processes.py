@@ -41,7 +41,7 @@ class Proc:
         )
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.log_path.read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.popen.poll() is None:
@@ -83,7 +83,7 @@ def wait_for(
             if p.popen.poll() is not None:
                 raise AssertionError(f"{p.name} exited ({p.popen.returncode}):\n{p.log()}")
         time.sleep(0.2)
-    logs = "\n".join(f"--- {p.name}\n{p.log()}" for p in procs)
+    logs = "\n".join(f"--- {p.name}\n{p.log()[-4000:]}" for p in procs)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})\n{logs}")
 
 

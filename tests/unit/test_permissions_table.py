@@ -7,8 +7,8 @@ TABLE = {
     "co_chair": (True, True, True, True),
     "secretariat": (True, True, True, True),
     "member": (True, False, True, False),
-    "observer": (True, False, False, False),
-    None: (False, False, False, False),
+    "observer": (True, False, True, False),
+    None: (False, False, True, False),
 }
 
 
@@ -21,5 +21,7 @@ def test_role_table(role: str | None) -> None:
     assert allowed(role, Action.report_progress, owns_item=False) is other
 
 
-def test_an_unknown_role_is_allowed_nothing() -> None:
-    assert not any(allowed("mayor", a, owns_item=True) for a in Action)
+def test_an_unknown_role_is_allowed_nothing_but_its_own_items() -> None:
+    assert not allowed("mayor", Action.read)
+    assert not allowed("mayor", Action.manage)
+    assert not allowed("mayor", Action.report_progress)

@@ -33,8 +33,6 @@ def make_celery() -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
-        # Above the longest task; a lost message is re-driven by the sweep anyway.
-        broker_transport_options={"visibility_timeout": 3600},
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep": {
@@ -44,19 +42,26 @@ def make_celery() -> Celery:
             },
         },
     )
+    if settings.effective_broker_url.startswith(("redis", "rediss")):
+        # Above the longest task; a lost message is re-driven by the sweep anyway.
+        app.conf.broker_transport_options = {"visibility_timeout": 3600}
     return app
 
 
 celery_app = make_celery()
 
 
-def enqueue_reconcile(session_id: int) -> None:
-    """Ask a worker to reconcile one session. Best effort: the sweep covers a failure here."""
+def _enqueue(task: str, ident: int) -> None:
+    """Best effort: what is owed is already committed, and the sweep covers a failure here."""
     try:
-        celery_app.send_task(
-            "workflow.reconcile_session",
-            args=[session_id],
-            retry=False,
-        )
-    except Exception as exc:  # broker down: the change is committed, the sweep will catch up
-        log.warning("could not queue reconciliation of session %s: %s", session_id, exc)
+        celery_app.send_task(task, args=[ident], retry=False)
+    except Exception as exc:  # broker down
+        log.warning("could not queue %s(%s): %s", task, ident, exc)
+
+
+def enqueue_reconcile(session_id: int) -> None:
+    _enqueue("workflow.reconcile_session", session_id)
+
+
+def enqueue_send(delivery_id: int) -> None:
+    _enqueue("workflow.send_delivery", delivery_id)

@@ -1,0 +1,167 @@
+"""Invitations in the API: answers, deliveries, calendar files and feeds."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import func
+from sqlmodel import select
+
+from workflow import clock, spine
+from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.directory import get_person
+from workflow.errors import Problem, forbidden
+from workflow.invitations import answers
+from workflow.invitations.calendar import build_event_calendar
+from workflow.invitations.compose import calendar_session
+from workflow.invitations.render import calendar_description
+from workflow.invitations.view import Method
+from workflow.models import Delivery, DeliveryStatus, Participant, PartStat, Person
+from workflow.models import Session as MeetingSession
+from workflow.permissions import Action
+from workflow.schemas import AnswerSummary, DeliveryRead, FeedIssued, Page, ParticipantRead
+from workflow.sessions import get_session, participants, require
+
+router = APIRouter(tags=["invitations"])
+
+CALENDAR = "text/calendar; charset=utf-8"
+
+
+@router.get("/sessions/{session_id}/answers", response_model=AnswerSummary)
+def session_answers(session_id: int, db: DB, caller: Caller) -> AnswerSummary:
+    """Who accepted, may come, declined, or has not answered."""
+    session = get_session(db, session_id)
+    require(caller, session.forum_id, Action.read)
+    groups: dict[str, list[ParticipantRead]] = {s.value: [] for s in PartStat}
+    for p in participants(db, session_id):
+        groups[p.partstat].append(p)
+    return AnswerSummary(**groups)
+
+
+@router.get("/sessions/{session_id}/deliveries", response_model=Page[DeliveryRead])
+def session_deliveries(
+    session_id: int,
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: DeliveryStatus | None = None,
+) -> dict:
+    """Every mail owed for this session: pending, sent, failed (with the server's answer)."""
+    session = get_session(db, session_id)
+    require(caller, session.forum_id, Action.manage)
+    query = select(Delivery).where(Delivery.session_id == session_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Delivery.id).limit(limit).offset(offset)).all()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/deliveries", response_model=Page[DeliveryRead])
+def list_deliveries(
+    db: DB,
+    caller: Caller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: DeliveryStatus | None = None,
+    person_id: Annotated[int | None, Query(ge=1)] = None,
+) -> dict:
+    """Deliveries across the forums one manages (all of them for an administrator)."""
+    query = select(Delivery)
+    if not caller.is_admin:
+        forums = caller.managed_forums or {-1}
+        query = query.join(MeetingSession, MeetingSession.id == Delivery.session_id).where(  # type: ignore[arg-type]
+            MeetingSession.forum_id.in_(forums)  # type: ignore[attr-defined]
+        )
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if person_id is not None:
+        query = query.where(Delivery.person_id == person_id)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    items = db.exec(query.order_by(Delivery.id.desc()).limit(limit).offset(offset)).all()  # type: ignore[union-attr]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get(
+    "/sessions/{session_id}/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+def session_calendar(session_id: int, db: DB, caller: Caller) -> Response:
+    """The session as an .ics file to import (METHOD:PUBLISH)."""
+    session = get_session(db, session_id)
+    require(caller, session.forum_id, Action.read)
+    cal = calendar_session(db, session)
+    language = "nl"
+    if caller.person_id is not None:
+        person = db.get(Person, caller.person_id)
+        language = person.language if person else language
+    body = build_event_calendar(
+        cal,
+        Method.publish,
+        attendees=cal.attendees,
+        recipient_email=None,
+        dtstamp=clock.now(),
+        description=calendar_description(cal, language),
+    )
+    return Response(
+        body,
+        media_type=CALENDAR,
+        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.ics"'},
+    )
+
+
+@router.post("/itip/reply", response_model=list[ParticipantRead])
+async def itip_reply(request: Request, db: DB, caller: Caller) -> list[ParticipantRead]:
+    """Record a calendar client's answer (iTIP METHOD:REPLY), as forwarded by the mail
+    system that receives replies to the secretariat's mailbox. Administrator tokens only."""
+    if not caller.is_admin:
+        raise forbidden("only the mail system's administrator token submits replies")
+    if "calendar" not in request.headers.get("content-type", ""):
+        raise Problem(415, "send the reply as text/calendar")
+    body = await request.body()
+    recorded = answers.record_itip_reply(db, body)
+    spine.commit(db)
+    out = []
+    for p in recorded:
+        person = db.get(Person, p.person_id)
+        out.append(
+            ParticipantRead(
+                person_id=p.person_id,
+                name=person.name,
+                email=person.email,  # type: ignore[union-attr]
+                role=p.role,
+                partstat=p.partstat,
+            )
+        )  # type: ignore[arg-type]
+    return out
+
+
+def _own_or_admin(caller: Caller, person_id: int) -> None:
+    if not (caller.is_admin or caller.person_id == person_id):
+        raise forbidden("only the person themselves or an administrator manages their feed")
+
+
+@router.post("/people/{person_id}/calendar-feed", status_code=201, response_model=FeedIssued)
+def issue_feed(person_id: int, db: DB, caller: Caller) -> FeedIssued:
+    """A secret subscription URL with all the person's sessions. Issuing a new one revokes
+    the previous URL."""
+    person = get_person(db, person_id)
+    _own_or_admin(caller, person_id)
+    url = answers.issue_feed(db, person)
+    spine.record(db, caller.actor, "feed.issued", person_id=person_id)
+    spine.commit(db)
+    return FeedIssued(url=url)
+
+
+@router.delete("/people/{person_id}/calendar-feed", status_code=204)
+def revoke_feed(person_id: int, db: DB, caller: Caller) -> Response:
+    person = get_person(db, person_id)
+    _own_or_admin(caller, person_id)
+    answers.revoke_feed(person)
+    spine.record(db, caller.actor, "feed.revoked", person_id=person_id)
+    spine.commit(db)
+    return Response(status_code=204)
+
+
+__all__ = ["Participant", "router"]

@@ -1,0 +1,130 @@
+"""Participants' answers (from a signed link or a calendar client's iTIP REPLY), and the
+personal calendar feed."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from icalendar import Calendar
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock, spine
+from workflow.config import get_settings
+from workflow.errors import Problem, not_found
+from workflow.invitations.calendar import build_feed
+from workflow.invitations.compose import calendar_session
+from workflow.invitations.render import calendar_description
+from workflow.models import Participant, PartStat, Person, SessionStatus
+from workflow.models import Session as MeetingSession
+
+ITIP_PARTSTAT = {
+    "ACCEPTED": PartStat.accepted,
+    "TENTATIVE": PartStat.tentative,
+    "DECLINED": PartStat.declined,
+}
+
+
+def record_answer(
+    db: DBSession, session_id: int, person_id: int, answer: str, via: str
+) -> Participant:
+    session = db.get(MeetingSession, session_id)
+    if session is None:
+        raise not_found("session", session_id)
+    if session.status != SessionStatus.scheduled:
+        raise Problem(409, f"this session is {session.status}; answers are closed")
+    participant = db.exec(
+        select(Participant).where(
+            Participant.session_id == session_id,
+            Participant.person_id == person_id,
+            Participant.removed_at.is_(None),
+        )  # type: ignore[union-attr]
+    ).first()
+    if participant is None:
+        raise Problem(409, "this person is no longer invited to this session")
+    previous = participant.partstat
+    participant.partstat = answer
+    participant.responded_at = clock.now()
+    spine.record(
+        db,
+        f"person:{person_id} via {via}",
+        "session.answered",
+        forum_id=session.forum_id,
+        session_id=session_id,
+        person_id=person_id,
+        answer=answer,
+        previous=previous,
+    )
+    return participant
+
+
+def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
+    """Record the PARTSTAT of each VEVENT in a METHOD:REPLY (RFC 5546 3.2.3)."""
+    try:
+        calendar = Calendar.from_ical(body)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise Problem(422, f"not a readable iCalendar object: {exc}"[:300]) from None
+    if str(calendar.get("METHOD", "")).upper() != "REPLY":
+        raise Problem(422, "expected an iTIP METHOD:REPLY")
+    recorded = []
+    for event in calendar.walk("VEVENT"):
+        uid = str(event.get("UID", ""))
+        session = db.exec(select(MeetingSession).where(MeetingSession.uid == uid)).first()
+        if session is None:
+            raise Problem(422, f"no session has the calendar UID {uid[:100]!r}")
+        attendees = event.get("ATTENDEE")
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        if len(attendees) != 1 or attendees[0] is None:
+            raise Problem(422, "a REPLY names exactly one ATTENDEE")
+        attendee = attendees[0]
+        email = str(attendee).split(":", 1)[-1].strip().lower()
+        partstat = ITIP_PARTSTAT.get(str(attendee.params.get("PARTSTAT", "")).upper())
+        if partstat is None:
+            raise Problem(422, "PARTSTAT must be ACCEPTED, TENTATIVE or DECLINED")
+        person = db.exec(select(Person).where(Person.email == email)).first()
+        if person is None:
+            raise Problem(422, f"{email[:100]} is not known to the service")
+        recorded.append(record_answer(db, session.id, person.id, partstat, "calendar reply"))  # type: ignore[arg-type]
+    if not recorded:
+        raise Problem(422, "the REPLY holds no VEVENT")
+    return recorded
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_feed(db: DBSession, person: Person) -> str:
+    """A new secret feed URL for the person; any earlier one stops working."""
+    token = secrets.token_urlsafe(32)
+    person.feed_token_hash = _hash(token)
+    return f"{get_settings().effective_public_url}/feeds/{token}.ics"
+
+
+def revoke_feed(person: Person) -> None:
+    person.feed_token_hash = None
+
+
+FEED_HISTORY = timedelta(days=180)
+
+
+def feed_for_token(db: DBSession, token: str) -> bytes | None:
+    person = db.exec(select(Person).where(Person.feed_token_hash == _hash(token))).first()
+    if person is None:
+        return None
+    sessions = db.exec(
+        select(MeetingSession)
+        .join(Participant, Participant.session_id == MeetingSession.id)  # type: ignore[arg-type]
+        .where(
+            Participant.person_id == person.id,
+            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            MeetingSession.ends_at > clock.now() - FEED_HISTORY,
+        )
+        .order_by(MeetingSession.starts_at)
+        .limit(1000)
+    ).all()
+    entries = []
+    for s in sessions:
+        cal = calendar_session(db, s)
+        entries.append((cal, calendar_description(cal, person.language)))
+    return build_feed(entries, name=person.name, dtstamp=clock.now())

@@ -1,0 +1,138 @@
+"""Turn one calendar Delivery into the mail it stands for, from the session as it is now.
+
+A delivery whose SEQUENCE is behind the session's is superseded rather than sent: a newer
+calendar state is owed to the same person, and the last mail anyone gets must be the final
+state with the highest SEQUENCE they ever got.
+"""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock
+from workflow.config import get_settings
+from workflow.invitations import rsvp
+from workflow.invitations.calendar import build_event_calendar
+from workflow.invitations.message import build_message
+from workflow.invitations.render import calendar_description, render_mail
+from workflow.invitations.view import (
+    AgendaLine,
+    Attendee,
+    CalendarSession,
+    Mail,
+    MailKind,
+    Method,
+)
+from workflow.models import AgendaItem, Delivery, Forum, Participant, Person
+from workflow.models import Session as MeetingSession
+
+
+@dataclass(frozen=True)
+class Superseded:
+    why: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    message: EmailMessage
+    recipient: str
+
+
+def _attendee(participant: Participant, person: Person) -> Attendee:
+    return Attendee(
+        name=person.name,
+        email=person.email,
+        role=participant.role,
+        partstat=participant.partstat,
+        language=person.language,
+    )
+
+
+def calendar_session(db: DBSession, session: MeetingSession) -> CalendarSession:
+    forum = db.get(Forum, session.forum_id)
+    assert forum is not None
+    rows = db.exec(
+        select(Participant, Person)
+        .join(Person, Person.id == Participant.person_id)  # type: ignore[arg-type]
+        .where(Participant.session_id == session.id, Participant.removed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Participant.id)
+    ).all()
+    agenda = db.exec(
+        select(AgendaItem)
+        .where(AgendaItem.session_id == session.id)
+        .order_by(AgendaItem.position, AgendaItem.id)
+    ).all()
+    settings = get_settings()
+    return CalendarSession(
+        uid=session.uid,
+        sequence=session.sequence,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        timezone=session.timezone,
+        status=session.status,
+        forum_name=forum.name,
+        organizer_name=forum.secretariat_name or forum.name,
+        organizer_email=forum.secretariat_email or settings.mail_from,
+        attendees=tuple(_attendee(pt, p) for pt, p in rows),
+        agenda=tuple(AgendaLine(i.position, i.title, i.kind, i.description) for i in agenda),
+        location=session.location,
+        online_url=session.online_url,
+        cancel_reason=session.cancel_reason,
+        url=f"{settings.effective_public_url}/api/v1/sessions/{session.id}",
+    )
+
+
+def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
+    session = db.get(MeetingSession, delivery.session_id)
+    person = db.get(Person, delivery.person_id)
+    if session is None or person is None:
+        return Superseded("the session or the person no longer exists")
+    if delivery.sequence is not None and delivery.sequence < session.sequence:
+        return Superseded(f"sequence {delivery.sequence} < {session.sequence}: newer mail owed")
+    participant = db.exec(
+        select(Participant).where(
+            Participant.session_id == session.id, Participant.person_id == person.id
+        )
+    ).first()
+    if participant is None:
+        return Superseded("not a participant")
+    kind = MailKind(delivery.reason)
+    cal = calendar_session(db, session)
+    me = _attendee(participant, person)
+    if kind is MailKind.removal:
+        if participant.removed_at is None:
+            return Superseded("taking part again")
+        attendees: tuple[Attendee, ...] = (me,)
+    elif len(cal.attendees) > get_settings().calendar_attendee_limit:
+        chairs = tuple(a for a in cal.attendees if a.role == "co_chair" and a.email != me.email)
+        attendees = (*chairs, me)
+    else:
+        attendees = cal.attendees
+    method = Method(delivery.method)
+    links = None
+    if method is Method.request:
+        links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]
+    mail = Mail(
+        kind=kind, method=method, session=cal, recipient=me, attendees=attendees, rsvp=links
+    )
+    now = clock.now()
+    ics = build_event_calendar(
+        cal,
+        method,
+        attendees=attendees,
+        recipient_email=person.email,
+        dtstamp=now,
+        description=calendar_description(cal, person.language),
+    )
+    message = build_message(
+        mail,
+        render_mail(mail),
+        ics,
+        from_addr=get_settings().mail_from,
+        message_id=delivery.message_id,
+        date=now,
+    )
+    return Composed(message=message, recipient=person.email)

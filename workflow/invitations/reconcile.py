@@ -1,0 +1,81 @@
+"""Reconciliation: bring every participant's calendar up to the session's current state by
+recording the calendar mail each one is owed. Safe to run twice, or concurrently."""
+
+from sqlalchemy import update
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import outbox
+from workflow.db import db_session
+from workflow.invitations.owed import LastSent, ParticipantState, delivery_key, owed
+from workflow.models import Delivery, DeliveryStatus, Participant
+from workflow.models import Session as MeetingSession
+
+
+def last_calendar_mail(db: DBSession, session_id: int) -> dict[int, LastSent]:
+    """Per person, the latest calendar mail owed to them that a newer one has not replaced.
+    Failed ones count: the next change tries that address again, not the same mail."""
+    rows = db.exec(
+        select(Delivery.person_id, Delivery.method, Delivery.sequence)
+        .where(
+            Delivery.session_id == session_id,
+            Delivery.method.is_not(None),  # type: ignore[union-attr]
+            Delivery.status != DeliveryStatus.superseded,
+        )
+        .order_by(Delivery.sequence, Delivery.id)
+    ).all()
+    return {pid: LastSent(method, seq) for pid, method, seq in rows}  # type: ignore[misc]
+
+
+def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:
+    """Returns the version reconciled (None if the session is gone) and the new deliveries."""
+    with db_session() as db:
+        # One reconciler per session at a time (PostgreSQL); SQLite serialises writers anyway.
+        session = db.exec(
+            select(MeetingSession).where(MeetingSession.id == session_id).with_for_update()
+        ).first()
+        if session is None:
+            return None, []
+        version = session.version
+        last = last_calendar_mail(db, session_id)
+        participants = db.exec(
+            select(Participant).where(Participant.session_id == session_id)
+        ).all()
+        states = [
+            ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id))
+            for p in participants
+        ]
+        created = outbox.owe(
+            db,
+            [
+                {
+                    "key": delivery_key(session_id, o.person_id, o.method, o.sequence),
+                    "reason": o.kind,
+                    "person_id": o.person_id,
+                    "session_id": session_id,
+                    "method": o.method,
+                    "sequence": o.sequence,
+                }
+                for o in owed(session.status, session.sequence, states)
+            ],
+        )
+        # Conditional: a slower, older run never moves the mark backwards.
+        db.exec(  # type: ignore[call-overload]
+            update(MeetingSession)
+            .where(MeetingSession.id == session_id, MeetingSession.reconciled_version < version)
+            .values(reconciled_version=version)
+        )
+    return version, created
+
+
+def lagging_sessions(limit: int = 500) -> list[int]:
+    """Sessions changed since they were last reconciled (a partial index serves this)."""
+    with db_session() as db:
+        return list(
+            db.exec(
+                select(MeetingSession.id)
+                .where(MeetingSession.reconciled_version < MeetingSession.version)
+                .order_by(MeetingSession.id)
+                .limit(limit)
+            ).all()
+        )

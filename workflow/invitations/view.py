@@ -1,0 +1,79 @@
+"""What one invitation mail shows, as plain data: built from the database by the send step,
+consumed by the pure calendar and mail builders (no I/O beyond this point)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Method(StrEnum):
+    request = "REQUEST"  # invitation or update
+    cancel = "CANCEL"  # the session is cancelled, or this recipient was removed
+    publish = "PUBLISH"  # feeds and .ics downloads: no reply expected
+
+
+class MailKind(StrEnum):
+    invitation = "invitation"  # first REQUEST this person gets for the session
+    update = "update"  # a later REQUEST with a higher SEQUENCE
+    cancellation = "cancellation"  # the session is cancelled
+    removal = "removal"  # this person no longer takes part
+
+
+@dataclass(frozen=True)
+class Attendee:
+    name: str
+    email: str
+    role: str  # co_chair | participant | optional
+    partstat: str  # needs_action | accepted | tentative | declined
+    language: str = "nl"
+
+
+@dataclass(frozen=True)
+class AgendaLine:
+    position: int
+    title: str
+    kind: str  # information | discussion | decision | report_back
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class CalendarSession:
+    uid: str
+    sequence: int
+    title: str
+    starts_at: datetime  # aware, UTC
+    ends_at: datetime  # aware, UTC
+    timezone: str  # IANA name, e.g. Europe/Brussels
+    status: str  # scheduled | cancelled | held
+    forum_name: str
+    organizer_name: str
+    organizer_email: str
+    attendees: tuple[Attendee, ...]
+    agenda: tuple[AgendaLine, ...] = ()
+    location: str | None = None
+    online_url: str | None = None
+    cancel_reason: str | None = None
+    url: str | None = None  # the session's page
+
+
+@dataclass(frozen=True)
+class RsvpLinks:
+    accept: str
+    tentative: str
+    decline: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message to one person, ready for the mail builder."""
+
+    kind: MailKind
+    method: Method
+    session: CalendarSession
+    recipient: Attendee
+    attendees: tuple[
+        Attendee, ...
+    ]  # who the calendar data lists (the recipient alone for a removal)
+    rsvp: RsvpLinks | None = None
+    feed_url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

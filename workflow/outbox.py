@@ -1,0 +1,181 @@
+"""The outbox: every mail owed is a Delivery row before it is sent, and is sent once.
+
+A send claims its row under a lease (a conditional UPDATE, so two workers never both take
+it), hands the message to SMTP, then records the answer. A worker killed mid-send leaves the
+row 'sending' with a lease that runs out; the sweep then offers it again. Temporary SMTP
+failures come back after an exponential backoff; the sweep, not an ETA task, decides when.
+"""
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock
+from workflow.config import get_settings
+from workflow.models import Delivery, DeliveryStatus
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = (DeliveryStatus.pending, DeliveryStatus.sending)
+
+
+def message_id_for(key: str) -> str:
+    """The same Message-ID on every attempt, so a rare resend can be recognised downstream."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{get_settings().calendar_domain}>"
+
+
+def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
+    """Insert the deliveries owed; a key that exists already is left as it is.
+    Returns the ids of the rows this call created: send them once this is committed."""
+    created: list[int] = []
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = clock.now()
+    for row in rows:
+        values = {
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "message_id": message_id_for(row["key"]),
+            **row,
+        }
+        stmt = insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        result = db.exec(stmt.returning(Delivery.id))  # type: ignore[call-overload]
+        new_id = result.scalar_one_or_none()
+        if new_id is not None:
+            created.append(new_id)
+    return created
+
+
+def claim(db: DBSession, delivery_id: int) -> Delivery | None:
+    """Take one delivery for sending, or None if it is not due, finished, or leased."""
+    now = clock.now()
+    lease = timedelta(seconds=get_settings().delivery_lease_seconds)
+    result = db.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+        )
+        .values(
+            status=DeliveryStatus.sending, lease_until=now + lease, attempts=Delivery.attempts + 1
+        )
+    )
+    if result.rowcount == 0:
+        return None
+    return db.get(Delivery, delivery_id, populate_existing=True)
+
+
+def _finish(db: DBSession, delivery_id: int, **values: Any) -> None:
+    db.exec(  # type: ignore[call-overload]
+        update(Delivery).where(Delivery.id == delivery_id).values(lease_until=None, **values)
+    )
+
+
+def mark_sent(db: DBSession, delivery_id: int, answer: str) -> None:
+    _finish(
+        db, delivery_id, status=DeliveryStatus.sent, sent_at=clock.now(), last_answer=answer[:1000]
+    )
+
+
+def mark_failed(db: DBSession, delivery_id: int, answer: str) -> None:
+    log.warning("delivery %s failed: %s", delivery_id, answer)
+    _finish(db, delivery_id, status=DeliveryStatus.failed, last_answer=answer[:1000])
+
+
+def mark_superseded(db: DBSession, delivery_id: int, why: str) -> None:
+    _finish(db, delivery_id, status=DeliveryStatus.superseded, last_answer=why[:1000])
+
+
+def backoff(attempts: int) -> timedelta:
+    s = get_settings()
+    return timedelta(
+        seconds=min(s.retry_base_seconds * 2 ** max(attempts - 1, 0), s.retry_max_seconds)
+    )
+
+
+def mark_retry(db: DBSession, delivery: Delivery, answer: str) -> None:
+    if delivery.attempts >= get_settings().delivery_max_attempts:
+        mark_failed(db, delivery.id, f"gave up after {delivery.attempts} attempts: {answer}")  # type: ignore[arg-type]
+        return
+    _finish(
+        db,
+        delivery.id,
+        status=DeliveryStatus.pending,
+        last_answer=answer[:1000],  # type: ignore[arg-type]
+        next_attempt_at=clock.now() + backoff(delivery.attempts),
+    )
+
+
+def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[int]:
+    """Unfinished deliveries whose time has come and whose lease, if any, ran out."""
+    now = now or clock.now()
+    return list(
+        db.exec(
+            select(Delivery.id)
+            .where(
+                Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
+                Delivery.next_attempt_at <= now,
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+            )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def _compose(db: DBSession, delivery: Delivery) -> Any:
+    # Each workflow composes its own mail; the outbox only knows how to deliver it.
+    from workflow.invitations.compose import compose
+    from workflow.invitations.view import MailKind
+
+    if delivery.reason in set(MailKind):
+        return compose(db, delivery)
+    raise ValueError(f"no composer for {delivery.reason!r}")
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery if it is due. Returns what happened, for logs and tests."""
+    from workflow.db import db_session
+    from workflow.invitations.compose import Superseded
+    from workflow.smtp import PermanentFailure, TemporaryFailure, mailer
+
+    with db_session() as db:
+        delivery = claim(db, delivery_id)
+    if delivery is None:
+        return "not due"
+    try:
+        with db_session() as db:
+            composed = _compose(db, delivery)
+    except ValueError as exc:  # e.g. a header that would not be safe: never retried
+        with db_session() as db:
+            mark_failed(db, delivery_id, f"cannot compose: {exc}")
+        return "failed"
+    if isinstance(composed, Superseded):
+        with db_session() as db:
+            mark_superseded(db, delivery_id, composed.why)
+        return "superseded"
+    try:
+        accepted = mailer().send(composed.message, get_settings().mail_from, [composed.recipient])
+    except TemporaryFailure as exc:
+        with db_session() as db:
+            mark_retry(db, delivery, str(exc))
+        return "retry"
+    except PermanentFailure as exc:
+        with db_session() as db:
+            mark_failed(db, delivery_id, str(exc))
+        return "failed"
+    with db_session() as db:
+        mark_sent(db, delivery_id, accepted.answer)
+    return "sent"
