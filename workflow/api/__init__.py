@@ -4,7 +4,16 @@ from fastapi import APIRouter, FastAPI
 
 from workflow.api import errors
 from workflow.api.limits import BodySizeLimit
-from workflow.api.routes import action_items, directory, forums, health, sessions, tokens
+from workflow.api.routes import (
+    action_items,
+    directory,
+    forums,
+    health,
+    invitations,
+    public,
+    sessions,
+    tokens,
+)
 from workflow.config import get_settings
 
 
@@ -23,8 +32,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (forums, directory, sessions, action_items, tokens):
+    for module in (forums, directory, sessions, action_items, invitations, tokens):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)
+    app.include_router(public.router)
     return app

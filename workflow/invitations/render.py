@@ -1,0 +1,169 @@
+"""Rendering mail and pages in the recipient's language (nl, fr, en) with Jinja2 and Babel.
+
+Messages come from Babel catalogues in workflow/locale, read as .po at start (no compile
+step). To add or change a text, edit the template, then:
+
+    pybabel extract -F babel.cfg -o workflow/locale/messages.pot .
+    pybabel update -i workflow/locale/messages.pot -d workflow/locale
+
+and translate the new entries in each messages.po.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_timezone_name
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from workflow.invitations.view import CalendarSession, Mail, MailKind
+
+LANGUAGES = ("nl", "fr", "en")
+# Belgian conventions for Dutch and French, British for English (29 March, 24-hour clock).
+LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+
+
+def _templates_dir() -> Path:
+    configured = os.environ.get("WORKFLOW_TEMPLATES_DIR")
+    if configured:
+        return Path(configured)
+    beside_package = Path(__file__).resolve().parents[2] / "templates"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "templates"
+
+
+TEMPLATES_DIR = _templates_dir()
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional marker for extraction
+    return message
+
+
+SUBJECTS = {
+    MailKind.invitation: N_("Invitation: %(title)s – %(date)s"),
+    MailKind.update: N_("Updated: %(title)s – %(date)s"),
+    MailKind.cancellation: N_("Cancelled: %(title)s – %(date)s"),
+    MailKind.removal: N_("No longer invited: %(title)s – %(date)s"),
+}
+AGENDA_KINDS = {
+    "information": N_("for information"),
+    "discussion": N_("for discussion"),
+    "decision": N_("for decision"),
+    "report_back": N_("report-back"),
+}
+ANSWERS = {
+    "accepted": N_("I will attend"),
+    "tentative": N_("I may attend"),
+    "declined": N_("I will not attend"),
+    "needs_action": N_("no answer yet"),
+}
+
+
+def language_of(language: str) -> str:
+    return language if language in LANGUAGES else "en"
+
+
+@cache
+def translations(language: str) -> Translations:
+    language = language_of(language)
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=language)
+    mo = BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    return Translations(mo)
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"], default_for_string=False),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    t = translations(language)
+    env.install_gettext_translations(t, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        lang=language,
+        kind_label=lambda kind: t.gettext(AGENDA_KINDS.get(kind, kind)),
+        answer_label=lambda answer: t.gettext(ANSWERS.get(answer, answer)),
+        when=lambda session: format_when(session, language),
+    )
+    return env
+
+
+def _local(session: CalendarSession) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(session.timezone)
+    return session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
+
+
+def format_when(session: CalendarSession, language: str) -> str:
+    """'maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)' and the like."""
+    locale = LOCALES[language_of(language)]
+    start, end = _local(session)
+    day = format_date(start, format="full", locale=locale)
+    begins = format_time(start, "HH:mm", locale=locale)
+    if end.date() == start.date():
+        span = f"{day}, {begins}–{format_time(end, 'HH:mm', locale=locale)}"
+    else:
+        span = (
+            f"{day}, {begins} – {format_date(end, format='full', locale=locale)}, "
+            f"{format_time(end, 'HH:mm', locale=locale)}"
+        )
+    zone = get_timezone_name(start, width="long", locale=locale)
+    return f"{span} ({zone})"
+
+
+def short_date(session: CalendarSession, language: str) -> str:
+    return format_date(_local(session)[0], format="long", locale=LOCALES[language_of(language)])
+
+
+def calendar_description(session: CalendarSession, language: str) -> str:
+    """The plain text of the calendar's DESCRIPTION, in the recipient's language."""
+    text = environment(language_of(language)).get_template("email/description.txt")
+    return text.render(session=session).strip()
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_mail(mail: Mail) -> RenderedMail:
+    language = language_of(mail.recipient.language)
+    env = environment(language)
+    context: dict[str, Any] = {
+        "mail": mail,
+        "session": mail.session,
+        "recipient": mail.recipient,
+        "kind": mail.kind.value,
+        "rsvp": mail.rsvp,
+        "co_chairs": [a for a in mail.session.attendees if a.role == "co_chair"],
+    }
+    subject = translations(language).gettext(SUBJECTS[mail.kind]) % {
+        "title": mail.session.title,
+        "date": short_date(mail.session, language),
+    }
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        text=env.get_template("email/session.txt").render(context),
+        html=env.get_template("email/session.html").render(context),
+    )
+
+
+def render_page(name: str, language: str, **context: Any) -> str:
+    return environment(language_of(language)).get_template(f"pages/{name}").render(context)
