@@ -43,7 +43,7 @@ def _templates_dir() -> Path:
 TEMPLATES_DIR = _templates_dir()
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional marker for extraction
+def N_(message: str) -> str:
     return message
 
 

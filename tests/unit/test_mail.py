@@ -1,0 +1,281 @@
+"""Mail in the recipient's language: snapshots of every kind in every language, the
+catalogues, the MIME tree and header safety. UPDATE_SNAPSHOTS=1 rewrites the snapshots."""
+
+import email
+import email.policy
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from workflow.invitations.calendar import build_event_calendar
+from workflow.invitations.message import build_message, header_safe
+from workflow.invitations.render import (
+    LANGUAGES,
+    LOCALE_DIR,
+    calendar_description,
+    format_when,
+    render_mail,
+)
+from workflow.invitations.view import (
+    AgendaLine,
+    Attendee,
+    CalendarSession,
+    Mail,
+    MailKind,
+    Method,
+    RsvpLinks,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+SESSION = CalendarSession(
+    uid="3b0c@forum-workflow.example.org",
+    sequence=2,
+    title="Jobkanalen & mobiliteit in de Spitsregio",
+    starts_at=datetime(2027, 3, 29, 12, 0, tzinfo=UTC),
+    ends_at=datetime(2027, 3, 29, 14, 0, tzinfo=UTC),
+    timezone="Europe/Brussels",
+    status="scheduled",
+    forum_name="Taskforce Spitsregio Leuven",
+    organizer_name="ERSV Vlaams-Brabant",
+    organizer_email="taskforce@ersv.example.org",
+    attendees=(
+        Attendee("Mieke Vandenberghe", "mieke@example.org", "co_chair", "accepted", "nl"),
+        Attendee("Jan Peeters", "jan@example.org", "co_chair", "needs_action", "nl"),
+    ),
+    agenda=(
+        AgendaLine(1, "Verwelkoming", "information"),
+        AgendaLine(2, "Jobkanalen voor laaggeschoolden", "decision"),
+        AgendaLine(3, "Terugkoppeling Themawerkgroep Mobiliteit", "report_back"),
+    ),
+    location="Provinciehuis, Provincieplein 1, Leuven",
+    online_url="https://meet.example.org/spitsregio",
+    cancel_reason="Te weinig deelnemers",
+)
+RSVP = RsvpLinks(
+    "https://forum.example.org/rsvp/a",
+    "https://forum.example.org/rsvp/t",
+    "https://forum.example.org/rsvp/d",
+)
+METHODS = {
+    MailKind.invitation: Method.request,
+    MailKind.update: Method.request,
+    MailKind.cancellation: Method.cancel,
+    MailKind.removal: Method.cancel,
+}
+
+
+def mail(kind: MailKind, language: str, session: CalendarSession = SESSION) -> Mail:
+    me = Attendee(
+        "Geneviève Dubois", "genevieve@example.org", "participant", "needs_action", language
+    )
+    method = METHODS[kind]
+    return Mail(
+        kind=kind,
+        method=method,
+        session=session,
+        recipient=me,
+        attendees=(me,) if kind is MailKind.removal else (*session.attendees, me),
+        rsvp=RSVP if method is Method.request else None,
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", list(MailKind))
+def test_snapshot(kind: MailKind, language: str) -> None:
+    rendered = render_mail(mail(kind, language))
+    for part, text in (
+        ("subject", rendered.subject + "\n"),
+        ("txt", rendered.text),
+        ("html", rendered.html),
+    ):
+        path = SNAPSHOTS / f"{kind.value}.{language}.{part}"
+        if os.environ.get("UPDATE_SNAPSHOTS"):
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8"), f"{path.name} changed"
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "when"),
+    [
+        ("nl", "Uitnodiging: ", "maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)"),
+        ("fr", "Invitation : ", "lundi 29 mars 2027, 14:00–16:00 (heure d’été d’Europe centrale)"),
+        ("en", "Invitation: ", "Monday, 29 March 2027, 14:00–16:00 (Central European Summer Time)"),
+    ],
+)
+def test_each_language_reads_like_itself(language: str, subject: str, when: str) -> None:
+    rendered = render_mail(mail(MailKind.invitation, language))
+    assert rendered.subject.startswith(subject)
+    assert format_when(SESSION, language) == when
+    assert when in rendered.text and when in rendered.html
+    assert f'<html lang="{language}">' in rendered.html
+
+
+def test_winter_time_is_named_as_such() -> None:
+    winter = SESSION.__class__(
+        **{
+            **SESSION.__dict__,
+            "starts_at": datetime(2027, 1, 12, 9, tzinfo=UTC),
+            "ends_at": datetime(2027, 1, 12, 11, tzinfo=UTC),
+        }
+    )
+    assert format_when(winter, "nl").endswith("10:00–12:00 (Midden-Europese standaardtijd)")
+
+
+def test_html_in_user_text_is_escaped() -> None:
+    evil = SESSION.__class__(
+        **{
+            **SESSION.__dict__,
+            "title": "<script>alert(1)</script>",
+            "location": '<img src=x onerror="x">',
+        }
+    )
+    html = render_mail(mail(MailKind.invitation, "nl", evil)).html
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_calendar_description_carries_the_agenda_in_the_language() -> None:
+    text = calendar_description(SESSION, "fr")
+    assert "Ordre du jour" in text and "2. Jobkanalen voor laaggeschoolden (pour décision)" in text
+
+
+# Catalogues -----------------------------------------------------------------------------
+
+
+def _extracted_ids() -> set[str]:
+    method_map = [
+        ("workflow/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
+    options = {
+        "templates/**.html": {"extensions": "jinja2.ext.i18n"},
+        "templates/**.txt": {"extensions": "jinja2.ext.i18n"},
+    }
+    ids = set()
+    for _, _, message, *_ in extract_from_dir(
+        str(ROOT), method_map, options, keywords={"_": None, "gettext": None, "N_": None}
+    ):
+        ids.add(message if isinstance(message, str) else message[0])
+    return ids
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_is_translated(language: str) -> None:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f)
+    entries = {m.id: m for m in catalog if m.id}
+    missing = _extracted_ids() - set(entries)
+    assert not missing, f"not in the {language} catalogue: {sorted(missing)}"
+    for m in entries.values():
+        assert m.string and not m.fuzzy, f"{language}: {m.id!r} is untranslated"
+
+
+# The MIME message -------------------------------------------------------------------------
+
+
+def _message(kind: MailKind = MailKind.invitation) -> tuple[bytes, bytes]:
+    m = mail(kind, "fr")
+    ics = build_event_calendar(
+        SESSION,
+        m.method,
+        attendees=m.attendees,
+        recipient_email=m.recipient.email,
+        dtstamp=datetime(2027, 3, 1, tzinfo=UTC),
+        description="x",
+    )
+    msg = build_message(
+        m,
+        render_mail(m),
+        ics,
+        from_addr="noreply@example.org",
+        message_id="<abc@forum-workflow.example.org>",
+        date=datetime(2027, 3, 1, 8, tzinfo=UTC),
+    )
+    return msg.as_bytes(), ics
+
+
+def test_mime_tree_as_mail_clients_expect() -> None:
+    raw, ics = _message()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [p.get_content_type() for p in parsed.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+        "application/ics",
+    ]
+    inline, attached = [p for p in parsed.walk()][4:]
+    assert inline.get_param("method") == "REQUEST" and inline.get_param("charset") == "UTF-8"
+    assert inline.get_filename() is None
+    assert inline.get_payload(decode=True) == ics  # CRLF intact
+    assert attached.get_filename() == "invite.ics"
+    assert attached.get_content_disposition() == "attachment"
+    assert attached.get_payload(decode=True) == ics
+
+
+def test_headers() -> None:
+    raw, _ = _message(MailKind.cancellation)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Message-ID"] == "<abc@forum-workflow.example.org>"
+    assert parsed["Date"] == "Mon, 01 Mar 2027 08:00:00 +0000"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["Content-Language"] == "fr"
+    assert parsed["To"].addresses[0].display_name == "Geneviève Dubois"
+    assert parsed["Reply-To"].addresses[0].addr_spec == "taskforce@ersv.example.org"
+    assert parsed["Subject"].startswith("Annulation : ")
+    assert [
+        p.get_param("method") for p in parsed.walk() if p.get_content_type() == "text/calendar"
+    ] == ["CANCEL"]
+    # Non-ASCII stays encoded on the wire, and no header line is longer than SMTP allows.
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "x\r\nBcc: a@example.org",
+        "x\nBcc: a@example.org",
+        "=?utf-8?q?x?=",
+        "nul\x00",
+        "tab\there",
+        "ls\u2028",
+    ],
+)
+def test_header_safe_refuses(bad: str) -> None:
+    with pytest.raises(ValueError):
+        header_safe(bad)
+
+
+def test_an_unsafe_name_never_reaches_a_header() -> None:
+    m = mail(MailKind.invitation, "nl")
+    evil = Mail(
+        **{
+            **m.__dict__,
+            "recipient": Attendee(
+                "Eve\r\nBcc: all@example.org",
+                "eve@example.org",
+                "participant",
+                "needs_action",
+                "nl",
+            ),
+        }
+    )
+    with pytest.raises(ValueError):
+        build_message(
+            evil,
+            render_mail(evil),
+            b"",
+            from_addr="noreply@example.org",
+            message_id="<x@y>",
+            date=datetime(2027, 3, 1, tzinfo=UTC),
+        )
