@@ -6,11 +6,12 @@ Redis, PostgreSQL). Baseline, measured in the same run against the same sink: th
 messages, pre-built, pushed through one aiosmtplib connection. Prints both rates and their
 ratio; the goal is at least half the baseline's rate.
 
-    .venv/bin/python bench/invitations.py [--participants 1000] [--concurrency 8]
+    .venv/bin/python bench/invitations.py [--participants 1000] [--workers 1] [--pool prefork]
 """
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import threading
@@ -107,7 +108,9 @@ async def baseline(port: int, messages: list[tuple[str, bytes]]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--participants", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--concurrency", type=int, default=None, help="default: the service's")
+    ap.add_argument("--pool", default=None, choices=["threads", "prefork"])
+    ap.add_argument("--workers", type=int, default=1, help="worker processes")
     args = ap.parse_args()
     n = args.participants
 
@@ -135,35 +138,36 @@ def main() -> None:
         log_level="WARNING",
     )
     base = f"http://127.0.0.1:{api_port}"
-    try:
-        with (
-            running("api", ["api"], env, logs) as api,
-            running(
-                "worker", ["worker", "--concurrency", str(args.concurrency)], env, logs
-            ) as worker,
-        ):
-            wait_for(
-                lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 60, "api", (api,)
-            )
-            time.sleep(3)  # let the worker connect to the broker
-            start_at = datetime.now(UTC) + timedelta(days=30)
-            t0 = time.perf_counter()
-            r = httpx.post(
-                f"{base}/api/v1/forums/{forum_id}/sessions",
-                headers=ADMIN,
-                timeout=60,
-                json={
-                    "title": "Burgemeestersoverleg",
-                    "location": "Leuven",
-                    "starts_at": start_at.isoformat(),
-                    "ends_at": (start_at + timedelta(hours=2)).isoformat(),
-                },
-            )
-            assert r.status_code == 201, r.text
-            wait_for(lambda: sink.count >= n, 600, f"{n} invitations", (api, worker))
-            service_seconds = sink.last_at - t0
-    finally:
-        pass
+    worker_options = []
+    if args.pool:
+        worker_options += ["--pool", args.pool]
+    if args.concurrency:
+        worker_options += ["--concurrency", str(args.concurrency)]
+    with running("api", ["api"], env, logs) as api, contextlib.ExitStack() as stack:
+        workers = tuple(
+            stack.enter_context(running(f"worker{i}", ["worker", *worker_options], env, logs))
+            for i in range(args.workers)
+        )
+        wait_for(
+            lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 60, "api", (api,)
+        )
+        time.sleep(3)  # let the workers connect to the broker
+        start_at = datetime.now(UTC) + timedelta(days=30)
+        t0 = time.perf_counter()
+        r = httpx.post(
+            f"{base}/api/v1/forums/{forum_id}/sessions",
+            headers=ADMIN,
+            timeout=60,
+            json={
+                "title": "Burgemeestersoverleg",
+                "location": "Leuven",
+                "starts_at": start_at.isoformat(),
+                "ends_at": (start_at + timedelta(hours=2)).isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+        wait_for(lambda: sink.count >= n, 600, f"{n} invitations", (api, *workers))
+        service_seconds = sink.last_at - t0
     sink.keep = False
     messages = list(sink.messages)
     base_seconds = asyncio.run(baseline(smtp_port, messages))
@@ -174,6 +178,8 @@ def main() -> None:
     base_rate = n / base_seconds
     size = sum(len(m) for _, m in messages) / len(messages)
     print(f"participants                   {n}")
+    options = " ".join(worker_options) or "(service defaults)"
+    print(f"worker processes               {args.workers} {options}")
     print(f"average message size           {size / 1024:.1f} KiB")
     print(f"service: API call -> last mail {service_seconds:.2f} s  ({service_rate:.0f} msg/s)")
     print(f"baseline: one aiosmtplib conn  {base_seconds:.2f} s  ({base_rate:.0f} msg/s)")

@@ -68,17 +68,18 @@ class Mailer:
             self._lock = asyncio.Lock()
         async with self._lock:
             try:
-                if self._client is None or not self._client.is_connected:
-                    self._client = await self._connect()
-                else:
-                    try:
-                        await self._client.noop()
-                    except aiosmtplib.SMTPException:
-                        self._client.close()
-                        self._client = await self._connect()
-                errors, answer = await self._client.send_message(
-                    message, sender=sender, recipients=recipients
-                )
+                try:
+                    client = await self._connected()
+                    errors, answer = await client.send_message(
+                        message, sender=sender, recipients=recipients
+                    )
+                except aiosmtplib.SMTPServerDisconnected:
+                    # A reused connection the server closed while idle: once more, afresh.
+                    self._drop()
+                    client = await self._connected()
+                    errors, answer = await client.send_message(
+                        message, sender=sender, recipients=recipients
+                    )
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
             except aiosmtplib.SMTPResponseException as exc:
@@ -91,6 +92,11 @@ class Mailer:
                 code, text = next(iter(errors.values()))
                 raise _classify(code, text)
             return Accepted(answer)
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            self._client = await self._connect()
+        return self._client
 
     def _drop(self) -> None:
         if self._client is not None:

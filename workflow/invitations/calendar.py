@@ -9,6 +9,7 @@ change days. icalendar escapes TEXT values and folds lines at 75 octets.
 import calendar as monthcal
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
@@ -124,23 +125,33 @@ def build_feed(
 # VTIMEZONE ----------------------------------------------------------------------------------
 
 
-def _transitions(tz: ZoneInfo, year: int) -> list[tuple[datetime, timedelta, timedelta, str]]:
-    """(local wall time just before, offset before, offset after, name after) per change."""
+@cache
+def _transitions(
+    zone_name: str, year: int
+) -> tuple[tuple[datetime, timedelta, timedelta, str], ...]:
+    """(local wall time just before, offset before, offset after, name after) per change in
+    `year`: found day by day, then to the minute."""
+    tz = ZoneInfo(zone_name)
+
+    def offset(t: datetime) -> timedelta | None:
+        return t.astimezone(tz).utcoffset()
+
     out = []
     t = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)
-    step = timedelta(hours=1)
-    before = t.astimezone(tz).utcoffset()
     while t < end:
-        nxt = t + step
-        after = nxt.astimezone(tz).utcoffset()
-        if after != before:
+        nxt = min(t + timedelta(days=1), end)
+        before, after = offset(t), offset(nxt)
+        if before != after:
+            lo, hi = t, nxt  # offset(lo) == before, offset(hi) == after
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
             assert before is not None and after is not None
-            local_before = (nxt + before).replace(tzinfo=None)
-            out.append((local_before, before, after, nxt.astimezone(tz).tzname() or ""))
-            before = after
+            local_before = (hi + before).replace(tzinfo=None)
+            out.append((local_before, before, after, hi.astimezone(tz).tzname() or ""))
         t = nxt
-    return out
+    return tuple(out)
 
 
 def _rule_day(year: int, month: int, weekday: int, nth: int) -> date:
@@ -167,7 +178,7 @@ def vtimezone(zone_name: str, years: set[int]) -> Timezone:
     over those years (Europe, North America), otherwise the explicit changes."""
     tz = ZoneInfo(zone_name)
     span = range(min(years) - 1, max(years) + 2)
-    per_year = {y: _transitions(tz, y) for y in span}
+    per_year = {y: _transitions(zone_name, y) for y in span}
     vtz = Timezone()
     vtz.add("tzid", zone_name)
     first = per_year[min(years)]

@@ -8,6 +8,7 @@ state with the highest SEQUENCE they ever got.
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from sqlalchemy import func
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
@@ -50,15 +51,21 @@ def _attendee(participant: Participant, person: Person) -> Attendee:
     )
 
 
-def calendar_session(db: DBSession, session: MeetingSession) -> CalendarSession:
+def calendar_session(
+    db: DBSession, session: MeetingSession, *, chairs_only: bool = False
+) -> CalendarSession:
+    """The session as calendars show it; `chairs_only` lists only the co-chairs."""
     forum = db.get(Forum, session.forum_id)
     assert forum is not None
-    rows = db.exec(
+    query = (
         select(Participant, Person)
         .join(Person, Person.id == Participant.person_id)  # type: ignore[arg-type]
         .where(Participant.session_id == session.id, Participant.removed_at.is_(None))  # type: ignore[union-attr]
         .order_by(Participant.id)
-    ).all()
+    )
+    if chairs_only:
+        query = query.where(Participant.role == "co_chair")
+    rows = db.exec(query).all()
     agenda = db.exec(
         select(AgendaItem)
         .where(AgendaItem.session_id == session.id)
@@ -100,15 +107,22 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     if participant is None:
         return Superseded("not a participant")
     kind = MailKind(delivery.reason)
-    cal = calendar_session(db, session)
     me = _attendee(participant, person)
+    active = db.exec(
+        select(func.count()).where(
+            Participant.session_id == session.id,
+            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).one()
+    # A large session's invitations list only the co-chairs and the recipient.
+    large = active > get_settings().calendar_attendee_limit
+    cal = calendar_session(db, session, chairs_only=large)
     if kind is MailKind.removal:
         if participant.removed_at is None:
             return Superseded("taking part again")
         attendees: tuple[Attendee, ...] = (me,)
-    elif len(cal.attendees) > get_settings().calendar_attendee_limit:
-        chairs = tuple(a for a in cal.attendees if a.role == "co_chair" and a.email != me.email)
-        attendees = (*chairs, me)
+    elif large:
+        attendees = (*(a for a in cal.attendees if a.email != me.email), me)
     else:
         attendees = cal.attendees
     method = Method(delivery.method)
