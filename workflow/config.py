@@ -48,7 +48,6 @@ class Settings(BaseSettings):
 
     # Background work.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    task_max_attempts: int = Field(default=5, ge=1)
     # Rendering mail is CPU work: one process per core beats many threads (measured).
     worker_concurrency: int = Field(default_factory=lambda: max(os.cpu_count() or 1, 2), ge=1)
     worker_pool: str = "prefork"

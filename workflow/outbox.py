@@ -66,6 +66,7 @@ def claim(db: DBSession, delivery_id: int) -> Delivery | None:
             Delivery.id == delivery_id,
             Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
             Delivery.next_attempt_at <= now,
+            Delivery.attempts < get_settings().delivery_max_attempts,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
         )
         .values(
@@ -118,6 +119,26 @@ def mark_retry(db: DBSession, delivery: Delivery, answer: str) -> None:
     )
 
 
+def give_up_exhausted(db: DBSession) -> int:
+    """Deliveries whose every attempt ended with the worker gone (a message that kills the
+    worker, say): mark them failed rather than try for ever."""
+    now = clock.now()
+    result = db.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(
+            Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
+            Delivery.attempts >= get_settings().delivery_max_attempts,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+        )
+        .values(
+            status=DeliveryStatus.failed,
+            lease_until=None,
+            last_answer="gave up: every attempt ended without an answer",
+        )
+    )
+    return result.rowcount
+
+
 def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[int]:
     """Unfinished deliveries whose time has come and whose lease, if any, ran out."""
     now = now or clock.now()
@@ -127,6 +148,7 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
             .where(
                 Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
                 Delivery.next_attempt_at <= now,
+                Delivery.attempts < get_settings().delivery_max_attempts,
                 or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
             )
             .order_by(Delivery.next_attempt_at, Delivery.id)

@@ -62,8 +62,7 @@ ACTIONS: dict[str, Act] = {}
 
 def action(*, write: bool, forum_scoped: bool = True, keeps_targets: bool = False) -> Callable:
     def register(fn: Callable[[TestClient, World, Prepared, Auth], Response]) -> Callable:
-        ACTIONS[fn.__name__] = Act(fn.__name__, fn, write, forum_scoped,
-                                   keeps_targets or not write)
+        ACTIONS[fn.__name__] = Act(fn.__name__, fn, write, forum_scoped, keeps_targets or not write)
         return fn
 
     return register
@@ -82,17 +81,24 @@ def read_forum(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
 
 @action(write=True, keeps_targets=True)
 def update_forum_name(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/forums/{p.forum}", headers=auth,
-                   json={"name": f"Hernoemd overleg {next(_unique)}"})
+    return c.patch(
+        f"{API}/forums/{p.forum}", headers=auth, json={"name": f"Hernoemd overleg {next(_unique)}"}
+    )
 
 
 @action(write=True, keeps_targets=True)
 def update_forum_languages_and_secretariat(
     c: TestClient, w: World, p: Prepared, auth: Auth
 ) -> Response:
-    return c.patch(f"{API}/forums/{p.forum}", headers=auth, json={
-        "languages": ["nl", "fr"], "secretariat_email": "nieuw-secretariaat@example.org",
-        "secretariat_name": "Nieuw secretariaat"})
+    return c.patch(
+        f"{API}/forums/{p.forum}",
+        headers=auth,
+        json={
+            "languages": ["nl", "fr"],
+            "secretariat_email": "nieuw-secretariaat@example.org",
+            "secretariat_name": "Nieuw secretariaat",
+        },
+    )
 
 
 @action(write=True, keeps_targets=True)
@@ -113,14 +119,20 @@ def list_members(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
 
 @action(write=True)
 def add_member(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/forums/{p.forum}/members", headers=auth,
-                  json={"person_id": p.newcomer, "role": "member"})
+    return c.post(
+        f"{API}/forums/{p.forum}/members",
+        headers=auth,
+        json={"person_id": p.newcomer, "role": "member"},
+    )
 
 
 @action(write=True)
 def change_member_role(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/forums/{p.forum}/members/{p.extra_membership}", headers=auth,
-                   json={"role": "observer"})
+    return c.patch(
+        f"{API}/forums/{p.forum}/members/{p.extra_membership}",
+        headers=auth,
+        json={"role": "observer"},
+    )
 
 
 @action(write=True)
@@ -160,8 +172,11 @@ def read_session_events(c: TestClient, w: World, p: Prepared, auth: Auth) -> Res
 
 @action(write=True, keeps_targets=True)
 def schedule_session(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/forums/{p.forum}/sessions", headers=auth,
-                  json=w.session_body(**_co_chairs(w, p.forum_key)))
+    return c.post(
+        f"{API}/forums/{p.forum}/sessions",
+        headers=auth,
+        json=w.session_body(**_co_chairs(w, p.forum_key)),
+    )
 
 
 @action(write=True)
@@ -176,14 +191,18 @@ def reschedule_session(c: TestClient, w: World, p: Prepared, auth: Auth) -> Resp
 
 @action(write=True)
 def cancel_session(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/sessions/{p.session}/cancel", json={"reason": "Geen quorum"},
-                  headers={**auth, "If-Match": f'"{p.session_version}"'})
+    return c.post(
+        f"{API}/sessions/{p.session}/cancel",
+        json={"reason": "Geen quorum"},
+        headers={**auth, "If-Match": f'"{p.session_version}"'},
+    )
 
 
 @action(write=True)
 def add_participant(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/sessions/{p.session}/participants", headers=auth,
-                  json={"person_id": p.newcomer})
+    return c.post(
+        f"{API}/sessions/{p.session}/participants", headers=auth, json={"person_id": p.newcomer}
+    )
 
 
 @action(write=True)
@@ -193,20 +212,29 @@ def remove_participant(c: TestClient, w: World, p: Prepared, auth: Auth) -> Resp
 
 @action(write=True)
 def add_agenda_item(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/sessions/{p.session}/agenda-items", headers=auth,
-                  json={"title": "Mobiliteit", "kind": "discussion"})
+    return c.post(
+        f"{API}/sessions/{p.session}/agenda-items",
+        headers=auth,
+        json={"title": "Mobiliteit", "kind": "discussion"},
+    )
 
 
 @action(write=True)
 def update_agenda_item(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/sessions/{p.session}/agenda-items/{p.agenda_item}", headers=auth,
-                   json={"title": "Jobkanalen en opleiding", "position": 1})
+    return c.patch(
+        f"{API}/sessions/{p.session}/agenda-items/{p.agenda_item}",
+        headers=auth,
+        json={"title": "Jobkanalen en opleiding", "position": 1},
+    )
 
 
 @action(write=True)
 def record_agenda_outcome(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/sessions/{p.session}/agenda-items/{p.agenda_item}", headers=auth,
-                   json={"outcome": "Goedgekeurd"})
+    return c.patch(
+        f"{API}/sessions/{p.session}/agenda-items/{p.agenda_item}",
+        headers=auth,
+        json={"outcome": "Goedgekeurd"},
+    )
 
 
 @action(write=True)
@@ -216,8 +244,11 @@ def delete_agenda_item(c: TestClient, w: World, p: Prepared, auth: Auth) -> Resp
 
 @action(write=True, keeps_targets=True)
 def create_action_item(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/sessions/{p.session}/action-items", headers=auth,
-                  json=_item_body("Jobbeurs organiseren", p.me))
+    return c.post(
+        f"{API}/sessions/{p.session}/action-items",
+        headers=auth,
+        json=_item_body("Jobbeurs organiseren", p.me),
+    )
 
 
 @action(write=False)
@@ -237,20 +268,27 @@ def read_other_action_item(c: TestClient, w: World, p: Prepared, auth: Auth) -> 
 
 @action(write=True)
 def update_own_item_progress(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/action-items/{p.own_item}", headers=auth, json={
-        "status": "in_progress", "current_value": 4, "note": "Vier werkgevers bevestigd"})
+    return c.patch(
+        f"{API}/action-items/{p.own_item}",
+        headers=auth,
+        json={"status": "in_progress", "current_value": 4, "note": "Vier werkgevers bevestigd"},
+    )
 
 
 @action(write=True)
 def update_own_item_title(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/action-items/{p.own_item}", headers=auth,
-                   json={"title": "Een andere opdracht"})
+    return c.patch(
+        f"{API}/action-items/{p.own_item}", headers=auth, json={"title": "Een andere opdracht"}
+    )
 
 
 @action(write=True)
 def update_other_item_progress(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/action-items/{p.other_item}", headers=auth,
-                   json={"status": "in_progress", "current_value": 1})
+    return c.patch(
+        f"{API}/action-items/{p.other_item}",
+        headers=auth,
+        json={"status": "in_progress", "current_value": 1},
+    )
 
 
 # The directory, tokens and forums: not about one forum.
@@ -268,14 +306,18 @@ def read_own_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Respons
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def update_own_name_and_language(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/people/{p.me}", headers=auth,
-                   json={"name": f"Nieuwe naam {next(_unique)}", "language": "en"})
+    return c.patch(
+        f"{API}/people/{p.me}",
+        headers=auth,
+        json={"name": f"Nieuwe naam {next(_unique)}", "language": "en"},
+    )
 
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def update_own_email(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/people/{p.me}", headers=auth,
-                   json={"email": f"nieuw-{next(_unique)}@example.org"})
+    return c.patch(
+        f"{API}/people/{p.me}", headers=auth, json={"email": f"nieuw-{next(_unique)}@example.org"}
+    )
 
 
 @action(write=False, forum_scoped=False)
@@ -285,21 +327,26 @@ def read_other_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Respo
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def update_other_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.patch(f"{API}/people/{w.people['co_chair_2']}", headers=auth,
-                   json={"language": "fr"})
+    return c.patch(f"{API}/people/{w.people['co_chair_2']}", headers=auth, json={"language": "fr"})
 
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def create_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
     n = next(_unique)
-    return c.post(f"{API}/people", headers=auth,
-                  json={"name": f"Expert {n}", "email": f"expert-{n}@example.org"})
+    return c.post(
+        f"{API}/people",
+        headers=auth,
+        json={"name": f"Expert {n}", "email": f"expert-{n}@example.org"},
+    )
 
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def create_organisation(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/organisations", headers=auth,
-                  json={"name": f"Gemeente {next(_unique)}", "kind": "municipality"})
+    return c.post(
+        f"{API}/organisations",
+        headers=auth,
+        json={"name": f"Gemeente {next(_unique)}", "kind": "municipality"},
+    )
 
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
@@ -309,36 +356,72 @@ def create_token(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
 def create_forum(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
-    return c.post(f"{API}/forums", headers=auth,
-                  json={"name": f"Werkgroep {next(_unique)}", "kind": "working_group"})
+    return c.post(
+        f"{API}/forums",
+        headers=auth,
+        json={"name": f"Werkgroep {next(_unique)}", "kind": "working_group"},
+    )
 
 
 # The policy ---------------------------------------------------------------------------------
 
-READ = frozenset({
-    "read_forum", "list_members", "read_forum_events", "list_forum_sessions", "read_session",
-    "list_participants", "list_agenda", "read_session_events", "list_forum_action_items",
-    "read_other_action_item",
-})
+READ = frozenset(
+    {
+        "read_forum",
+        "list_members",
+        "read_forum_events",
+        "list_forum_sessions",
+        "read_session",
+        "list_participants",
+        "list_agenda",
+        "read_session_events",
+        "list_forum_action_items",
+        "read_other_action_item",
+    }
+)
 SELF_SERVICE = frozenset({"read_own_person", "update_own_name_and_language"})
 # An action item's owner reads it and reports its progress whatever their role in the forum:
 # owners are often experts or partner organisations that do not sit in the forum.
 REPORT_OWN_PROGRESS = frozenset({"read_own_action_item", "update_own_item_progress"})
-MANAGE = frozenset({
-    "update_forum_name", "update_forum_languages_and_secretariat",
-    "add_member", "change_member_role", "remove_member",
-    "schedule_session", "reschedule_session", "cancel_session",
-    "add_participant", "remove_participant",
-    "add_agenda_item", "update_agenda_item", "record_agenda_outcome", "delete_agenda_item",
-    "create_action_item", "update_own_item_title", "update_other_item_progress",
-})
-DIRECTORY = frozenset({
-    "list_people", "read_other_person", "update_other_person", "update_own_email",
-    "create_person", "create_organisation",
-})
-ADMIN_ONLY = frozenset({
-    "update_forum_parent", "update_forum_co_chair_policy", "create_token", "create_forum",
-})
+MANAGE = frozenset(
+    {
+        "update_forum_name",
+        "update_forum_languages_and_secretariat",
+        "add_member",
+        "change_member_role",
+        "remove_member",
+        "schedule_session",
+        "reschedule_session",
+        "cancel_session",
+        "add_participant",
+        "remove_participant",
+        "add_agenda_item",
+        "update_agenda_item",
+        "record_agenda_outcome",
+        "delete_agenda_item",
+        "create_action_item",
+        "update_own_item_title",
+        "update_other_item_progress",
+    }
+)
+DIRECTORY = frozenset(
+    {
+        "list_people",
+        "read_other_person",
+        "update_other_person",
+        "update_own_email",
+        "create_person",
+        "create_organisation",
+    }
+)
+ADMIN_ONLY = frozenset(
+    {
+        "update_forum_parent",
+        "update_forum_co_chair_policy",
+        "create_token",
+        "create_forum",
+    }
+)
 
 # Role in the taskforce -> what it may do there (and in the shared directory).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -395,14 +478,26 @@ def _co_chairs(w: World, forum_key: str) -> dict[str, Any]:
 
 def _item_body(title: str, owner: int) -> dict[str, Any]:
     due = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
-    return {"title": title, "owner_person_id": owner, "due_date": due,
-            "indicator": "Aantal deelnemende werkgevers", "baseline": 0, "target": 10}
+    return {
+        "title": title,
+        "owner_person_id": owner,
+        "due_date": due,
+        "indicator": "Aantal deelnemende werkgevers",
+        "baseline": 0,
+        "target": 10,
+    }
 
 
 def _new_person(c: TestClient, name: str) -> int:
     n = next(_unique)
-    return ok(c.post(f"{API}/people", headers=ADMIN, json={
-        "name": f"{name} {n}", "email": f"{name.lower()}-{n}@example.org"}), 201)["id"]
+    return ok(
+        c.post(
+            f"{API}/people",
+            headers=ADMIN,
+            json={"name": f"{name} {n}", "email": f"{name.lower()}-{n}@example.org"},
+        ),
+        201,
+    )["id"]
 
 
 def prepare(w: World, forum_key: str, caller: str) -> Prepared:
@@ -410,31 +505,57 @@ def prepare(w: World, forum_key: str, caller: str) -> Prepared:
     me = w.people.get(caller, w.people["member"])
     newcomer = _new_person(c, "Nieuwkomer")
     extra = _new_person(c, "Lid")
-    membership = ok(c.post(f"{API}/forums/{forum}/members", headers=ADMIN,
-                           json={"person_id": extra, "role": "member"}), 201)
-    session = ok(c.post(
-        f"{API}/forums/{forum}/sessions", headers=ADMIN,
-        json=w.session_body(agenda=[{"title": "Jobkanalen", "kind": "decision"}],
-                            **_co_chairs(w, forum_key)),
-    ), 201)
+    membership = ok(
+        c.post(
+            f"{API}/forums/{forum}/members",
+            headers=ADMIN,
+            json={"person_id": extra, "role": "member"},
+        ),
+        201,
+    )
+    session = ok(
+        c.post(
+            f"{API}/forums/{forum}/sessions",
+            headers=ADMIN,
+            json=w.session_body(
+                agenda=[{"title": "Jobkanalen", "kind": "decision"}], **_co_chairs(w, forum_key)
+            ),
+        ),
+        201,
+    )
     assert extra in {x["person_id"] for x in session["participants"]}
     items = f"{API}/sessions/{session['id']}/action-items"
     own = ok(c.post(items, headers=ADMIN, json=_item_body("Jobkanaal opzetten", me)), 201)
-    other = ok(c.post(items, headers=ADMIN, json=_item_body(
-        "Werkgevers contacteren", w.people[OTHER_OWNER[forum_key]])), 201)
+    other = ok(
+        c.post(
+            items,
+            headers=ADMIN,
+            json=_item_body("Werkgevers contacteren", w.people[OTHER_OWNER[forum_key]]),
+        ),
+        201,
+    )
     return Prepared(
-        forum=forum, forum_key=forum_key, me=me, session=session["id"],
-        session_version=session["version"], starts_at=session["starts_at"],
-        agenda_item=session["agenda"][0]["id"], own_item=own["id"], other_item=other["id"],
-        newcomer=newcomer, extra=extra, extra_membership=membership["id"],
+        forum=forum,
+        forum_key=forum_key,
+        me=me,
+        session=session["id"],
+        session_version=session["version"],
+        starts_at=session["starts_at"],
+        agenda_item=session["agenda"][0]["id"],
+        own_item=own["id"],
+        other_item=other["id"],
+        newcomer=newcomer,
+        extra=extra,
+        extra_membership=membership["id"],
     )
 
 
 def snapshot(w: World, p: Prepared) -> dict[str, Any]:
     """What a refused write must not change: the forum's event count and the session's
     version, read as admin; and, to be sure, every row of every table."""
-    forum_events = ok(w.client.get(f"{API}/forums/{p.forum}/events", headers=ADMIN,
-                                   params={"limit": 1}))["total"]
+    forum_events = ok(
+        w.client.get(f"{API}/forums/{p.forum}/events", headers=ADMIN, params={"limit": 1})
+    )["total"]
     session = ok(w.client.get(f"{API}/sessions/{p.session}", headers=ADMIN))
     seen: dict[str, Any] = {"forum events": forum_events, "session version": session["version"]}
     with get_engine().connect() as conn:
@@ -521,19 +642,35 @@ def test_lists_without_a_forum_filter_show_only_readable_forums(
     c = w.client
     sessions: dict[int, str] = {}
     items: dict[int, str] = {}
-    owners = {"taskforce": ["member", "co_chair_2"], "mayors": ["parent_co_chair"],
-              # The member owns an item in a forum they do not belong to.
-              "cross_border": ["fr_mayor", "member"]}
+    owners = {
+        "taskforce": ["member", "co_chair_2"],
+        "mayors": ["parent_co_chair"],
+        # The member owns an item in a forum they do not belong to.
+        "cross_border": ["fr_mayor", "member"],
+    }
     for key, forum_owners in owners.items():
         s = w.schedule(key, **_co_chairs(w, key))
         sessions[s["id"]] = key
         for owner in forum_owners:
-            item = ok(c.post(f"{API}/sessions/{s['id']}/action-items", headers=ADMIN,
-                             json=_item_body(f"Opdracht voor {owner}", w.people[owner])), 201)
+            item = ok(
+                c.post(
+                    f"{API}/sessions/{s['id']}/action-items",
+                    headers=ADMIN,
+                    json=_item_body(f"Opdracht voor {owner}", w.people[owner]),
+                ),
+                201,
+            )
             items[item["id"]] = key
     owned_elsewhere = {i for i, key in items.items() if key == "cross_border"} & {
-        x["id"] for x in ok(c.get(f"{API}/action-items", headers=ADMIN, params={
-            "owner_person_id": w.people["member"], "limit": 200}))["items"]}
+        x["id"]
+        for x in ok(
+            c.get(
+                f"{API}/action-items",
+                headers=ADMIN,
+                params={"owner_person_id": w.people["member"], "limit": 200},
+            )
+        )["items"]
+    }
     forums = {v: k for k, v in w.forums.items()}
     expected_by_list = {"/forums": forums, "/sessions": sessions, "/action-items": items}
     for who, readable in MEMBER_OF.items():
@@ -544,8 +681,10 @@ def test_lists_without_a_forum_filter_show_only_readable_forums(
                 expected = {i for i, key in where.items() if key in readable}
                 if url == "/action-items" and who == "member":
                     expected |= owned_elsewhere  # one's own items, wherever they were decided
-                assert got == expected, {"unreadable": sorted(got - expected),
-                                         "missing": sorted(expected - got)}
+                assert got == expected, {
+                    "unreadable": sorted(got - expected),
+                    "missing": sorted(expected - got),
+                }
                 assert page["total"] == len(expected)
 
 
@@ -563,8 +702,14 @@ BAD_CREDENTIALS: dict[str, Callable[[World], Auth]] = {
 def _revoked_token(w: World) -> Auth:
     from workflow.cli import token_revoke
 
-    made = ok(w.client.post(f"{API}/tokens", headers=ADMIN,
-                            json={"name": "revoked", "person_id": w.people["co_chair"]}), 201)
+    made = ok(
+        w.client.post(
+            f"{API}/tokens",
+            headers=ADMIN,
+            json={"name": "revoked", "person_id": w.people["co_chair"]},
+        ),
+        201,
+    )
     auth = {"Authorization": f"Bearer {made['token']}"}
     ok(w.client.get(f"{API}/forums/{w.forums['taskforce']}", headers=auth))  # works until...
     token_revoke(made["id"])
@@ -572,8 +717,14 @@ def _revoked_token(w: World) -> Auth:
 
 
 def test_without_a_valid_token_everything_is_401(w: World, subtests: pytest.Subtests) -> None:
-    sample = ["read_forum", "list_forum_sessions", "schedule_session",
-              "update_own_item_progress", "list_people", "create_token"]
+    sample = [
+        "read_forum",
+        "list_forum_sessions",
+        "schedule_session",
+        "update_own_item_progress",
+        "list_people",
+        "create_token",
+    ]
     runner = Runner(w, "taskforce", "anonymous")
     for kind, credentials in BAD_CREDENTIALS.items():
         runner.auth = credentials(w)

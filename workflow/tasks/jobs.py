@@ -30,6 +30,7 @@ def sweep() -> dict[str, int]:
     for session_id in lagging:
         celery_app.send_task("workflow.reconcile_session", args=[session_id])
     with db_session() as db:
+        outbox.give_up_exhausted(db)
         due = outbox.due(db)
     for delivery_id in due:
         enqueue_send(delivery_id)

@@ -1,0 +1,87 @@
+"""The outbox on each database: a mail owed is one row, claimed by one worker at a time,
+offered again when a worker vanished, retried with backoff, and given up on in the end."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.api.world import World, build_world
+from workflow import clock, outbox
+from workflow.db import db_session
+from workflow.models import Delivery
+
+T0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def delivery(client) -> int:
+    w: World = build_world(client)
+    person = w.people["member"]
+    clock.freeze(T0)
+    row = {"key": "calendar:1:2:REQUEST:0", "reason": "invitation", "person_id": person}
+    with db_session() as db:
+        [created] = outbox.owe(db, [row])
+    with db_session() as db:
+        assert outbox.owe(db, [row]) == []  # the same mail cannot be owed twice
+    return created
+
+
+def _row(delivery_id: int) -> Delivery:
+    with db_session() as db:
+        return db.get(Delivery, delivery_id)  # type: ignore[return-value]
+
+
+def test_one_worker_at_a_time_and_again_when_it_vanished(delivery: int) -> None:
+    with db_session() as db:
+        assert outbox.claim(db, delivery) is not None
+    with db_session() as db:
+        assert outbox.claim(db, delivery) is None  # leased
+        assert outbox.due(db) == []
+    clock.freeze(T0 + timedelta(seconds=121))  # the worker died: its lease ran out
+    with db_session() as db:
+        assert outbox.due(db) == [delivery]
+        again = outbox.claim(db, delivery)
+    assert again is not None and again.attempts == 2
+    with db_session() as db:
+        outbox.mark_sent(db, delivery, "250 OK")
+    clock.freeze(T0 + timedelta(hours=1))
+    with db_session() as db:
+        assert outbox.claim(db, delivery) is None and outbox.due(db) == []
+    assert _row(delivery).status == "sent" and _row(delivery).last_answer == "250 OK"
+
+
+def test_temporary_failures_back_off(delivery: int) -> None:
+    with db_session() as db:
+        claimed = outbox.claim(db, delivery)
+        outbox.mark_retry(db, claimed, "451 try later")  # type: ignore[arg-type]
+    row = _row(delivery)
+    assert row.status == "pending" and row.next_attempt_at == T0 + timedelta(seconds=30)
+    with db_session() as db:
+        assert outbox.due(db) == [] and outbox.claim(db, delivery) is None
+    clock.freeze(T0 + timedelta(seconds=30))
+    with db_session() as db:
+        assert outbox.due(db) == [delivery]
+
+
+def test_a_permanent_failure_is_final_and_visible(delivery: int) -> None:
+    with db_session() as db:
+        outbox.claim(db, delivery)
+        outbox.mark_failed(db, delivery, "550 5.1.1 mailbox unknown")
+    clock.freeze(T0 + timedelta(days=1))
+    with db_session() as db:
+        assert outbox.due(db) == [] and outbox.claim(db, delivery) is None
+    assert _row(delivery).last_answer == "550 5.1.1 mailbox unknown"
+
+
+def test_a_mail_that_never_gets_an_answer_is_given_up(delivery: int) -> None:
+    moment = T0
+    for _ in range(12):  # every attempt ends with the worker gone
+        with db_session() as db:
+            assert outbox.claim(db, delivery) is not None
+        moment += timedelta(seconds=121)
+        clock.freeze(moment)
+    with db_session() as db:
+        assert outbox.claim(db, delivery) is None
+        assert outbox.give_up_exhausted(db) == 1
+    row = _row(delivery)
+    assert row.status == "failed" and row.attempts == 12
