@@ -1,18 +1,36 @@
-"""The iCalendar data of an invitation (RFC 5545, iTIP RFC 5546): pure, no I/O.
+"""The iCalendar data of an invitation (RFC 5545, iTIP RFC 5546, iMIP RFC 6047): pure, no I/O.
 
 Times are local with a TZID and a compact VTIMEZONE built from the IANA rules, the way
 Outlook and Google write them (one STANDARD and one DAYLIGHT part with yearly RRULEs), so
 every mainstream client reads a session at the same instant in summer, in winter and on the
-change days. icalendar escapes TEXT values and folds lines at 75 octets.
+change days. icalendar escapes TEXT values (commas, semicolons, backslashes, newlines),
+quotes parameter values and folds lines at 75 octets without splitting a UTF-8 character;
+what reaches it here is first cleaned of control characters and of the Unicode line
+separators some parsers split lines on.
+
+icalendar's own `Timezone.from_tzid()` is not used: it lists every change since 1970 as
+RDATEs (dozens of lines), and writes the spring change at the local time after it (03:00
+for Europe/Brussels, where RFC 5545 wants 02:00, the wall time in the offset before).
 """
 
 import calendar as monthcal
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vText,
+)
 
 from workflow.invitations.view import Attendee, CalendarSession, Method
 
@@ -25,15 +43,41 @@ PARTSTAT = {
     "tentative": "TENTATIVE",
     "declined": "DECLINED",
 }
+FEED_REFRESH = timedelta(hours=1)  # how often subscribed clients should fetch a feed again
+
+# Characters that some readers take for a line end (Python's str.splitlines does, for one).
+_LINE_BREAK = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# RFC 5545 3.3.11: TEXT may hold no control character but HTAB (and the escaped newline).
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_URI_UNSAFE = re.compile("[\x00-\x20\x7f\x85\u2028\u2029]")
+
+
+def _text(value: str) -> str:
+    """A TEXT value: line ends of any kind become \\n (escaped by icalendar), other control
+    characters go."""
+    return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))
+
+
+def _line(value: str) -> str:
+    """A single-line value (a parameter such as CN): no line end, no control character."""
+    return " ".join(_text(value).replace("\t", " ").split())
 
 
 def _cn(name: str) -> str:
-    # A double quote cannot appear inside a quoted parameter value (RFC 5545 3.2).
-    return name.replace('"', "'")
+    # A parameter value is quoted when it holds ",", ";" or ":" (icalendar does it) and may
+    # not hold a double quote at all (RFC 5545 3.2). RFC 6868 would write ^' for it, but
+    # Outlook and vobject show that literally: use an apostrophe instead.
+    return _line(name).replace('"', "'")
+
+
+def _uri(value: str) -> str:
+    return _URI_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), value.strip())
 
 
 def _address(email: str, name: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{email}")
+    if _URI_UNSAFE.search(email.strip()):
+        raise ValueError(f"not a mail address: {email!r}")
+    address = vCalAddress(f"mailto:{email.strip()}")
     address.params["CN"] = _cn(name)
     return address
 
@@ -43,9 +87,17 @@ def _attendee(a: Attendee, recipient_email: str | None) -> vCalAddress:
     address.params["CUTYPE"] = "INDIVIDUAL"
     address.params["ROLE"] = ROLE.get(a.role, "REQ-PARTICIPANT")
     address.params["PARTSTAT"] = PARTSTAT.get(a.partstat, "NEEDS-ACTION")
-    is_recipient = recipient_email is not None and a.email.lower() == recipient_email.lower()
+    is_recipient = (
+        recipient_email is not None and a.email.strip().lower() == recipient_email.strip().lower()
+    )
     address.params["RSVP"] = "TRUE" if is_recipient else "FALSE"
     return address
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be an aware datetime, got {value!r}")
+    return value.replace(microsecond=0)
 
 
 def _event(
@@ -58,25 +110,27 @@ def _event(
 ) -> Event:
     tz = ZoneInfo(session.timezone)
     event = Event()
-    event.add("uid", session.uid)
-    event.add("dtstamp", dtstamp.astimezone(UTC))
+    event.add("uid", _line(session.uid))
+    event.add("dtstamp", _aware(dtstamp, "dtstamp").astimezone(UTC))
     event.add("sequence", session.sequence)
-    event.add("dtstart", session.starts_at.astimezone(tz))
-    event.add("dtend", session.ends_at.astimezone(tz))
-    event.add("summary", session.title)
+    event.add("dtstart", _aware(session.starts_at, "starts_at").astimezone(tz))
+    event.add("dtend", _aware(session.ends_at, "ends_at").astimezone(tz))
+    event.add("summary", _text(session.title))
     if session.location:
-        event.add("location", session.location)
+        event.add("location", _text(session.location))
     url = session.online_url or session.url
     if url:
-        event.add("url", url)
-    event.add("description", description)
+        event.add("url", _uri(url))
+    event.add("description", _text(description))
     cancelled = method is Method.cancel or session.status == "cancelled"
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("class", "PUBLIC")
     event.add("organizer", _address(session.organizer_email, session.organizer_name))
-    for a in attendees:
-        event.add("attendee", _attendee(a, recipient_email))
+    # RFC 5546 3.2.1: a PUBLISH (feed, .ics download) carries no ATTENDEE.
+    if method is not Method.publish:
+        for a in attendees:
+            event.add("attendee", _attendee(a, recipient_email))
     return event
 
 
@@ -89,6 +143,11 @@ def _calendar(method: Method) -> Calendar:
     return cal
 
 
+def _years(session: CalendarSession) -> set[int]:
+    tz = ZoneInfo(session.timezone)
+    return {session.starts_at.astimezone(tz).year, session.ends_at.astimezone(tz).year}
+
+
 def build_event_calendar(
     session: CalendarSession,
     method: Method,
@@ -98,8 +157,13 @@ def build_event_calendar(
     dtstamp: datetime,
     description: str,
 ) -> bytes:
+    """One session as METHOD:REQUEST (invitation, update), CANCEL or PUBLISH (download).
+
+    `attendees` are the ATTENDEE lines (left out for PUBLISH); the one whose address is
+    `recipient_email` gets RSVP=TRUE. `description` is already in the recipient's language.
+    """
     cal = _calendar(method)
-    cal.add_component(vtimezone(session.timezone, {session.starts_at.year}))
+    cal.add_component(vtimezone(session.timezone, _years(session)))
     cal.add_component(_event(session, method, attendees, recipient_email, dtstamp, description))
     return cal.to_ical()
 
@@ -107,123 +171,154 @@ def build_event_calendar(
 def build_feed(
     sessions: Sequence[tuple[CalendarSession, str]], *, name: str, dtstamp: datetime
 ) -> bytes:
-    """A subscription calendar: every session, cancelled ones kept as STATUS:CANCELLED."""
+    """A subscription calendar (METHOD:PUBLISH): each (session, description) as a VEVENT,
+    cancelled ones kept with STATUS:CANCELLED, one VTIMEZONE per zone used."""
     cal = _calendar(Method.publish)
-    cal.add("x-wr-calname", name)
+    # X- properties are not typed by icalendar: say TEXT and DURATION, or no escaping.
+    cal.add("x-wr-calname", vText(_line(name)))
+    cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})  # RFC 7986
+    cal.add("x-published-ttl", vDuration(FEED_REFRESH))  # the same, for Outlook
     years: dict[str, set[int]] = {}
     for session, _ in sessions:
-        years.setdefault(session.timezone, set()).add(session.starts_at.year)
+        years.setdefault(session.timezone, set()).update(_years(session))
     for zone_name, zone_years in sorted(years.items()):
         cal.add_component(vtimezone(zone_name, zone_years))
     for session, description in sessions:
-        cal.add_component(
-            _event(session, Method.publish, session.attendees, None, dtstamp, description)
-        )
+        cal.add_component(_event(session, Method.publish, (), None, dtstamp, description))
     return cal.to_ical()
 
 
 # VTIMEZONE ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Change:
+    local: datetime  # the wall time at the change, in the offset before it (RFC 5545 3.6.5)
+    before: timedelta
+    after: timedelta
+    name: str  # the abbreviation after the change, e.g. CEST
+
+
 @cache
-def _transitions(
-    zone_name: str, year: int
-) -> tuple[tuple[datetime, timedelta, timedelta, str], ...]:
-    """(local wall time just before, offset before, offset after, name after) per change in
-    `year`: found day by day, then to the minute."""
+def _changes(zone_name: str, year: int) -> tuple[_Change, ...]:
+    """The offset changes of `year` (UTC), to the second: a scan day by day, then bisection.
+
+    zoneinfo does not expose its transition table; two changes within one day would be
+    missed, which no zone has done since 1970."""
     tz = ZoneInfo(zone_name)
 
-    def offset(t: datetime) -> timedelta | None:
-        return t.astimezone(tz).utcoffset()
+    def offset(ts: int) -> timedelta:
+        value = datetime.fromtimestamp(ts, tz).utcoffset()
+        assert value is not None
+        return value
 
+    t = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
     out = []
-    t = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
     while t < end:
-        nxt = min(t + timedelta(days=1), end)
+        nxt = min(t + 86_400, end)
         before, after = offset(t), offset(nxt)
         if before != after:
-            lo, hi = t, nxt  # offset(lo) == before, offset(hi) == after
-            while hi - lo > timedelta(minutes=1):
-                mid = lo + (hi - lo) / 2
+            lo, hi = t, nxt  # offset(lo) == before != offset(hi)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
                 lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
-            assert before is not None and after is not None
-            local_before = (hi + before).replace(tzinfo=None)
-            out.append((local_before, before, after, hi.astimezone(tz).tzname() or ""))
+            at = datetime.fromtimestamp(hi, UTC)
+            out.append(
+                _Change(
+                    local=(at + before).replace(tzinfo=None),
+                    before=before,
+                    after=after,
+                    name=at.astimezone(tz).tzname() or zone_name,
+                )
+            )
         t = nxt
     return tuple(out)
 
 
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _rule_of(local: datetime) -> tuple[int, int, int]:
+    """(month, weekday, n): the n-th such weekday of the month, -1 for the last one."""
+    days = monthcal.monthrange(local.year, local.month)[1]
+    nth = -1 if local.day + 7 > days else (local.day - 1) // 7 + 1
+    return local.month, local.weekday(), nth
+
+
 def _rule_day(year: int, month: int, weekday: int, nth: int) -> date:
-    days = monthcal.monthrange(year, month)[1]
     if nth == -1:
-        d = date(year, month, days)
+        d = date(year, month, monthcal.monthrange(year, month)[1])
         return d - timedelta(days=(d.weekday() - weekday) % 7)
     d = date(year, month, 1)
     d += timedelta(days=(weekday - d.weekday()) % 7)
     return d + timedelta(weeks=nth - 1)
 
 
-def _rule_of(local: datetime) -> tuple[int, int, int]:
-    days = monthcal.monthrange(local.year, local.month)[1]
-    nth = -1 if local.day + 7 > days else (local.day - 1) // 7 + 1
-    return local.month, local.weekday(), nth
-
-
-ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+def _observance(
+    local: datetime, before: timedelta, after: timedelta, name: str
+) -> TimezoneStandard | TimezoneDaylight:
+    part = TimezoneDaylight() if after > before else TimezoneStandard()
+    part.add("dtstart", local)
+    part.add("tzoffsetfrom", before)
+    part.add("tzoffsetto", after)
+    part.add("tzname", name)
+    return part
 
 
 def vtimezone(zone_name: str, years: set[int]) -> Timezone:
-    """A compact VTIMEZONE valid for `years`: yearly RRULEs when the zone follows one rule
-    over those years (Europe, North America), otherwise the explicit changes."""
+    """A compact VTIMEZONE for `zone_name`, right for every instant of `years`.
+
+    - A zone that changes twice a year by the same rule over those years and the ones
+      around them (Europe, North America, Australia...): one DAYLIGHT and one STANDARD part
+      with a yearly RRULE from 1970, as Outlook and Google write it.
+    - A zone without changes then (Asia/Tokyo): one STANDARD part.
+    - Anything else: one part per change in the span, after one for the offset before.
+    """
     tz = ZoneInfo(zone_name)
     span = range(min(years) - 1, max(years) + 2)
-    per_year = {y: _transitions(zone_name, y) for y in span}
+    per_year = [_changes(zone_name, y) for y in span]
     vtz = Timezone()
     vtz.add("tzid", zone_name)
-    first = per_year[min(years)]
-    if not any(per_year.values()):
-        offset = datetime(min(years), 6, 1, tzinfo=tz).utcoffset()
+
+    if not any(per_year):
+        now = datetime(min(years), 7, 1, tzinfo=tz)
+        offset = now.utcoffset()
         assert offset is not None
-        part = TimezoneStandard()
-        part.add("dtstart", datetime(1970, 1, 1))
-        part.add("tzoffsetfrom", offset)
-        part.add("tzoffsetto", offset)
-        part.add("tzname", datetime(min(years), 6, 1, tzinfo=tz).tzname() or zone_name)
-        vtz.add_component(part)
+        vtz.add_component(
+            _observance(datetime(1970, 1, 1), offset, offset, now.tzname() or zone_name)
+        )
         return vtz
 
-    rules = [(_rule_of(local), local.time(), before, after) for local, before, after, _ in first]
-    names = [name for *_, name in first]
-    regular = len(first) == 2 and all(
-        len(changes) == 2
-        and all(
-            (_rule_of(local), local.time(), before, after) == rules[i]
-            for i, (local, before, after, _) in enumerate(changes)
-        )
-        for changes in per_year.values()
-    )
-    if regular:
-        for ((month, weekday, nth), at, before, after), name in zip(rules, names, strict=True):
-            part = TimezoneDaylight() if after > before else TimezoneStandard()
-            start = _rule_day(1970, month, weekday, nth)
-            part.add("dtstart", datetime.combine(start, at))
+    def shape(c: _Change) -> tuple[object, ...]:
+        return (_rule_of(c.local), c.local.time(), c.before, c.after)
+
+    first = per_year[1]  # the changes of min(years)
+    if len(first) == 2 and all(
+        [shape(c) for c in changes] == [shape(c) for c in first] for changes in per_year
+    ):
+        for c in first:
+            month, weekday, nth = _rule_of(c.local)
+            part = _observance(
+                datetime.combine(_rule_day(1970, month, weekday, nth), c.local.time()),
+                c.before,
+                c.after,
+                c.name,
+            )
             part.add(
                 "rrule", {"freq": "yearly", "bymonth": month, "byday": f"{nth}{ICAL_DAYS[weekday]}"}
             )
-            part.add("tzoffsetfrom", before)
-            part.add("tzoffsetto", after)
-            part.add("tzname", name)
             vtz.add_component(part)
         return vtz
 
-    # Irregular: list every change in the span explicitly.
-    for changes in per_year.values():
-        for local, before, after, name in changes:
-            part = TimezoneDaylight() if after > before else TimezoneStandard()
-            part.add("dtstart", local)
-            part.add("tzoffsetfrom", before)
-            part.add("tzoffsetto", after)
-            part.add("tzname", name)
-            vtz.add_component(part)
+    # Irregular (rules changing over the span, changes not on an n-th weekday...).
+    start = datetime(span.start, 1, 1, tzinfo=UTC).astimezone(tz)
+    offset = start.utcoffset()
+    assert offset is not None
+    vtz.add_component(
+        _observance(datetime(1970, 1, 1), offset, offset, start.tzname() or zone_name)
+    )
+    for changes in per_year:
+        for c in changes:
+            vtz.add_component(_observance(c.local, c.before, c.after, c.name))
     return vtz
