@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
@@ -19,6 +19,7 @@ from workflow.models import (
     SessionStatus,
 )
 from workflow.models import Session as MeetingSession
+from workflow.pagination import paginate
 from workflow.permissions import Action
 from workflow.schemas import (
     ActionItemCreate,
@@ -213,11 +214,7 @@ def list_items(
             ActionItem.status.in_([ActionItemStatus.open, ActionItemStatus.in_progress]),  # type: ignore[attr-defined]
         )
         query = query.where(late if overdue else ~late)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db.exec(
-        query.order_by(ActionItem.due_date, ActionItem.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
+    return paginate(db, query, ActionItem.due_date, ActionItem.id, limit=limit, offset=offset)
 
 
 __all__ = ["MeetingSession", "create", "detail", "list_items", "read", "update"]

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
@@ -28,6 +27,7 @@ from workflow.models import (
     SessionStatus,
 )
 from workflow.models import Session as MeetingSession
+from workflow.pagination import paginate
 from workflow.permissions import Action
 from workflow.schemas import (
     AgendaItemCreate,
@@ -67,6 +67,17 @@ def _claim(db: DBSession, session_id: int, expected_version: int | None) -> Meet
         raise not_found("session", session_id) from None
     except spine.VersionMismatch as exc:
         raise version_conflict(exc.current) from None
+
+
+def _claim_to_change(
+    db: DBSession, principal: Principal, session_id: int, expected_version: int | None
+) -> MeetingSession:
+    """The session, claimed for a change by someone who manages its forum, if it may change."""
+    current = get_session(db, session_id)
+    require(principal, current.forum_id, Action.manage)
+    session = _claim(db, session_id, expected_version)
+    rules.check_can_change(session.status)
+    return session
 
 
 def _snapshot(s: MeetingSession) -> dict[str, Any]:
@@ -260,10 +271,7 @@ def cancel(
     reason: str | None,
     expected_version: int | None,
 ) -> MeetingSession:
-    current = get_session(db, session_id)
-    require(principal, current.forum_id, Action.manage)
-    session = _claim(db, session_id, expected_version)
-    rules.check_can_change(session.status)
+    session = _claim_to_change(db, principal, session_id, expected_version)
     session.status = SessionStatus.cancelled
     session.cancel_reason = reason
     session.sequence += 1
@@ -287,12 +295,9 @@ def add_participant(
     role: str,
     expected_version: int | None,
 ) -> MeetingSession:
-    current = get_session(db, session_id)
-    require(principal, current.forum_id, Action.manage)
     if role == ParticipantRole.co_chair:
         raise rules.RuleError("co-chairs are set with the session's co_chair_ids", "role")
-    session = _claim(db, session_id, expected_version)
-    rules.check_can_change(session.status)
+    session = _claim_to_change(db, principal, session_id, expected_version)
     _existing_people(db, [person_id], "person_id")
     row = db.exec(
         select(Participant).where(
@@ -328,10 +333,7 @@ def remove_participant(
     person_id: int,
     expected_version: int | None,
 ) -> MeetingSession:
-    current = get_session(db, session_id)
-    require(principal, current.forum_id, Action.manage)
-    session = _claim(db, session_id, expected_version)
-    rules.check_can_change(session.status)
+    session = _claim_to_change(db, principal, session_id, expected_version)
     row = db.exec(
         select(Participant).where(
             Participant.session_id == session_id,
@@ -403,10 +405,7 @@ def add_agenda_item(
     data: AgendaItemCreate,
     expected_version: int | None,
 ) -> AgendaItem:
-    current = get_session(db, session_id)
-    require(principal, current.forum_id, Action.manage)
-    session = _claim(db, session_id, expected_version)
-    rules.check_can_change(session.status)
+    session = _claim_to_change(db, principal, session_id, expected_version)
     items = agenda_rows(db, session_id)
     if len(items) >= 200:
         raise rules.RuleError("a session has at most 200 agenda items", "position")
@@ -571,8 +570,6 @@ def list_sessions(
         query = query.where(MeetingSession.starts_at >= starts_after)
     if starts_before is not None:
         query = query.where(MeetingSession.starts_at < starts_before)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db.exec(
-        query.order_by(MeetingSession.starts_at, MeetingSession.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
+    return paginate(
+        db, query, MeetingSession.starts_at, MeetingSession.id, limit=limit, offset=offset
+    )

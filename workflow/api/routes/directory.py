@@ -8,6 +8,7 @@ from workflow import directory, spine
 from workflow.api.deps import DB, Caller, Limit, Offset
 from workflow.errors import forbidden
 from workflow.models import Organisation, Person
+from workflow.pagination import as_page, paginate
 from workflow.schemas import (
     OrganisationCreate,
     OrganisationRead,
@@ -43,9 +44,8 @@ def list_organisations(
         query = query.where(Organisation.kind == kind)
     if country is not None:
         query = query.where(Organisation.country == country.upper())
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Organisation.name).limit(limit).offset(offset)).all()
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Organisation.name, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
@@ -86,9 +86,8 @@ def list_people(
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))  # type: ignore[attr-defined]
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Person.name, Person.id).limit(limit).offset(offset)).all()
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Person.name, Person.id, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.get("/people/{person_id}", response_model=PersonRead)

@@ -1,12 +1,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import func
 from sqlmodel import select
 
 from workflow import forums, spine
 from workflow.api.deps import DB, Caller, Limit, Offset
 from workflow.models import Event, Forum, Membership
+from workflow.pagination import as_page, paginate
 from workflow.permissions import Action
 from workflow.schemas import (
     EventRead,
@@ -43,9 +43,8 @@ def list_forums(
         query = query.where(Forum.id.in_(caller.readable_forums or {-1}))  # type: ignore[union-attr]
     if parent_id is not None:
         query = query.where(Forum.parent_id == parent_id)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Forum.name, Forum.id).limit(limit).offset(offset)).all()
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Forum.name, Forum.id, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.get("/{forum_id}", response_model=ForumRead)
@@ -76,9 +75,8 @@ def list_members(
     query = select(Membership).where(Membership.forum_id == forum_id)
     if role is not None:
         query = query.where(Membership.role == role)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Membership.id).limit(limit).offset(offset)).all()
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Membership.id, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.post("/{forum_id}/members", status_code=201, response_model=MembershipRead)
@@ -122,6 +120,5 @@ def event_page(db: DB, condition: object, kind: str | None, limit: int, offset: 
     query = select(Event).where(condition)  # type: ignore[arg-type]
     if kind is not None:
         query = query.where(Event.kind == kind)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Event.id.desc()).limit(limit).offset(offset)).all()  # type: ignore[union-attr]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Event.id.desc(), limit=limit, offset=offset)  # type: ignore[union-attr]
+    return as_page(items, total, limit, offset)

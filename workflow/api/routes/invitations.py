@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func
 from sqlmodel import select
 
 from workflow import clock, spine
@@ -17,6 +16,7 @@ from workflow.invitations.render import calendar_description
 from workflow.invitations.view import Method
 from workflow.models import Delivery, DeliveryStatus, Participant, PartStat, Person
 from workflow.models import Session as MeetingSession
+from workflow.pagination import as_page, paginate
 from workflow.permissions import Action
 from workflow.schemas import AnswerSummary, DeliveryRead, FeedIssued, Page, ParticipantRead
 from workflow.sessions import get_session, participants, require
@@ -52,9 +52,8 @@ def session_deliveries(
     query = select(Delivery).where(Delivery.session_id == session_id)
     if status is not None:
         query = query.where(Delivery.status == status)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Delivery.id).limit(limit).offset(offset)).all()
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Delivery.id, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.get("/deliveries", response_model=Page[DeliveryRead])
@@ -77,9 +76,8 @@ def list_deliveries(
         query = query.where(Delivery.status == status)
     if person_id is not None:
         query = query.where(Delivery.person_id == person_id)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    items = db.exec(query.order_by(Delivery.id.desc()).limit(limit).offset(offset)).all()  # type: ignore[union-attr]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    items, total = paginate(db, query, Delivery.id.desc(), limit=limit, offset=offset)  # type: ignore[union-attr]
+    return as_page(items, total, limit, offset)
 
 
 @router.get(
