@@ -1,21 +1,12 @@
 """Rendering mail and pages in the recipient's language (nl, fr, en) with Jinja2 and Babel.
 
-Templates live in the top-level templates/ folder: for each mail kind (invitation, update,
-cancellation, removal) `email/<kind>.subject.txt`, `email/<kind>.txt` and `email/<kind>.html`,
-sharing `email/_layout.html`, `email/_macros.html` and `email/_macros.txt`; the calendar's
-DESCRIPTION is `email/description.txt`; the pages reached from links in mail are in `pages/`.
-HTML templates are autoescaped, text templates are not, and an undefined variable is an error.
-
-Texts come from the Babel catalogues in workflow/locale. The .po files are read at run time
-and compiled in memory: there is no build step and no .mo file in the repository. To add or
-change a text, edit the template (or an N_() below), then from the repository root:
+Messages come from Babel catalogues in workflow/locale, read as .po at start (no compile
+step). To add or change a text, edit the template, then:
 
     pybabel extract -F babel.cfg -o workflow/locale/messages.pot .
-    pybabel update -i workflow/locale/messages.pot -d workflow/locale \\
-        --no-fuzzy-matching --ignore-obsolete
+    pybabel update -i workflow/locale/messages.pot -d workflow/locale
 
-and translate the new entries in each messages.po (tests/unit/test_mail_render.py fails
-while an entry is missing, empty or fuzzy).
+and translate the new entries in each messages.po.
 """
 
 import os
@@ -33,16 +24,11 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from workflow.invitations.view import CalendarSession, Mail
+from workflow.invitations.view import CalendarSession, Mail, MailKind
 
 LANGUAGES = ("nl", "fr", "en")
-DEFAULT_LANGUAGE = "en"
 # Belgian conventions for Dutch and French, British for English (29 March, 24-hour clock).
 LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
-# CLDR's full date for nl and fr ("maandag 29 maart 2027", "lundi 29 mars 2027"); for English
-# the British style without a comma ("Monday 29 March 2027"), where CLDR's en_GB adds one.
-DATE_FORMATS = {"nl": "full", "fr": "full", "en": "EEEE d MMMM y"}
-TIME_FORMAT = "HH:mm"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
@@ -58,10 +44,15 @@ TEMPLATES_DIR = _templates_dir()
 
 
 def N_(message: str) -> str:
-    """Marks a text for extraction; it is translated where it is shown."""
     return message
 
 
+SUBJECTS = {
+    MailKind.invitation: N_("Invitation: %(title)s – %(date)s"),
+    MailKind.update: N_("Updated: %(title)s – %(date)s"),
+    MailKind.cancellation: N_("Cancelled: %(title)s – %(date)s"),
+    MailKind.removal: N_("No longer invited: %(title)s – %(date)s"),
+}
 AGENDA_KINDS = {
     "information": N_("for information"),
     "discussion": N_("for discussion"),
@@ -76,32 +67,26 @@ ANSWERS = {
 }
 
 
-def language_of(language: str | None) -> str:
-    """The language to render in: one of LANGUAGES, English for anything else."""
-    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+def language_of(language: str) -> str:
+    return language if language in LANGUAGES else "en"
 
 
 @cache
 def translations(language: str) -> Translations:
-    """The catalogue of `language` (English if unknown), compiled in memory from its .po."""
     language = language_of(language)
     with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale=language)
     mo = BytesIO()
     write_mo(mo, catalog)
     mo.seek(0)
-    return Translations(mo, domain="messages")
+    return Translations(mo)
 
 
 @cache
 def environment(language: str) -> Environment:
-    """One Jinja2 environment per language, with that language's gettext installed."""
-    language = language_of(language)
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(
-            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
-        ),
+        autoescape=select_autoescape(["html"], default_for_string=False),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -112,18 +97,11 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(t, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         lang=language,
-        kind_label=lambda kind: t.gettext(AGENDA_KINDS[kind]) if kind in AGENDA_KINDS else kind,
-        answer_label=lambda answer: t.gettext(ANSWERS[answer]) if answer in ANSWERS else answer,
+        kind_label=lambda kind: t.gettext(AGENDA_KINDS.get(kind, kind)),
+        answer_label=lambda answer: t.gettext(ANSWERS.get(answer, answer)),
+        when=lambda session: format_when(session, language),
     )
-    env.filters["web_url"] = _web_url
     return env
-
-
-def _web_url(url: str | None) -> str | None:
-    """The URL if a browser may follow it from a mail (http or https), else None."""
-    if url and url.lower().startswith(("https://", "http://")):
-        return url
-    return None
 
 
 def _local(session: CalendarSession) -> tuple[datetime, datetime]:
@@ -131,52 +109,31 @@ def _local(session: CalendarSession) -> tuple[datetime, datetime]:
     return session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
 
 
-def _day(moment: datetime, language: str) -> str:
-    return format_date(moment, format=DATE_FORMATS[language], locale=LOCALES[language])
-
-
-def _time(moment: datetime, language: str) -> str:
-    return format_time(moment, TIME_FORMAT, locale=LOCALES[language])
-
-
-def _zone(moment: datetime, language: str) -> str:
-    # The name as it applies on that date: summer or winter time.
-    return get_timezone_name(moment, width="long", locale=LOCALES[language])
-
-
 def format_when(session: CalendarSession, language: str) -> str:
-    """When the session takes place, in the session's zone and the recipient's language:
-
-    'maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)'. A session that ends on
-    another day shows both dates; one that crosses a daylight-saving change names both zones.
-    """
-    language = language_of(language)
+    """'maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)' and the like."""
+    locale = LOCALES[language_of(language)]
     start, end = _local(session)
-    start_zone, end_zone = _zone(start, language), _zone(end, language)
-    begins = f"{_day(start, language)}, {_time(start, language)}"
-    if start_zone != end_zone:
-        ends = f"{_day(end, language)}, {_time(end, language)}"
-        return f"{begins} ({start_zone}) – {ends} ({end_zone})"
+    day = format_date(start, format="full", locale=locale)
+    begins = format_time(start, "HH:mm", locale=locale)
     if end.date() == start.date():
-        return f"{begins}–{_time(end, language)} ({start_zone})"
-    return f"{begins} – {_day(end, language)}, {_time(end, language)} ({start_zone})"
+        span = f"{day}, {begins}–{format_time(end, 'HH:mm', locale=locale)}"
+    else:
+        span = (
+            f"{day}, {begins} – {format_date(end, format='full', locale=locale)}, "
+            f"{format_time(end, 'HH:mm', locale=locale)}"
+        )
+    zone = get_timezone_name(start, width="long", locale=locale)
+    return f"{span} ({zone})"
 
 
-def format_date_short(session: CalendarSession, language: str) -> str:
-    """The start date for a subject line: '29 maart 2027'."""
-    language = language_of(language)
-    return format_date(_local(session)[0], format="long", locale=LOCALES[language])
-
-
-def co_chairs(session: CalendarSession) -> list[Any]:
-    return [a for a in session.attendees if a.role == "co_chair"]
+def short_date(session: CalendarSession, language: str) -> str:
+    return format_date(_local(session)[0], format="long", locale=LOCALES[language_of(language)])
 
 
 def calendar_description(session: CalendarSession, language: str) -> str:
-    """The plain text of the calendar's DESCRIPTION, in the recipient's language: the forum,
-    the cancellation and its reason if cancelled, the online link and the numbered agenda."""
-    template = environment(language_of(language)).get_template("email/description.txt")
-    return template.render(session=session).strip()
+    """The plain text of the calendar's DESCRIPTION, in the recipient's language."""
+    text = environment(language_of(language)).get_template("email/description.txt")
+    return text.render(session=session).strip()
 
 
 @dataclass(frozen=True)
@@ -186,47 +143,27 @@ class RenderedMail:
     html: str
 
 
-def mail_context(mail: Mail) -> dict[str, Any]:
-    """What every mail template sees (besides the globals lang, kind_label, _ and gettext)."""
+def render_mail(mail: Mail) -> RenderedMail:
     language = language_of(mail.recipient.language)
-    return {
+    env = environment(language)
+    context: dict[str, Any] = {
         "mail": mail,
         "session": mail.session,
         "recipient": mail.recipient,
-        "when": format_when(mail.session, language),
-        "date": format_date_short(mail.session, language),
-        "agenda": mail.session.agenda,
-        "co_chairs": co_chairs(mail.session),
+        "kind": mail.kind.value,
         "rsvp": mail.rsvp,
+        "co_chairs": [a for a in mail.session.attendees if a.role == "co_chair"],
     }
-
-
-def render_mail(mail: Mail) -> RenderedMail:
-    """Subject, plain text and HTML of one mail, in the recipient's language.
-
-    The subject is not cleaned up: a line break in user text stays in it, and the message
-    builder's header check refuses it rather than letting it reach a header.
-    """
-    env = environment(language_of(mail.recipient.language))
-    context = mail_context(mail)
-    kind = mail.kind.value
-    subject = env.get_template(f"email/{kind}.subject.txt").render(context)
+    subject = translations(language).gettext(SUBJECTS[mail.kind]) % {
+        "title": mail.session.title,
+        "date": short_date(mail.session, language),
+    }
     return RenderedMail(
-        subject=subject.strip(" \n"),
-        text=env.get_template(f"email/{kind}.txt").render(context),
-        html=env.get_template(f"email/{kind}.html").render(context),
+        subject=" ".join(subject.split()),
+        text=env.get_template("email/session.txt").render(context),
+        html=env.get_template("email/session.html").render(context),
     )
 
 
 def render_page(name: str, language: str, **context: Any) -> str:
-    """A page from templates/pages (e.g. 'rsvp_confirm.html'), in the person's language.
-
-    Given a `session`, the page also gets `when` (format_when) unless the caller passes one.
-    """
-    if "/" in name or "\\" in name or name.startswith(("_", ".")):
-        raise ValueError(f"not a page: {name!r}")
-    language = language_of(language)
-    session = context.get("session")
-    if isinstance(session, CalendarSession):
-        context.setdefault("when", format_when(session, language))
-    return environment(language).get_template(f"pages/{name}").render(context)
+    return environment(language_of(language)).get_template(f"pages/{name}").render(context)
