@@ -1,6 +1,6 @@
 """Action items: born in a session, owned by a person or organisation, measurable, chased."""
 
-from datetime import datetime
+from datetime import date
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session as DBSession
@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from workflow import clock, rules, spine
 from workflow.auth import Principal
+from workflow.config import get_settings
 from workflow.errors import Problem, forbidden, not_found, version_conflict
 from workflow.models import (
     ActionItem,
@@ -34,8 +35,10 @@ from workflow.sessions import get_session, require
 OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
 
 
-def today_in(tz_name: str) -> datetime:
-    return clock.now().astimezone(rules.zone(tz_name))
+def today() -> date:
+    """Today where the forums are: every forum served is on Central European time, and a due
+    date is a Belgian calendar day."""
+    return clock.now().astimezone(rules.zone(get_settings().default_timezone)).date()
 
 
 def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | None) -> None:
@@ -159,8 +162,7 @@ def read(item: ActionItem) -> ActionItemRead:
 
 
 def is_overdue(item: ActionItem) -> bool:
-    # "Today" in Belgium: every forum served is on Central European time.
-    return rules.is_overdue(item.status, item.due_date, today_in("Europe/Brussels").date())
+    return rules.is_overdue(item.status, item.due_date, today())
 
 
 def detail(db: DBSession, item: ActionItem) -> ActionItemDetail:
@@ -207,10 +209,10 @@ def list_items(
     if status is not None:
         query = query.where(ActionItem.status == status)
     if overdue is not None:
-        today = today_in("Europe/Brussels").date()
+        due_before = today()
         late = and_(
             ActionItem.due_date.is_not(None),  # type: ignore[union-attr]
-            ActionItem.due_date < today,  # type: ignore[operator]
+            ActionItem.due_date < due_before,  # type: ignore[operator]
             ActionItem.status.in_([ActionItemStatus.open, ActionItemStatus.in_progress]),  # type: ignore[attr-defined]
         )
         query = query.where(late if overdue else ~late)
