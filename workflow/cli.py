@@ -94,6 +94,18 @@ def beat() -> None:
     )
 
 
+@app.command("follow-up")
+def follow_up() -> None:
+    """Run the follow-up scans once (reminders, reports, digests, overviews) and queue what
+    they owe. Beat does this every sweep interval; this is for checks and catching up."""
+    from workflow.logs import configure_logging
+    from workflow.tasks.jobs import run_scans
+
+    configure_logging()
+    for name, count in run_scans().items():
+        typer.echo(f"{name}: {count} mail(s) owed")
+
+
 @app.command()
 def mailcatcher() -> None:
     """Run the capture SMTP server: mail sent to it is written to data/mail/*.eml."""

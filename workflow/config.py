@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     delivery_max_attempts: int = Field(default=12, ge=1)
 
+    # Follow-up. Reminders default to 7 days and 1 day before a session (forums may change
+    # theirs); digests and the weekly overview go out at this local hour.
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    digest_horizon_days: int = Field(default=7, ge=0, le=60)  # "due soon" means within this
+    overview_weekday: int = Field(default=0, ge=0, le=6)  # 0 is Monday
+    stale_after_days: int = Field(default=30, ge=1)  # an item with no progress this long
+    action_link_days: int = Field(default=21, ge=1)  # how long digest links work
+
+    # For rehearsals and tests only: a file holding a number of seconds added to the clock
+    # of every process that reads it, so time can be moved without sleeping.
+    clock_offset_file: Path | None = None
+
     log_level: str = "INFO"
 
     @field_validator("data_dir")

@@ -8,6 +8,7 @@ from workflow.auth import Principal
 from workflow.errors import Problem, forbidden, not_found
 from workflow.models import Forum, Membership, Person
 from workflow.permissions import Action
+from workflow.reports import report_back
 from workflow.schemas import ForumCreate, ForumUpdate, MembershipCreate
 from workflow.sessions import get_forum, require
 
@@ -52,6 +53,7 @@ def create(db: DBSession, principal: Principal, data: ForumCreate) -> Forum:
         name=forum.name,
         parent_id=forum.parent_id,
     )
+    report_back.add_child_to_upcoming(db, principal.actor, forum)
     return forum
 
 
@@ -70,9 +72,12 @@ def update(db: DBSession, principal: Principal, forum_id: int, data: ForumUpdate
         fields.get("co_chairs_max", forum.co_chairs_max),
         fields.get("co_chairs_distinct_countries", forum.co_chairs_distinct_countries),
     )
+    new_parent = "parent_id" in fields and fields["parent_id"] != forum.parent_id
     for name, value in fields.items():
         setattr(forum, name, value)
     spine.record(db, principal.actor, "forum.updated", forum_id=forum_id, fields=sorted(fields))
+    if new_parent:
+        report_back.add_child_to_upcoming(db, principal.actor, forum)
     return forum
 
 

@@ -91,6 +91,12 @@ class ParticipantRole(StrEnum):
     optional = "optional"  # OPT-PARTICIPANT (observers)
 
 
+class Attendance(StrEnum):
+    present = "present"
+    excused = "excused"
+    absent = "absent"
+
+
 class PartStat(StrEnum):
     needs_action = "needs_action"
     accepted = "accepted"
@@ -132,6 +138,12 @@ class Forum(SQLModel, table=True):
     secretariat_name: str | None = Field(default=None, max_length=200)
     # Days before the parent's session that the report-back is compiled.
     report_lead_days: int = 5
+    # Hours before each session that participants are reminded.
+    reminder_offsets_hours: list[int] = Field(
+        default_factory=lambda: [168, 24], sa_column=Column(JSON, nullable=False)
+    )
+    # Days overdue after which an action item is listed for the forum's co-chairs.
+    escalation_days: int = 14
     created_at: datetime = created_column()
 
 
@@ -215,11 +227,47 @@ class Participant(SQLModel, table=True):
     # Removed participants stay as rows so the reconciler knows a CANCEL is owed.
     removed_at: datetime | None = utc_column(nullable=True)
     responded_at: datetime | None = utc_column(nullable=True)
+    # Recorded after the session: present, excused or absent.
+    attendance: str | None = Field(default=None, max_length=20)
     created_at: datetime = created_column()
+
+
+class SessionReminder(SQLModel, table=True):
+    """One reminder offset of one session. `due_at` moves with the session; `done_at` is set
+    once the reminder's mail is owed (or skipped), in the same transaction."""
+
+    __tablename__ = "session_reminder"
+    __table_args__ = (
+        UniqueConstraint("session_id", "offset_hours"),
+        # The scan reads only reminders not yet done, in due order.
+        Index(
+            "ix_session_reminder_due",
+            "due_at",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    offset_hours: int
+    due_at: datetime = utc_column()
+    done_at: datetime | None = utc_column(nullable=True)
+    # "sent" when reminders were owed, otherwise why not (cancelled, already started, ...).
+    outcome: str | None = Field(default=None, max_length=40)
 
 
 class AgendaItem(SQLModel, table=True):
     __tablename__ = "agenda_item"
+    __table_args__ = (
+        # The report scan reads only report-back items whose report is still to compile.
+        Index(
+            "ix_agenda_item_report_due",
+            "report_due_at",
+            postgresql_where=text("report_due_at IS NOT NULL"),
+            sqlite_where=text("report_due_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="meeting_session.id", index=True)
@@ -228,8 +276,9 @@ class AgendaItem(SQLModel, table=True):
     kind: str = Field(default=AgendaItemKind.discussion, max_length=20)
     description: str | None = Field(default=None, max_length=10_000)
     outcome: str | None = Field(default=None, max_length=20_000)
-    # For report-back items: the child forum reporting.
+    # For report-back items: the child forum reporting, and when its report is next due.
     child_forum_id: int | None = Field(default=None, foreign_key="forum.id")
+    report_due_at: datetime | None = utc_column(nullable=True)
 
 
 class ActionItem(SQLModel, table=True):
@@ -252,6 +301,11 @@ class ActionItem(SQLModel, table=True):
     baseline: float | None = None
     target: float | None = None
     current_value: float | None = None
+    # Put before the parent forum for a decision by the child's coordinators, and the answer.
+    escalated_at: datetime | None = utc_column(nullable=True)
+    escalation_note: str | None = Field(default=None, max_length=10_000)
+    parent_decision: str | None = Field(default=None, max_length=10_000)
+    parent_decided_at: datetime | None = utc_column(nullable=True)
     version: int = 1
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
@@ -306,8 +360,41 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = utc_column(nullable=True)
     last_answer: str | None = Field(default=None, max_length=1000)
     message_id: str = Field(max_length=255)
+    # What the mail is about beyond person and session, for its composer (a reminder's
+    # session start, a digest's day, a report's id).
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = created_column()
     sent_at: datetime | None = utc_column(nullable=True)
+
+
+class ScanMark(SQLModel, table=True):
+    """The last period a calendar-driven scan completed (a digest day, an overview week), so
+    two beat processes, or a restart, never do one period twice."""
+
+    __tablename__ = "scan_mark"
+
+    name: str = Field(primary_key=True, max_length=60)
+    period: str = Field(max_length=20)
+    done_at: datetime = created_column()
+
+
+class FollowUpReport(SQLModel, table=True):
+    """One compiled follow-up report of a child forum for a session of its parent. A recompile
+    is a new version; earlier versions are kept."""
+
+    __tablename__ = "follow_up_report"
+    __table_args__ = (UniqueConstraint("agenda_item_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agenda_item_id: int = Field(foreign_key="agenda_item.id", index=True)
+    parent_session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    child_forum_id: int = Field(foreign_key="forum.id", index=True)
+    version: int
+    period_start: datetime = utc_column()
+    period_end: datetime = utc_column()
+    compiled_at: datetime = created_column()
+    compiled_by: str = Field(max_length=200)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):

@@ -157,14 +157,33 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
     )
 
 
-def _compose(db: DBSession, delivery: Delivery) -> Any:
+def _composers() -> dict[str, Any]:
     # Each workflow composes its own mail; the outbox only knows how to deliver it.
-    from workflow.invitations.compose import compose
-    from workflow.invitations.view import MailKind
+    from workflow.follow_up import compose as follow_up
+    from workflow.invitations.compose import compose as calendar_mail
+    from workflow.reports import mail as report_mail
 
-    if delivery.reason in set(MailKind):
-        return compose(db, delivery)
-    raise ValueError(f"no composer for {delivery.reason!r}")
+    return {
+        "invitation": calendar_mail,
+        "update": calendar_mail,
+        "cancellation": calendar_mail,
+        "removal": calendar_mail,
+        "reminder": follow_up.reminder,
+        "summary": follow_up.summary,
+        "digest": follow_up.digest,
+        "overview": follow_up.overview,
+        "escalation": follow_up.overview,
+        "decision": follow_up.decision,
+        "report": report_mail.compose,
+    }
+
+
+def compose_mail(db: DBSession, delivery: Delivery) -> Any:
+    """The mail a delivery stands for, composed now, or Superseded."""
+    composer = _composers().get(delivery.reason)
+    if composer is None:
+        raise ValueError(f"no composer for {delivery.reason!r}")
+    return composer(db, delivery)
 
 
 def deliver(delivery_id: int) -> str:
@@ -179,7 +198,7 @@ def deliver(delivery_id: int) -> str:
         return "not due"
     try:
         with db_session() as db:
-            composed = _compose(db, delivery)
+            composed = compose_mail(db, delivery)
     except ValueError as exc:  # e.g. a header that would not be safe: never retried
         with db_session() as db:
             mark_failed(db, delivery_id, f"cannot compose: {exc}")

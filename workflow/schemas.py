@@ -18,6 +18,7 @@ from pydantic import (
 from workflow.models import (
     ActionItemStatus,
     AgendaItemKind,
+    Attendance,
     ForumKind,
     Language,
     OrganisationKind,
@@ -79,6 +80,7 @@ TimeZone = Annotated[str, AfterValidator(_timezone)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+ReminderOffset = Annotated[int, Field(ge=1, le=24 * 60)]
 
 
 class Input(BaseModel):
@@ -115,6 +117,14 @@ class ForumCreate(Input):
     secretariat_email: Email | None = None
     secretariat_name: Name | None = None
     report_lead_days: int = Field(default=5, ge=0, le=60)
+    reminder_offsets_hours: list[ReminderOffset] = Field(
+        default=[168, 24],
+        max_length=5,
+        description="Hours before each session that participants are reminded.",
+    )
+    escalation_days: int = Field(
+        default=14, ge=1, le=365, description="Days overdue before co-chairs are told."
+    )
 
 
 class ForumUpdate(Input):
@@ -130,6 +140,8 @@ class ForumUpdate(Input):
     secretariat_email: Email | None = None
     secretariat_name: Name | None = None
     report_lead_days: int | None = Field(default=None, ge=0, le=60)
+    reminder_offsets_hours: list[ReminderOffset] | None = Field(default=None, max_length=5)
+    escalation_days: int | None = Field(default=None, ge=1, le=365)
 
 
 class ForumRead(Output):
@@ -146,6 +158,8 @@ class ForumRead(Output):
     secretariat_email: str | None
     secretariat_name: str | None
     report_lead_days: int
+    reminder_offsets_hours: list[int]
+    escalation_days: int
     created_at: datetime
 
 
@@ -290,6 +304,7 @@ class ParticipantRead(Output):
     email: str
     role: str
     partstat: PartStat
+    attendance: Attendance | None = None
 
 
 class SessionSummary(Output):
@@ -376,6 +391,10 @@ class ActionItemRead(Output):
     baseline: float | None
     target: float | None
     current_value: float | None
+    escalated_at: datetime | None
+    escalation_note: str | None
+    parent_decision: str | None
+    parent_decided_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -384,6 +403,66 @@ class ActionItemRead(Output):
 
 class ActionItemDetail(ActionItemRead):
     progress: list[ProgressRead]
+
+
+class EscalationCreate(Input):
+    note: MultiLine(10_000) = Field(
+        min_length=1, description="What the child forum asks the mayors to decide."
+    )
+    version: int | None = Field(default=None, ge=1)
+
+
+class DecisionCreate(Input):
+    decision: MultiLine(10_000) = Field(min_length=1)
+    version: int | None = Field(default=None, ge=1)
+
+
+# After the session ----------------------------------------------------------------------
+
+
+class AttendanceMark(Input):
+    person_id: Id
+    attendance: Attendance
+
+
+class OutcomeRecord(Input):
+    agenda_item_id: Id
+    outcome: MultiLine(20_000)
+
+
+class AttendanceRecord(Input):
+    attendance: list[AttendanceMark] = Field(max_length=2000)
+    version: int | None = Field(default=None, ge=1)
+
+
+class SessionClose(Input):
+    attendance: list[AttendanceMark] = Field(default=[], max_length=2000)
+    outcomes: list[OutcomeRecord] = Field(default=[], max_length=200)
+    version: int | None = Field(default=None, ge=1)
+
+
+# Report-back ----------------------------------------------------------------------------
+
+
+class ReportCompile(Input):
+    child_forum_id: Id
+    notify: bool = Field(default=True, description="Mail the report to its recipients.")
+
+
+class ReportSummary(Output):
+    id: int
+    agenda_item_id: int
+    parent_session_id: int
+    child_forum_id: int
+    version: int
+    period_start: datetime
+    period_end: datetime
+    compiled_at: datetime
+    compiled_by: str
+
+
+class ReportRead(ReportSummary):
+    content: dict
 
 
 # Audit and access -----------------------------------------------------------------------

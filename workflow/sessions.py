@@ -16,6 +16,7 @@ from workflow import clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
 from workflow.errors import Problem, forbidden, not_found, version_conflict
+from workflow.follow_up import reminders
 from workflow.models import (
     AgendaItem,
     Forum,
@@ -29,6 +30,7 @@ from workflow.models import (
 from workflow.models import Session as MeetingSession
 from workflow.pagination import paginate
 from workflow.permissions import Action
+from workflow.reports import report_back
 from workflow.schemas import (
     AgendaItemCreate,
     AgendaItemRead,
@@ -60,7 +62,7 @@ def get_session(db: DBSession, session_id: int) -> MeetingSession:
     return session
 
 
-def _claim(db: DBSession, session_id: int, expected_version: int | None) -> MeetingSession:
+def claim_session(db: DBSession, session_id: int, expected_version: int | None) -> MeetingSession:
     try:
         return spine.claim(db, MeetingSession, session_id, expected_version)
     except LookupError:
@@ -75,7 +77,7 @@ def _claim_to_change(
     """The session, claimed for a change by someone who manages its forum, if it may change."""
     current = get_session(db, session_id)
     require(principal, current.forum_id, Action.manage)
-    session = _claim(db, session_id, expected_version)
+    session = claim_session(db, session_id, expected_version)
     rules.check_can_change(session.status)
     return session
 
@@ -170,6 +172,8 @@ def schedule(
         db.add(Participant(session_id=session.id, person_id=person_id, role=role))
     for position, item in enumerate(data.agenda, start=1):
         db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]
+    reminders.sync(db, session, forum)
+    report_back.add_items(db, session, len(data.agenda))
     spine.record(
         db,
         principal.actor,
@@ -199,7 +203,7 @@ def update(
         raise Problem(
             428, "send the version you edited as If-Match (or 'version') so no change is lost"
         )
-    session = _claim(db, session_id, expected_version)
+    session = claim_session(db, session_id, expected_version)
     rules.check_can_change(session.status)
     before = _snapshot(session)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "co_chair_ids"})
@@ -214,7 +218,11 @@ def update(
             _as_utc(data.ends_at, session.timezone, "ends_at") if data.ends_at else session.ends_at
         )
         rules.check_session_times(starts_at, ends_at, clock.now())
+        moved = starts_at != session.starts_at
         session.starts_at, session.ends_at = starts_at, ends_at
+        if moved:
+            reminders.sync(db, session, get_forum(db, session.forum_id))
+            report_back.reschedule(db, session)
     for name in ("title", "location"):
         if name in fields:
             setattr(session, name, fields[name])
@@ -275,6 +283,8 @@ def cancel(
     session.status = SessionStatus.cancelled
     session.cancel_reason = reason
     session.sequence += 1
+    reminders.sync(db, session, get_forum(db, session.forum_id))
+    report_back.reschedule(db, session)
     spine.record(
         db,
         principal.actor,
@@ -445,7 +455,7 @@ def update_agenda_item(
     current = get_session(db, session_id)
     require(principal, current.forum_id, Action.manage)
     _agenda_item(db, session_id, item_id)
-    session = _claim(db, session_id, expected_version)
+    session = claim_session(db, session_id, expected_version)
     item = _agenda_item(db, session_id, item_id)
     fields = data.model_dump(exclude_unset=True)
     shown = set(fields) - {"outcome"}
@@ -482,7 +492,7 @@ def delete_agenda_item(
     current = get_session(db, session_id)
     require(principal, current.forum_id, Action.manage)
     _agenda_item(db, session_id, item_id)
-    session = _claim(db, session_id, expected_version)
+    session = claim_session(db, session_id, expected_version)
     rules.check_can_change(session.status)
     item = _agenda_item(db, session_id, item_id)
     if item.kind == "report_back" and item.child_forum_id is not None:
@@ -522,8 +532,9 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
             name=p.name,
             email=p.email,
             role=pt.role,  # type: ignore[arg-type]
-            partstat=pt.partstat,
-        )  # type: ignore[arg-type]
+            partstat=pt.partstat,  # type: ignore[arg-type]
+            attendance=pt.attendance,  # type: ignore[arg-type]
+        )
         for pt, p in rows
     ]
 

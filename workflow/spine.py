@@ -14,6 +14,7 @@ from workflow.models import Session as MeetingSession
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "sessions_to_reconcile"
+_OWED_KEY = "deliveries_to_send"
 
 
 def record(
@@ -75,13 +76,21 @@ def mark_changed(db: DBSession, session_id: int) -> None:
     db.info.setdefault(_PENDING_KEY, set()).add(session_id)
 
 
+def mark_owed(db: DBSession, delivery_ids: list[int]) -> None:
+    """Deliveries recorded in this transaction: queue them for sending after the commit."""
+    db.info.setdefault(_OWED_KEY, []).extend(delivery_ids)
+
+
 def commit(db: DBSession) -> None:
-    """Commit, then ask the worker to reconcile what changed. If the broker is unreachable
-    the change stays committed and the periodic sweep picks it up."""
+    """Commit, then ask the worker to reconcile what changed and send what is owed. If the
+    broker is unreachable the change stays committed and the periodic sweep picks it up."""
     pending: set[int] = db.info.pop(_PENDING_KEY, set())
+    owed: list[int] = db.info.pop(_OWED_KEY, [])
     db.commit()
-    if pending:
-        from workflow.tasks import enqueue_reconcile
+    if pending or owed:
+        from workflow.tasks import enqueue_reconcile, enqueue_send
 
         for session_id in sorted(pending):
             enqueue_reconcile(session_id)
+        for delivery_id in owed:
+            enqueue_send(delivery_id)

@@ -291,6 +291,20 @@ def update_other_item_progress(c: TestClient, w: World, p: Prepared, auth: Auth)
     )
 
 
+@action(write=False)
+def list_session_reminders(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    return c.get(f"{API}/sessions/{p.session}/reminders", headers=auth)
+
+
+@action(write=True)
+def escalate_item_to_parent_forum(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    return c.post(
+        f"{API}/action-items/{p.other_item}/escalate",
+        headers=auth,
+        json={"note": "Budget van de provincie nodig"},
+    )
+
+
 # The directory, tokens and forums: not about one forum.
 
 
@@ -377,6 +391,7 @@ READ = frozenset(
         "read_session_events",
         "list_forum_action_items",
         "read_other_action_item",
+        "list_session_reminders",
     }
 )
 SELF_SERVICE = frozenset({"read_own_person", "update_own_name_and_language"})
@@ -402,6 +417,7 @@ MANAGE = frozenset(
         "create_action_item",
         "update_own_item_title",
         "update_other_item_progress",
+        "escalate_item_to_parent_forum",
     }
 )
 DIRECTORY = frozenset(

@@ -57,7 +57,20 @@ function read(text) {
         })),
       };
     });
-    return { method: value(root, "method"), timezones: tzids, events };
+    const todos = root.getAllSubcomponents("vtodo").map((vt) => {
+      const due = vt.getFirstPropertyValue("due");
+      return {
+        uid: value(vt, "uid"),
+        sequence: vt.getFirstPropertyValue("sequence"),
+        summary: value(vt, "summary"),
+        description: value(vt, "description"),
+        status: value(vt, "status"),
+        url: value(vt, "url"),
+        due: due ? due.toString() : null,
+        due_is_date: due ? due.isDate : null,
+      };
+    });
+    return { method: value(root, "method"), timezones: tzids, events, todos };
   } finally {
     for (const tzid of tzids) ICAL.TimezoneService.remove(tzid);
   }

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,13 @@ import pytest
 import vobject
 from dateutil.tz.tz import _tzicalvtz
 
-from workflow.invitations.calendar import PRODID, build_event_calendar, build_feed
-from workflow.invitations.view import AgendaLine, Attendee, CalendarSession, Method
+from workflow.invitations.calendar import (
+    PRODID,
+    build_event_calendar,
+    build_feed,
+    build_todo_calendar,
+)
+from workflow.invitations.view import AgendaLine, Attendee, CalendarSession, Method, ToDo
 
 JS = Path(__file__).resolve().parents[1] / "calendar_js"
 STAMP = datetime(2027, 1, 5, 9, 30, tzinfo=UTC)
@@ -128,10 +133,24 @@ def read_with_vobject(data: bytes) -> dict[str, Any]:
                 ],
             }
         )
+    todos = [
+        {
+            "uid": t.uid.value,
+            "sequence": int(t.sequence.value),
+            "summary": _value(t, "summary"),
+            "description": _value(t, "description"),
+            "status": _value(t, "status"),
+            "url": _value(t, "url"),
+            "due": t.due.value.isoformat() if hasattr(t, "due") else None,
+            "due_is_date": not isinstance(t.due.value, datetime) if hasattr(t, "due") else None,
+        }
+        for t in getattr(cal, "vtodo_list", [])
+    ]
     return {
         "method": _value(cal, "method"),
         "timezones": [z.tzid.value for z in getattr(cal, "vtimezone_list", [])],
         "events": events,
+        "todos": todos,
     }
 
 
@@ -528,3 +547,44 @@ def test_the_feed_holds_every_session(read: Any) -> None:
     assert events[b.uid]["sequence"] == 5
     same_zone = build_feed([(a, "A"), (b, "B")], name="x", dtstamp=STAMP)
     assert same_zone.count(b"BEGIN:VTIMEZONE") == 1
+
+
+# Action items as to-dos ------------------------------------------------------------------------
+
+
+def test_action_items_as_to_dos(read: Any) -> None:
+    todos = [
+        ToDo(
+            uid="action-item-7@forum-workflow.example.org",
+            sequence=3,
+            title="Jobbeurs in Tienen; 250 werkzoekenden, bereiken",
+            status="in_progress",
+            organizer_name="ERSV Vlaams-Brabant",
+            organizer_email="taskforce@ersv.example.org",
+            due_date=date(2027, 3, 28),  # the spring change day: a date has no instant
+            description="Werkzoekenden bereikt: 0 → 250\r\nX-INJECTED:1\u2028Tweede lijn",
+            url="https://forum.example.org/api/v1/action-items/7",
+        ),
+        ToDo(
+            uid="action-item-8@forum-workflow.example.org",
+            sequence=1,
+            title="Nota opleidingen",
+            status="done",
+            organizer_name="ERSV",
+            organizer_email="taskforce@ersv.example.org",
+        ),
+    ]
+    data = build_todo_calendar(todos, dtstamp=datetime(2027, 3, 1, 9, tzinfo=UTC))
+    assert b"\r\nX-INJECTED" not in data
+    parsed = read(data)
+    assert parsed["method"] == "PUBLISH" and parsed["events"] == []
+    first, second = parsed["todos"]
+    assert first["summary"] == "Jobbeurs in Tienen; 250 werkzoekenden, bereiken"
+    assert first["due"].startswith("2027-03-28") and first["due_is_date"] is True
+    assert first["status"] == "IN-PROCESS" and first["sequence"] == 3
+    assert first["description"].splitlines() == [
+        "Werkzoekenden bereikt: 0 → 250",
+        "X-INJECTED:1",
+        "Tweede lijn",
+    ]
+    assert (second["status"], second["due"]) == ("COMPLETED", None)

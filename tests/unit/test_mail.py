@@ -67,6 +67,7 @@ METHODS = {
     MailKind.update: Method.request,
     MailKind.cancellation: Method.cancel,
     MailKind.removal: Method.cancel,
+    MailKind.reminder: Method.request,
 }
 
 

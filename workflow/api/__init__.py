@@ -7,10 +7,12 @@ from workflow.api.limits import BodySizeLimit
 from workflow.api.routes import (
     action_items,
     directory,
+    follow_up,
     forums,
     health,
     invitations,
     public,
+    reports,
     sessions,
     tokens,
 )
@@ -32,7 +34,16 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (forums, directory, sessions, action_items, invitations, tokens):
+    for module in (
+        forums,
+        directory,
+        sessions,
+        action_items,
+        invitations,
+        follow_up,
+        reports,
+        tokens,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -27,12 +27,13 @@ from icalendar import (
     Timezone,
     TimezoneDaylight,
     TimezoneStandard,
+    Todo,
     vCalAddress,
     vDuration,
     vText,
 )
 
-from workflow.invitations.view import Attendee, CalendarSession, Method
+from workflow.invitations.view import Attendee, CalendarSession, Method, ToDo
 
 PRODID = "-//Forum workflow//Consultation sessions//EN"
 
@@ -165,6 +166,40 @@ def build_event_calendar(
     cal = _calendar(method)
     cal.add_component(vtimezone(session.timezone, _years(session)))
     cal.add_component(_event(session, method, attendees, recipient_email, dtstamp, description))
+    return cal.to_ical()
+
+
+TODO_STATUS = {
+    "open": "NEEDS-ACTION",
+    "in_progress": "IN-PROCESS",
+    "done": "COMPLETED",
+    "cancelled": "CANCELLED",
+}
+
+
+def build_todo_calendar(todos: Sequence[ToDo], *, dtstamp: datetime) -> bytes:
+    """Action items as VTODOs (METHOD:PUBLISH) their owner can import into a task list.
+
+    DUE is a DATE: an action item is due on a Belgian calendar day, not at an instant, so
+    no time zone is involved and every client shows the same day.
+    """
+    cal = _calendar(Method.publish)
+    stamp = _aware(dtstamp, "dtstamp").astimezone(UTC)
+    for t in todos:
+        todo = Todo()
+        todo.add("uid", _line(t.uid))
+        todo.add("dtstamp", stamp)
+        todo.add("sequence", t.sequence)
+        todo.add("summary", _text(t.title))
+        if t.description:
+            todo.add("description", _text(t.description))
+        if t.due_date is not None:
+            todo.add("due", t.due_date)
+        todo.add("status", TODO_STATUS.get(t.status, "NEEDS-ACTION"))
+        if t.url:
+            todo.add("url", _uri(t.url))
+        todo.add("organizer", _address(t.organizer_email, t.organizer_name))
+        cal.add_component(todo)
     return cal.to_ical()
 
 

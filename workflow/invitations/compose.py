@@ -106,7 +106,31 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     ).first()
     if participant is None:
         return Superseded("not a participant")
-    kind = MailKind(delivery.reason)
+    if delivery.reason == MailKind.removal and participant.removed_at is None:
+        return Superseded("taking part again")
+    return session_mail(
+        db,
+        session,
+        participant,
+        person,
+        MailKind(delivery.reason),
+        Method(delivery.method),
+        delivery.message_id,
+    )
+
+
+def session_mail(
+    db: DBSession,
+    session: MeetingSession,
+    participant: Participant,
+    person: Person,
+    kind: MailKind,
+    method: Method,
+    message_id: str,
+    *,
+    inline: bool = True,
+) -> Composed:
+    """The mail about a session to one participant, with the calendar data as it is now."""
     me = _attendee(participant, person)
     active = db.exec(
         select(func.count()).where(
@@ -118,16 +142,16 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     large = active > get_settings().calendar_attendee_limit
     cal = calendar_session(db, session, chairs_only=large)
     if kind is MailKind.removal:
-        if participant.removed_at is None:
-            return Superseded("taking part again")
         attendees: tuple[Attendee, ...] = (me,)
     elif large:
         attendees = (*(a for a in cal.attendees if a.email != me.email), me)
     else:
         attendees = cal.attendees
-    method = Method(delivery.method)
     links = None
-    if method is Method.request:
+    # Answer links on invitations and updates, and on reminders to those yet to answer.
+    if method is Method.request and (
+        kind is not MailKind.reminder or participant.partstat == "needs_action"
+    ):
         links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]
     mail = Mail(
         kind=kind, method=method, session=cal, recipient=me, attendees=attendees, rsvp=links
@@ -146,7 +170,8 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         render_mail(mail),
         ics,
         from_addr=get_settings().mail_from,
-        message_id=delivery.message_id,
+        message_id=message_id,
         date=now,
+        inline=inline,
     )
     return Composed(message=message, recipient=person.email)

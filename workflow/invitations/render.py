@@ -21,9 +21,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from workflow.config import get_settings
 from workflow.invitations.view import CalendarSession, Mail, MailKind
 
 LANGUAGES = ("nl", "fr", "en")
@@ -52,6 +54,7 @@ SUBJECTS = {
     MailKind.update: N_("Updated: %(title)s – %(date)s"),
     MailKind.cancellation: N_("Cancelled: %(title)s – %(date)s"),
     MailKind.removal: N_("No longer invited: %(title)s – %(date)s"),
+    MailKind.reminder: N_("Reminder: %(title)s – %(date)s"),
 }
 AGENDA_KINDS = {
     "information": N_("for information"),
@@ -64,6 +67,24 @@ ANSWERS = {
     "tentative": N_("I may attend"),
     "declined": N_("I will not attend"),
     "needs_action": N_("no answer yet"),
+}
+
+
+ITEM_STATUS = {
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
+
+
+OVERVIEW_SECTIONS = {
+    "escalate": N_("Overdue past the escalation threshold"),
+    "overdue": N_("Overdue"),
+    "behind": N_("Indicators behind their target path"),
+    "stale": N_("No recent progress"),
+    "new": N_("New this week"),
+    "done": N_("Done this week"),
 }
 
 
@@ -100,6 +121,16 @@ def environment(language: str) -> Environment:
         kind_label=lambda kind: t.gettext(AGENDA_KINDS.get(kind, kind)),
         answer_label=lambda answer: t.gettext(ANSWERS.get(answer, answer)),
         when=lambda session: format_when(session, language),
+        day=lambda d: format_date(d, format="long", locale=LOCALES[language]),
+        number=lambda x: format_decimal(x, locale=LOCALES[language]),
+        percent=lambda x: format_percent(x, locale=LOCALES[language]),
+        status_label=lambda status: t.gettext(ITEM_STATUS.get(status, status)),
+        section_title=lambda name: t.gettext(OVERVIEW_SECTIONS.get(name, name)),
+        day_of=lambda iso: format_date(
+            datetime.fromisoformat(iso).astimezone(ZoneInfo(get_settings().default_timezone)),
+            format="long",
+            locale=LOCALES[language],
+        ),
     )
     return env
 
@@ -162,6 +193,19 @@ def render_mail(mail: Mail) -> RenderedMail:
         subject=" ".join(subject.split()),
         text=env.get_template("email/session.txt").render(context),
         html=env.get_template("email/session.html").render(context),
+    )
+
+
+def render_named(name: str, language: str, subject: str, **context: Any) -> RenderedMail:
+    """A mail from templates/email/<name>.txt and .html; `subject` is an untranslated
+    message with %(...)s placeholders filled from `context`."""
+    language = language_of(language)
+    env = environment(language)
+    text = translations(language).gettext(subject) % context
+    return RenderedMail(
+        subject=" ".join(text.split()),
+        text=env.get_template(f"email/{name}.txt").render(context),
+        html=env.get_template(f"email/{name}.html").render(context),
     )
 
 

@@ -2,7 +2,7 @@
 consumed by the pure calendar and mail builders (no I/O beyond this point)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -17,6 +17,7 @@ class MailKind(StrEnum):
     update = "update"  # a later REQUEST with a higher SEQUENCE
     cancellation = "cancellation"  # the session is cancelled
     removal = "removal"  # this person no longer takes part
+    reminder = "reminder"  # the session is near (a nudge for those who have not answered)
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,18 @@ class Mail:
     rsvp: RsvpLinks | None = None
     feed_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToDo:
+    """One action item as a calendar to-do."""
+
+    uid: str
+    sequence: int
+    title: str
+    status: str  # open | in_progress | done | cancelled
+    organizer_name: str
+    organizer_email: str
+    due_date: date | None = None
+    description: str | None = None
+    url: str | None = None

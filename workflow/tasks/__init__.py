@@ -40,6 +40,12 @@ def make_celery() -> Celery:
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"expires": settings.sweep_interval_seconds},
             },
+            # Reminders, reports, digests and overviews: what is due is in the database.
+            "follow-up": {
+                "task": "workflow.follow_up",
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"expires": settings.sweep_interval_seconds},
+            },
         },
     )
     if settings.effective_broker_url.startswith(("redis", "rediss")):

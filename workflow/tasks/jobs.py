@@ -1,10 +1,15 @@
 """The worker's tasks. Each is safe to run twice: it reads the database and converges."""
 
 import logging
+from collections.abc import Callable
+
+from sqlmodel import Session as DBSession
 
 from workflow import outbox
 from workflow.db import db_session
+from workflow.follow_up import digests, reminders
 from workflow.invitations import reconcile
+from workflow.reports import report_back
 from workflow.tasks import celery_app, enqueue_send
 
 log = logging.getLogger(__name__)
@@ -37,3 +42,35 @@ def sweep() -> dict[str, int]:
     if lagging or due:
         log.info("sweep re-queued %d sessions and %d deliveries", len(lagging), len(due))
     return {"sessions": len(lagging), "deliveries": len(due)}
+
+
+# What the follow-up scan asks, in order. Each runs in its own transaction: the mail it owes
+# is recorded in the same commit that marks the work done, then queued.
+SCANS: dict[str, Callable[[DBSession], list[int]]] = {
+    "reminders": reminders.scan,
+    "reports": report_back.scan,
+    "digests": digests.scan_digests,
+    "overviews": digests.scan_overviews,
+}
+
+
+def run_scans() -> dict[str, int]:
+    counts = {}
+    for name, scan in SCANS.items():
+        with db_session() as db:
+            created = scan(db)
+        for delivery_id in created:
+            enqueue_send(delivery_id)
+        counts[name] = len(created)
+    with db_session() as db:
+        digests.heartbeat(db)
+    return counts
+
+
+@celery_app.task(name="workflow.follow_up")
+def follow_up() -> dict[str, int]:
+    """Reminders, report-back reports, digests and overviews that are due now."""
+    counts = run_scans()
+    if any(counts.values()):
+        log.info("follow-up owes %s", counts)
+    return counts

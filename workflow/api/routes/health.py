@@ -34,13 +34,30 @@ def _database_ok() -> str | None:
     return None
 
 
+def _last_scan() -> str | None:
+    """When beat's follow-up scan last completed (UTC): stale means no beat is running."""
+    from sqlmodel import Session as DBSession
+
+    from workflow.db import get_engine
+    from workflow.models import ScanMark
+
+    try:
+        with DBSession(get_engine()) as db:
+            mark = db.get(ScanMark, "follow-up")
+    except Exception:
+        return None
+    return f"{mark.period}Z" if mark else None
+
+
 @router.get("/readyz")
 def readyz() -> JSONResponse:
     """The database and the broker answer. 503 with problem details when one does not."""
     problems = {"database": _database_ok(), "broker": _broker_ok()}
     checks = {k: ("ok" if v is None else "unavailable") for k, v in problems.items()}
     if all(v is None for v in problems.values()):
-        return JSONResponse({"status": "ok", "checks": checks})
+        return JSONResponse(
+            {"status": "ok", "checks": checks, "last_follow_up_scan": _last_scan()}
+        )
     down = ", ".join(k for k, v in problems.items() if v is not None)
     log.warning("not ready: %s", problems)
     return JSONResponse(

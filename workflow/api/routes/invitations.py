@@ -64,6 +64,7 @@ def list_deliveries(
     offset: Offset = 0,
     status: DeliveryStatus | None = None,
     person_id: Annotated[int | None, Query(ge=1)] = None,
+    reason: Annotated[str | None, Query(max_length=30, pattern="^[a-z_]+$")] = None,
 ) -> dict:
     """Deliveries across the forums one manages (all of them for an administrator)."""
     query = select(Delivery)
@@ -76,6 +77,8 @@ def list_deliveries(
         query = query.where(Delivery.status == status)
     if person_id is not None:
         query = query.where(Delivery.person_id == person_id)
+    if reason is not None:
+        query = query.where(Delivery.reason == reason)
     items, total = paginate(db, query, Delivery.id.desc(), limit=limit, offset=offset)  # type: ignore[union-attr]
     return as_page(items, total, limit, offset)
 

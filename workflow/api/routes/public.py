@@ -1,15 +1,21 @@
 """Pages reached from links in mail, without logging in: the signed link is the credential."""
 
-from fastapi import APIRouter, Response
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from workflow import spine
+from fastapi import APIRouter, Form, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from workflow import action_items, spine
 from workflow.api.deps import DB
+from workflow.auth import Principal
 from workflow.errors import Problem
+from workflow.follow_up import links
 from workflow.invitations import answers, rsvp
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import render_page
-from workflow.models import Person
+from workflow.models import ActionItem, Forum, Person
+from workflow.schemas import ActionItemUpdate
 from workflow.sessions import get_session
 
 router = APIRouter(tags=["links in mail"], include_in_schema=True)
@@ -79,3 +85,86 @@ def calendar_feed(token: str, db: DB) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+# Action items, from the links in an owner's digest ------------------------------------------
+
+
+def _action(db: DB, token: str) -> tuple[links.ItemAction, ActionItem, Person] | HTMLResponse:
+    try:
+        action = links.read(token)
+    except links.ExpiredLink:
+        return _page("error.html", "en", 410, reason="link_expired")
+    except links.InvalidLink:
+        return _page("error.html", "en", 404, reason="invalid")
+    person = db.get(Person, action.person_id)
+    item = db.get(ActionItem, action.action_item_id)
+    if person is None or item is None:
+        return _page("error.html", "en", 404, reason="invalid")
+    if item.owner_person_id != person.id:
+        return _page("error.html", person.language, 403, reason="not_owner")
+    return action, item, person
+
+
+def _item_context(db: DB, item: ActionItem) -> dict:
+    forum = db.get(Forum, item.forum_id)
+    return {"item": item, "forum": forum.name if forum else ""}
+
+
+@router.get("/act/{token}", response_class=HTMLResponse)
+def action_confirm(token: str, db: DB) -> HTMLResponse:
+    """Show what the link will do. Nothing is recorded on GET: mail scanners follow links."""
+    found = _action(db, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    action, item, person = found
+    return _page(
+        "act_confirm.html",
+        person.language,
+        action=action.action,
+        action_url=f"/act/{token}",
+        **_item_context(db, item),
+    )
+
+
+@router.post("/act/{token}", response_class=HTMLResponse)
+def action_record(
+    token: str,
+    db: DB,
+    value: Annotated[str | None, Form(max_length=40)] = None,
+    note: Annotated[str | None, Form(max_length=10_000)] = None,
+) -> HTMLResponse:
+    found = _action(db, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    action, item, person = found
+    fields: dict = {"note": note.strip() if note and note.strip() else None}
+    if action.action == "value":
+        try:
+            fields["current_value"] = float((value or "").replace(",", ".").strip())
+        except ValueError:
+            fields["current_value"] = None
+    else:
+        fields["status"] = action.action
+    try:
+        data = ActionItemUpdate(**fields)
+        if action.action == "value" and data.current_value is None:
+            raise ValueError("no value")
+    except (ValidationError, ValueError):
+        return _page(
+            "act_confirm.html",
+            person.language,
+            422,
+            action=action.action,
+            action_url=f"/act/{token}",
+            invalid=True,
+            **_item_context(db, item),
+        )
+    owner = Principal(name=f"{person.name} (digest link)", person_id=person.id)
+    try:
+        item = action_items.update(db, owner, item.id, data, None)  # type: ignore[arg-type]
+    except Problem:
+        # Nothing to change: already in that state. Say so rather than fail.
+        db.rollback()
+    spine.commit(db)
+    return _page("act_done.html", person.language, action=action.action, **_item_context(db, item))

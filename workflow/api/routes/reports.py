@@ -1,0 +1,177 @@
+"""Report-back reports: list, compile on demand, read as JSON, HTML, PDF or CSV."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+from sqlmodel import select
+
+from workflow import sessions, spine
+from workflow.api.deps import DB, Caller
+from workflow.auth import Principal
+from workflow.errors import forbidden, not_found
+from workflow.models import AgendaItem, FollowUpReport
+from workflow.permissions import Action
+from workflow.reports import export, report_back
+from workflow.schemas import ReportCompile, ReportRead, ReportSummary
+
+router = APIRouter(tags=["report-back"])
+
+
+def _may_read(caller: Principal, report: FollowUpReport) -> bool:
+    parent_forum = report.content.get("parent", {}).get("forum_id")
+    return caller.may(report.child_forum_id, Action.read) or (
+        parent_forum is not None and caller.may(parent_forum, Action.read)
+    )
+
+
+def _report(db: DB, caller: Principal, report_id: int) -> FollowUpReport:
+    report = db.get(FollowUpReport, report_id)
+    if report is None:
+        raise not_found("report", report_id)
+    if not _may_read(caller, report):
+        raise forbidden()
+    return report
+
+
+@router.get("/sessions/{session_id}/reports", response_model=list[ReportSummary])
+def list_session_reports(
+    session_id: int,
+    db: DB,
+    caller: Caller,
+    child_forum_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[FollowUpReport]:
+    """Every version of the reports compiled for this session, newest first."""
+    session = sessions.get_session(db, session_id)
+    sessions.require(caller, session.forum_id, Action.read)
+    query = select(FollowUpReport).where(FollowUpReport.parent_session_id == session_id)
+    if child_forum_id is not None:
+        query = query.where(FollowUpReport.child_forum_id == child_forum_id)
+    return list(
+        db.exec(
+            query.order_by(FollowUpReport.child_forum_id, FollowUpReport.version.desc())  # type: ignore[attr-defined]
+        ).all()
+    )
+
+
+@router.post("/sessions/{session_id}/reports", status_code=201, response_model=ReportRead)
+def compile_report(
+    session_id: int, data: ReportCompile, db: DB, caller: Caller, response: Response
+) -> FollowUpReport:
+    """Compile a child forum's report for this session now, as a new version (secretariat or
+    co-chairs of the parent or of the child)."""
+    session = sessions.get_session(db, session_id)
+    if not (
+        caller.may(session.forum_id, Action.manage)
+        or caller.may(data.child_forum_id, Action.manage)
+    ):
+        raise forbidden()
+    item = db.exec(
+        select(AgendaItem).where(
+            AgendaItem.session_id == session_id, AgendaItem.child_forum_id == data.child_forum_id
+        )
+    ).first()
+    if item is None:
+        raise not_found("report-back agenda item for forum", data.child_forum_id)
+    report, owed = report_back.compile_for(db, item, caller.actor, notify=data.notify)
+    spine.mark_owed(db, owed)
+    spine.commit(db)
+    response.headers["Location"] = f"/api/v1/reports/{report.id}"
+    return report
+
+
+@router.get("/forums/{forum_id}/reports", response_model=list[ReportSummary])
+def list_forum_reports(forum_id: int, db: DB, caller: Caller) -> list[FollowUpReport]:
+    """The reports a child forum gave its parent, newest first."""
+    sessions.get_forum(db, forum_id)
+    sessions.require(caller, forum_id, Action.read)
+    return list(
+        db.exec(
+            select(FollowUpReport)
+            .where(FollowUpReport.child_forum_id == forum_id)
+            .order_by(FollowUpReport.compiled_at.desc(), FollowUpReport.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(200)
+        ).all()
+    )
+
+
+@router.get("/reports/{report_id}", response_model=ReportRead)
+def read_report(report_id: int, db: DB, caller: Caller) -> FollowUpReport:
+    return _report(db, caller, report_id)
+
+
+def _versions(db: DB, report: FollowUpReport) -> list[dict]:
+    rows = db.exec(
+        select(FollowUpReport)
+        .where(FollowUpReport.agenda_item_id == report.agenda_item_id)
+        .order_by(FollowUpReport.version.desc())  # type: ignore[attr-defined]
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "version": r.version,
+            "compiled_at": r.compiled_at,
+            "url": f"/api/v1/reports/{r.id}/html",
+        }
+        for r in rows
+        if r.id != report.id
+    ]
+
+
+@router.get("/reports/{report_id}/html", response_class=HTMLResponse)
+def report_page(
+    report_id: int,
+    db: DB,
+    caller: Caller,
+    lang: Annotated[str, Query(pattern="^(nl|fr|en)$")] = "en",
+) -> HTMLResponse:
+    report = _report(db, caller, report_id)
+    return HTMLResponse(
+        export.to_html(
+            report.content,
+            language=lang,
+            version=report.version,
+            compiled_at=report.compiled_at,
+            versions=_versions(db, report),
+        )
+    )
+
+
+def _filename(report: FollowUpReport, ext: str) -> str:
+    return f"report-back-{report.child_forum_id}-v{report.version}.{ext}"
+
+
+@router.get(
+    "/reports/{report_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(
+    report_id: int,
+    db: DB,
+    caller: Caller,
+    lang: Annotated[str, Query(pattern="^(nl|fr|en)$")] = "en",
+) -> Response:
+    report = _report(db, caller, report_id)
+    body = export.to_pdf(
+        report.content, language=lang, version=report.version, compiled_at=report.compiled_at
+    )
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "pdf")}"'},
+    )
+
+
+@router.get(
+    "/reports/{report_id}/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def report_csv(report_id: int, db: DB, caller: Caller) -> Response:
+    report = _report(db, caller, report_id)
+    return Response(
+        export.to_csv(report.content),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'},
+    )

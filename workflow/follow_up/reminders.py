@@ -1,0 +1,106 @@
+"""Reminders before a session: one row per offset, moved with the session, scanned when due.
+
+The scan reads only reminders not yet done whose moment has come (a partial index on due_at),
+so its cost follows what is due, not how many sessions exist. It locks the rows it takes
+(SKIP LOCKED on PostgreSQL), records the owed mail and marks the reminder done in one
+transaction; the delivery key holds the session's start, so even two scans racing cannot
+owe one reminder twice, and a moved session's reminder for its new time is a new mail.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock, outbox
+from workflow.follow_up.due import DueReminder, plan_reminders, reminder_verdicts
+from workflow.models import Forum, Participant, PartStat, SessionReminder
+from workflow.models import Session as MeetingSession
+
+REASON = "reminder"
+
+
+def sync(db: DBSession, session: MeetingSession, forum: Forum) -> None:
+    """Bring a session's reminders in line with its time and status. Call on schedule,
+    reschedule and cancel; other changes leave reminders where they are."""
+    rows = {
+        r.offset_hours: r
+        for r in db.exec(
+            select(SessionReminder).where(SessionReminder.session_id == session.id)
+        ).all()
+    }
+    now = clock.now()
+    offsets = forum.reminder_offsets_hours if not rows else list(rows)
+    for plan in plan_reminders(session.starts_at, session.timezone, session.status, offsets, now):
+        row = rows.get(plan.offset_hours)
+        if row is None:
+            row = SessionReminder(
+                session_id=session.id, offset_hours=plan.offset_hours, due_at=plan.due_at
+            )
+            db.add(row)
+        elif row.due_at == plan.due_at and row.done_at is not None:
+            continue  # this moment was handled already: never twice
+        row.due_at = plan.due_at
+        row.done_at = now if plan.done else None
+        row.outcome = plan.outcome
+
+
+def delivery_key(session_id: int, offset_hours: int, person_id: int, starts_at: datetime) -> str:
+    return f"reminder:{session_id}:{offset_hours}:{person_id}:{int(starts_at.timestamp())}"
+
+
+def scan(db: DBSession, limit: int = 500) -> list[int]:
+    """Owe the reminders that are due now. Returns the new deliveries' ids; the caller
+    commits, then queues them."""
+    now = clock.now()
+    query = (
+        select(
+            SessionReminder.id,
+            SessionReminder.session_id,
+            SessionReminder.offset_hours,
+            MeetingSession.starts_at,
+            MeetingSession.status,
+        )
+        .join(MeetingSession, MeetingSession.id == SessionReminder.session_id)  # type: ignore[arg-type]
+        .where(SessionReminder.done_at.is_(None), SessionReminder.due_at <= now)  # type: ignore[union-attr]
+        .order_by(SessionReminder.due_at, SessionReminder.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=SessionReminder)  # type: ignore[arg-type]
+    due = [DueReminder(*row) for row in db.exec(query).all()]
+    verdicts = reminder_verdicts(due, now)
+    created: list[int] = []
+    for r in due:
+        verdict = verdicts[r.reminder_id]
+        if verdict == "send":
+            created += _owe(db, r)
+        reminder = db.get(SessionReminder, r.reminder_id)
+        assert reminder is not None
+        reminder.done_at = now
+        reminder.outcome = "sent" if verdict == "send" else verdict
+    db.flush()
+    return created
+
+
+def _owe(db: DBSession, r: DueReminder) -> list[int]:
+    people = db.exec(
+        select(Participant.person_id).where(
+            Participant.session_id == r.session_id,
+            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            Participant.partstat != PartStat.declined,
+        )
+    ).all()
+    return outbox.owe(
+        db,
+        [
+            {
+                "key": delivery_key(r.session_id, r.offset_hours, person_id, r.starts_at),
+                "reason": REASON,
+                "person_id": person_id,
+                "session_id": r.session_id,
+                "data": {"starts_at": r.starts_at.isoformat(), "offset_hours": r.offset_hours},
+            }
+            for person_id in people
+        ],
+    )

@@ -1,0 +1,70 @@
+"""The report mailed to the parent forum's co-chairs and secretariat and the child's co-chairs:
+the totals in the mail, the whole report as a PDF attachment and a link to its page."""
+
+from sqlalchemy import func
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock
+from workflow.config import get_settings
+from workflow.invitations.compose import Composed, Superseded
+from workflow.invitations.render import N_, render_named
+from workflow.mailmessage import Attachment, Envelope, build
+from workflow.models import Delivery, FollowUpReport, Forum, Person
+from workflow.reports import export
+
+SUBJECT = N_("Report-back of %(child)s to %(parent)s")
+
+
+def page_url(report_id: int) -> str:
+    return f"{get_settings().effective_public_url}/api/v1/reports/{report_id}/html"
+
+
+def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
+    person = db.get(Person, delivery.person_id)
+    report = db.get(FollowUpReport, (delivery.data or {}).get("report_id"))
+    if person is None or report is None:
+        return Superseded("the report or the person no longer exists")
+    latest = db.exec(
+        select(func.max(FollowUpReport.version)).where(
+            FollowUpReport.agenda_item_id == report.agenda_item_id
+        )
+    ).one()
+    if latest is not None and latest > report.version:
+        return Superseded(f"version {latest} of this report replaces version {report.version}")
+    parent = db.get(Forum, report.content["parent"]["forum_id"])
+    content = report.content
+    context = {
+        "recipient": person,
+        "report": content,
+        "child": content["forum"]["name"],
+        "parent": content["parent"]["forum_name"],
+        "version": report.version,
+        "url": page_url(report.id),  # type: ignore[arg-type]
+    }
+    rendered = render_named("report", person.language, SUBJECT, **context)
+    s = get_settings()
+    organizer = (parent.secretariat_name or parent.name) if parent else "Forum workflow"
+    envelope = Envelope(
+        from_name=f"{organizer} via Forum workflow",
+        from_addr=s.mail_from,
+        reply_to_name=organizer,
+        reply_to_addr=(parent.secretariat_email if parent else None) or s.mail_from,
+        to_name=person.name,
+        to_addr=person.email,
+        subject=rendered.subject,
+        message_id=delivery.message_id,
+        date=clock.now(),
+        language=person.language,
+    )
+    pdf = export.to_pdf(
+        content, language=person.language, version=report.version, compiled_at=report.compiled_at
+    )
+    filename = f"report-back-{report.child_forum_id}-v{report.version}.pdf"
+    message = build(
+        envelope,
+        rendered.text,
+        rendered.html,
+        attachments=(Attachment(filename, "application", "pdf", pdf),),
+    )
+    return Composed(message=message, recipient=person.email)

@@ -1,0 +1,362 @@
+"""The report back to the parent forum, from fixed agenda item to mailed report.
+
+1. Scheduling a session of a forum with child bodies adds one report-back agenda item per
+   child (after the agenda given, children in name order). Each item knows when its report
+   is due: the child's lead time before the session (default 5 days).
+2. The scan compiles what is due (a partial index on report_due_at), stores the report as a
+   new version, owes it by mail to the parent's co-chairs and secretariat and the child's
+   co-chairs, and clears the due time, all in one transaction.
+3. Moving the session moves the due time, so a report is compiled again for the new date;
+   cancelling it clears the due time. The secretariat can compile on demand at any time.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import clock, outbox, rules, spine
+from workflow.config import get_settings
+from workflow.follow_up.due import ItemFacts, reminder_moment
+from workflow.models import (
+    ActionItem,
+    AgendaItem,
+    AgendaItemKind,
+    FollowUpReport,
+    Forum,
+    Membership,
+    Organisation,
+    Participant,
+    Person,
+    Role,
+    SessionStatus,
+)
+from workflow.models import Session as MeetingSession
+from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
+
+REASON = "report"
+OPEN = ("open", "in_progress")
+
+
+def _children(db: DBSession, forum_id: int) -> list[Forum]:
+    return list(
+        db.exec(select(Forum).where(Forum.parent_id == forum_id).order_by(Forum.name, Forum.id))
+    )
+
+
+def _due_at(session: MeetingSession, child: Forum) -> datetime | None:
+    if session.status != SessionStatus.scheduled:
+        return None
+    # On the wall clock, like reminders: 5 days before a Monday 10:00 session is the Wednesday
+    # before at 10:00, whether or not the clocks changed in between.
+    return reminder_moment(session.starts_at, session.timezone, child.report_lead_days * 24)
+
+
+def add_items(db: DBSession, session: MeetingSession, after_position: int) -> list[AgendaItem]:
+    """The fixed report-back items of a newly scheduled session, one per child forum."""
+    added = []
+    for n, child in enumerate(_children(db, session.forum_id), start=after_position + 1):
+        item = AgendaItem(
+            session_id=session.id,  # type: ignore[arg-type]
+            position=n,
+            title=child.name,
+            kind=AgendaItemKind.report_back,
+            child_forum_id=child.id,
+            report_due_at=_due_at(session, child),
+        )
+        db.add(item)
+        added.append(item)
+    return added
+
+
+def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
+    """A forum that just got a parent reports at the parent's sessions still to come."""
+    if child.parent_id is None:
+        return 0
+    upcoming = db.exec(
+        select(MeetingSession).where(
+            MeetingSession.forum_id == child.parent_id,
+            MeetingSession.status == SessionStatus.scheduled,
+            MeetingSession.starts_at > clock.now(),
+        )
+    ).all()
+    added = 0
+    for s in upcoming:
+        already = db.exec(
+            select(AgendaItem.id).where(
+                AgendaItem.session_id == s.id, AgendaItem.child_forum_id == child.id
+            )
+        ).first()
+        if already is not None:
+            continue
+        session = spine.claim(db, MeetingSession, s.id, None)  # type: ignore[arg-type]
+        last = db.exec(
+            select(func.max(AgendaItem.position)).where(AgendaItem.session_id == s.id)
+        ).one()
+        db.add(
+            AgendaItem(
+                session_id=s.id,  # type: ignore[arg-type]
+                position=(last or 0) + 1,
+                title=child.name,
+                kind=AgendaItemKind.report_back,
+                child_forum_id=child.id,
+                report_due_at=_due_at(session, child),
+            )
+        )
+        session.sequence += 1  # the agenda is in the calendar's DESCRIPTION
+        spine.record(
+            db,
+            actor,
+            "agenda.report_back_added",
+            forum_id=s.forum_id,
+            session_id=s.id,
+            child_forum_id=child.id,
+        )
+        added += 1
+    return added
+
+
+def reschedule(db: DBSession, session: MeetingSession) -> None:
+    """The session moved or was cancelled: its reports fall due relative to the new time."""
+    items = db.exec(
+        select(AgendaItem).where(
+            AgendaItem.session_id == session.id,
+            AgendaItem.child_forum_id.is_not(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for item in items:
+        child = db.get(Forum, item.child_forum_id)
+        item.report_due_at = _due_at(session, child) if child else None
+
+
+# Compiling ------------------------------------------------------------------------------
+
+
+def _local_date(moment: datetime) -> Any:
+    return moment.astimezone(rules.zone(get_settings().default_timezone)).date()
+
+
+def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) -> ForumFacts:
+    sessions = db.exec(
+        select(MeetingSession).where(
+            MeetingSession.forum_id == forum.id,
+            MeetingSession.status == SessionStatus.held,
+            MeetingSession.starts_at >= start,
+            MeetingSession.starts_at < end,
+        )
+    ).all()
+    ids = [s.id for s in sessions]
+    marks: dict[int, list[str | None]] = {i: [] for i in ids}  # type: ignore[misc]
+    decisions: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}  # type: ignore[misc]
+    if ids:
+        for session_id, attendance in db.exec(
+            select(Participant.session_id, Participant.attendance).where(
+                Participant.session_id.in_(ids),  # type: ignore[attr-defined]
+                Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+        ):
+            marks[session_id].append(attendance)
+        for a in db.exec(
+            select(AgendaItem)
+            .where(
+                AgendaItem.session_id.in_(ids),  # type: ignore[attr-defined]
+                AgendaItem.kind == AgendaItemKind.decision,
+                AgendaItem.outcome.is_not(None),  # type: ignore[union-attr]
+            )
+            .order_by(AgendaItem.position)
+        ):
+            decisions[a.session_id].append((a.title, a.outcome))  # type: ignore[arg-type]
+    session_facts = tuple(
+        SessionFacts(
+            s.id,  # type: ignore[arg-type]
+            s.title,
+            s.starts_at,
+            tuple(marks[s.id]),  # type: ignore[index]
+            tuple(decisions[s.id]),  # type: ignore[index]
+        )
+        for s in sessions
+    )
+    # Items still being worked on, and those opened or finished in the period.
+    rows = db.exec(
+        select(ActionItem, Person.name, Organisation.name)
+        .outerjoin(Person, Person.id == ActionItem.owner_person_id)  # type: ignore[arg-type]
+        .outerjoin(Organisation, Organisation.id == ActionItem.owner_organisation_id)  # type: ignore[arg-type]
+        .where(
+            ActionItem.forum_id == forum.id,
+            or_(
+                ActionItem.status.in_(OPEN),  # type: ignore[attr-defined]
+                ActionItem.created_at >= start,
+                ActionItem.completed_at >= start,  # type: ignore[operator]
+                ActionItem.escalated_at.is_not(None),  # type: ignore[union-attr]
+            ),
+        )
+    ).all()
+    items = tuple(
+        ItemRecord(
+            facts=ItemFacts(
+                id=i.id,  # type: ignore[arg-type]
+                forum_id=i.forum_id,
+                owner_person_id=i.owner_person_id,
+                status=i.status,
+                due_date=i.due_date,
+                created_on=_local_date(i.created_at),
+                completed_on=_local_date(i.completed_at) if i.completed_at else None,
+                baseline=i.baseline,
+                target=i.target,
+                current_value=i.current_value,
+            ),
+            title=i.title,
+            owner=person_name or organisation_name,
+            indicator=i.indicator,
+            unit=i.unit,
+            created_at=i.created_at,
+            completed_at=i.completed_at,
+            escalated_at=i.escalated_at,
+            escalation_note=i.escalation_note,
+            parent_decision=i.parent_decision,
+        )
+        for i, person_name, organisation_name in rows
+    )
+    children = tuple(_forum_facts(db, c, start, end) for c in _children(db, forum.id))  # type: ignore[arg-type]
+    return ForumFacts(forum.id, forum.name, session_facts, items, children)  # type: ignore[arg-type]
+
+
+def period_start(db: DBSession, session: MeetingSession, child: Forum) -> datetime:
+    """Since the parent forum's previous session; for a first report, since the beginning
+    of the child's record."""
+    previous = db.exec(
+        select(func.max(MeetingSession.starts_at)).where(
+            MeetingSession.forum_id == session.forum_id,
+            MeetingSession.status != SessionStatus.cancelled,
+            MeetingSession.starts_at < session.starts_at,
+        )
+    ).one()
+    if previous is not None:
+        return previous if previous.tzinfo else previous.replace(tzinfo=UTC)
+    first = db.exec(
+        select(func.min(MeetingSession.starts_at)).where(MeetingSession.forum_id == child.id)
+    ).one()
+    candidates = [child.created_at]
+    if first is not None:
+        candidates.append(first if first.tzinfo else first.replace(tzinfo=UTC))
+    return min(candidates)
+
+
+def compile_for(
+    db: DBSession, agenda_item: AgendaItem, actor: str, *, notify: bool = True
+) -> tuple[FollowUpReport, list[int]]:
+    """Compile the next version of a report-back item's report; owe it by mail if `notify`.
+    Returns the report and the new deliveries (send them once this is committed)."""
+    if db.get_bind().dialect.name == "postgresql":
+        # One compile per item at a time, so versions never collide.
+        db.exec(select(AgendaItem).where(AgendaItem.id == agenda_item.id).with_for_update())
+    session = db.get(MeetingSession, agenda_item.session_id)
+    child = db.get(Forum, agenda_item.child_forum_id)
+    assert session is not None and child is not None
+    parent = db.get(Forum, session.forum_id)
+    assert parent is not None
+    now = clock.now()
+    start = period_start(db, session, child)
+    end = max(now, start)
+    content = compile_report(
+        _forum_facts(db, child, start, end),
+        parent={
+            "forum_id": parent.id,
+            "forum_name": parent.name,
+            "session_id": session.id,
+            "session_title": session.title,
+            "session_starts_at": session.starts_at.isoformat(),
+            "timezone": session.timezone,
+            "agenda_item_id": agenda_item.id,
+        },
+        period_start=start,
+        period_end=end,
+        today=_local_date(now),
+    )
+    version = (
+        db.exec(
+            select(func.max(FollowUpReport.version)).where(
+                FollowUpReport.agenda_item_id == agenda_item.id
+            )
+        ).one()
+        or 0
+    ) + 1
+    report = FollowUpReport(
+        agenda_item_id=agenda_item.id,  # type: ignore[arg-type]
+        parent_session_id=session.id,  # type: ignore[arg-type]
+        child_forum_id=child.id,  # type: ignore[arg-type]
+        version=version,
+        period_start=start,
+        period_end=end,
+        compiled_at=now,
+        compiled_by=actor,
+        content=content,
+    )
+    db.add(report)
+    db.flush()
+    spine.record(
+        db,
+        actor,
+        "report.compiled",
+        forum_id=child.id,
+        session_id=session.id,
+        report_id=report.id,
+        version=version,
+        parent_forum_id=parent.id,
+    )
+    created = _owe(db, report, parent.id, child.id) if notify else []  # type: ignore[arg-type]
+    return report, created
+
+
+def recipients(db: DBSession, parent_forum_id: int, child_forum_id: int) -> list[int]:
+    """The parent's co-chairs and secretariat, and the child's co-chairs."""
+    rows = db.exec(
+        select(Membership.person_id).where(
+            or_(
+                (Membership.forum_id == parent_forum_id)
+                & Membership.role.in_([Role.co_chair, Role.secretariat]),  # type: ignore[attr-defined]
+                (Membership.forum_id == child_forum_id) & (Membership.role == Role.co_chair),
+            )
+        )
+    ).all()
+    return sorted(set(rows))
+
+
+def _owe(db: DBSession, report: FollowUpReport, parent_id: int, child_id: int) -> list[int]:
+    return outbox.owe(
+        db,
+        [
+            {
+                "key": f"report:{report.id}:{person_id}",
+                "reason": REASON,
+                "person_id": person_id,
+                "session_id": report.parent_session_id,
+                "data": {"report_id": report.id},
+            }
+            for person_id in recipients(db, parent_id, child_id)
+        ],
+    )
+
+
+def scan(db: DBSession, limit: int = 20) -> list[int]:
+    """Compile the reports that are due. Returns the new deliveries' ids."""
+    now = clock.now()
+    query = (
+        select(AgendaItem)
+        .where(AgendaItem.report_due_at.is_not(None), AgendaItem.report_due_at <= now)  # type: ignore[union-attr,operator]
+        .order_by(AgendaItem.report_due_at, AgendaItem.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    created: list[int] = []
+    for item in db.exec(query).all():
+        session = db.get(MeetingSession, item.session_id)
+        if session is not None and session.status == SessionStatus.scheduled:
+            _, new = compile_for(db, item, "scheduler")
+            created += new
+        item.report_due_at = None
+    db.flush()
+    return created
