@@ -410,7 +410,9 @@ def test_digest_links_update_the_item_without_logging_in(w: World) -> None:
     rsvp_style = path(urls["done"]).replace("/act/", "/rsvp/")
     assert w.client.post(rsvp_style).status_code == 404  # another kind of link entirely
     clock.freeze(datetime(2027, 4, 30, tzinfo=UTC))
-    assert w.client.post(path(urls["in_progress"])).status_code == 410
+    expired = w.client.post(path(urls["in_progress"]))
+    assert expired.status_code == 410
+    assert 'lang="nl"' in expired.text and "verlopen" in expired.text  # in the owner's language
 
 
 # Weekly overview and escalation ---------------------------------------------------------------

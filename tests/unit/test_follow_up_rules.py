@@ -43,7 +43,7 @@ def test_plan_skips_moments_already_past_and_everything_when_not_scheduled() -> 
         for p in due.plan_reminders(starts, "UTC", "scheduled", [168, 24, 24], now)
     }
     assert sorted(plans) == [24, 168]
-    assert plans[168].done and plans[168].outcome == "passed before scheduling"
+    assert plans[168].done and plans[168].outcome == "already past when scheduled or moved"
     assert not plans[24].done and plans[24].due_at == starts - timedelta(days=1)
     cancelled = due.plan_reminders(starts, "UTC", "cancelled", [168, 24], now)
     assert all(p.done and p.outcome == "cancelled" for p in cancelled)

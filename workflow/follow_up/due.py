@@ -48,7 +48,7 @@ def plan_reminders(
         if status != SessionStatus.scheduled:
             plans.append(ReminderPlan(offset, due_at, True, status))
         elif due_at <= now:
-            plans.append(ReminderPlan(offset, due_at, True, "passed before scheduling"))
+            plans.append(ReminderPlan(offset, due_at, True, "already past when scheduled or moved"))
         else:
             plans.append(ReminderPlan(offset, due_at, False, None))
     return plans

@@ -30,7 +30,11 @@ class InvalidLink(Exception):
 
 
 class ExpiredLink(Exception):
-    pass
+    """A genuine link past its expiry; knows whose it was, to answer in their language."""
+
+    def __init__(self, person_id: int) -> None:
+        super().__init__(person_id)
+        self.person_id = person_id
 
 
 def _serializer() -> URLSafeSerializer:
@@ -51,7 +55,7 @@ def read(token: str) -> ItemAction:
     if action not in ACTIONS or not isinstance(item_id, int) or not isinstance(person_id, int):
         raise InvalidLink
     if not isinstance(expires, int) or clock.now().timestamp() > expires:
-        raise ExpiredLink
+        raise ExpiredLink(person_id)
     return ItemAction(item_id, person_id, action)
 
 

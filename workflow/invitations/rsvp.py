@@ -29,7 +29,11 @@ class InvalidLink(Exception):
 
 
 class ExpiredLink(Exception):
-    pass
+    """A genuine link past its expiry; knows whose it was, to answer in their language."""
+
+    def __init__(self, person_id: int) -> None:
+        super().__init__(person_id)
+        self.person_id = person_id
 
 
 def _serializer() -> URLSafeSerializer:
@@ -50,7 +54,7 @@ def read(token: str) -> Answer:
     if answer not in ANSWERS or not isinstance(session_id, int) or not isinstance(person_id, int):
         raise InvalidLink
     if clock.now().timestamp() > expires:
-        raise ExpiredLink
+        raise ExpiredLink(person_id)
     return Answer(session_id, person_id, answer)
 
 

@@ -57,8 +57,14 @@ SCANS: dict[str, Callable[[DBSession], list[int]]] = {
 def run_scans() -> dict[str, int]:
     counts = {}
     for name, scan in SCANS.items():
-        with db_session() as db:
-            created = scan(db)
+        # One scan failing (say, a report that cannot compile) must not hold up the others.
+        try:
+            with db_session() as db:
+                created = scan(db)
+        except Exception:
+            log.exception("follow-up scan %s failed; it is tried again next time", name)
+            counts[name] = 0
+            continue
         for delivery_id in created:
             enqueue_send(delivery_id)
         counts[name] = len(created)

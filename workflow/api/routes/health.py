@@ -55,9 +55,7 @@ def readyz() -> JSONResponse:
     problems = {"database": _database_ok(), "broker": _broker_ok()}
     checks = {k: ("ok" if v is None else "unavailable") for k, v in problems.items()}
     if all(v is None for v in problems.values()):
-        return JSONResponse(
-            {"status": "ok", "checks": checks, "last_follow_up_scan": _last_scan()}
-        )
+        return JSONResponse({"status": "ok", "checks": checks, "last_follow_up_scan": _last_scan()})
     down = ", ".join(k for k, v in problems.items() if v is not None)
     log.warning("not ready: %s", problems)
     return JSONResponse(

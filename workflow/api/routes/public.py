@@ -25,11 +25,16 @@ def _page(name: str, language: str, status: int = 200, **context: object) -> HTM
     return HTMLResponse(render_page(name, language, **context), status_code=status)
 
 
-def _read(token: str) -> rsvp.Answer | HTMLResponse:
+def _language(db: DB, person_id: int) -> str:
+    person = db.get(Person, person_id)
+    return person.language if person else "en"
+
+
+def _read(db: DB, token: str) -> rsvp.Answer | HTMLResponse:
     try:
         return rsvp.read(token)
-    except rsvp.ExpiredLink:
-        return _page("error.html", "en", 410, reason="expired")
+    except rsvp.ExpiredLink as exc:
+        return _page("error.html", _language(db, exc.person_id), 410, reason="expired")
     except rsvp.InvalidLink:
         return _page("error.html", "en", 404, reason="invalid")
 
@@ -37,7 +42,7 @@ def _read(token: str) -> rsvp.Answer | HTMLResponse:
 @router.get("/rsvp/{token}", response_class=HTMLResponse)
 def rsvp_confirm(token: str, db: DB) -> HTMLResponse:
     """Show the answer to confirm. Nothing is recorded on GET: mail scanners follow links."""
-    answer = _read(token)
+    answer = _read(db, token)
     if isinstance(answer, HTMLResponse):
         return answer
     person = db.get(Person, answer.person_id)
@@ -54,7 +59,7 @@ def rsvp_confirm(token: str, db: DB) -> HTMLResponse:
 
 @router.post("/rsvp/{token}", response_class=HTMLResponse)
 def rsvp_record(token: str, db: DB) -> HTMLResponse:
-    answer = _read(token)
+    answer = _read(db, token)
     if isinstance(answer, HTMLResponse):
         return answer
     person = db.get(Person, answer.person_id)
@@ -93,8 +98,8 @@ def calendar_feed(token: str, db: DB) -> Response:
 def _action(db: DB, token: str) -> tuple[links.ItemAction, ActionItem, Person] | HTMLResponse:
     try:
         action = links.read(token)
-    except links.ExpiredLink:
-        return _page("error.html", "en", 410, reason="link_expired")
+    except links.ExpiredLink as exc:
+        return _page("error.html", _language(db, exc.person_id), 410, reason="link_expired")
     except links.InvalidLink:
         return _page("error.html", "en", 404, reason="invalid")
     person = db.get(Person, action.person_id)

@@ -10,7 +10,7 @@ from workflow import sessions, spine
 from workflow.api.deps import DB, Caller
 from workflow.auth import Principal
 from workflow.errors import forbidden, not_found
-from workflow.models import AgendaItem, FollowUpReport
+from workflow.models import AgendaItem, FollowUpReport, Person
 from workflow.permissions import Action
 from workflow.reports import export, report_back
 from workflow.schemas import ReportCompile, ReportRead, ReportSummary
@@ -123,18 +123,26 @@ def report_page(
     report_id: int,
     db: DB,
     caller: Caller,
-    lang: Annotated[str, Query(pattern="^(nl|fr|en)$")] = "en",
+    lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
 ) -> HTMLResponse:
     report = _report(db, caller, report_id)
     return HTMLResponse(
         export.to_html(
             report.content,
-            language=lang,
+            language=_language(db, caller, lang),
             version=report.version,
             compiled_at=report.compiled_at,
             versions=_versions(db, report),
         )
     )
+
+
+def _language(db: DB, caller: Principal, asked: str | None) -> str:
+    """The language asked for, else the caller's own, else English."""
+    if asked:
+        return asked
+    person = db.get(Person, caller.person_id) if caller.person_id else None
+    return person.language if person else "en"
 
 
 def _filename(report: FollowUpReport, ext: str) -> str:
@@ -150,11 +158,14 @@ def report_pdf(
     report_id: int,
     db: DB,
     caller: Caller,
-    lang: Annotated[str, Query(pattern="^(nl|fr|en)$")] = "en",
+    lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
 ) -> Response:
     report = _report(db, caller, report_id)
     body = export.to_pdf(
-        report.content, language=lang, version=report.version, compiled_at=report.compiled_at
+        report.content,
+        language=_language(db, caller, lang),
+        version=report.version,
+        compiled_at=report.compiled_at,
     )
     return Response(
         body,
