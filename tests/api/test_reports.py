@@ -4,6 +4,7 @@ or compile it."""
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -158,6 +159,16 @@ def test_versions_on_demand_and_after_a_reschedule(w: World) -> None:
     latest = next(d for d in deliveries("report") if d.data["report_id"] == versions[0]["id"])
     mail = composed(latest).message
     assert [p.get_content_type() for p in mail.walk()][-1] == "application/pdf"
+    # The mail's link opens the report in a browser, without an API token, in the
+    # recipient's language; a changed link does not.
+    text = mail.get_body(("plain",)).get_content()
+    [link] = re.findall(r"http://\S+/report/\S+", text)
+    page = w.client.get("/" + link.split("/", 3)[3])
+    assert page.status_code == 200 and 'lang="nl"' in page.text
+    assert "Opvolgingsrapport: Taskforce Spitsregio Leuven" in page.text
+    pdf = w.client.get("/" + link.split("/", 3)[3] + "/pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert w.client.get("/" + link.split("/", 3)[3][:-2] + "xx").status_code == 404
 
 
 def test_who_may_read_reports(w: World) -> None:

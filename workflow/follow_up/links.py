@@ -63,3 +63,31 @@ def links(item_id: int, person_id: int) -> dict[str, str]:
     expires = clock.now() + timedelta(days=get_settings().action_link_days)
     base = f"{get_settings().effective_public_url}/act/"
     return {a: base + sign(item_id, person_id, a, expires) for a in ACTIONS}
+
+
+# Report pages, from the link in a report-back mail -------------------------------------------
+
+REPORT_LINK_DAYS = 180  # a report stays worth reading long after its session
+
+
+def _report_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt="report")
+
+
+def report_link(report_id: int, person_id: int) -> str:
+    expires = int((clock.now() + timedelta(days=REPORT_LINK_DAYS)).timestamp())
+    token = _report_serializer().dumps([report_id, person_id, expires])
+    return f"{get_settings().effective_public_url}/report/{token}"
+
+
+def read_report_link(token: str) -> tuple[int, int]:
+    """(report id, person id) of a genuine, unexpired report link."""
+    try:
+        report_id, person_id, expires = _report_serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidLink from None
+    if not all(isinstance(v, int) for v in (report_id, person_id, expires)):
+        raise InvalidLink
+    if clock.now().timestamp() > expires:
+        raise ExpiredLink(person_id)
+    return report_id, person_id

@@ -51,6 +51,7 @@ def to_html(
     version: int,
     compiled_at: datetime,
     versions: Sequence[dict[str, Any]] = (),
+    pdf_url: str | None = None,
 ) -> str:
     return render_page(
         "report.html",
@@ -60,6 +61,7 @@ def to_html(
         compiled_at=compiled_at,
         versions=versions,
         totals=TOTALS,
+        pdf_url=pdf_url,
     )
 
 

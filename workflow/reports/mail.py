@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from workflow import clock
 from workflow.config import get_settings
+from workflow.follow_up import links
 from workflow.invitations.compose import Composed, Superseded
 from workflow.invitations.render import N_, render_named
 from workflow.mailmessage import Attachment, Envelope, build
@@ -14,10 +15,6 @@ from workflow.models import Delivery, FollowUpReport, Forum, Person
 from workflow.reports import export
 
 SUBJECT = N_("Report-back of %(child)s to %(parent)s")
-
-
-def page_url(report_id: int) -> str:
-    return f"{get_settings().effective_public_url}/api/v1/reports/{report_id}/html"
 
 
 def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
@@ -40,7 +37,8 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         "child": content["forum"]["name"],
         "parent": content["parent"]["forum_name"],
         "version": report.version,
-        "url": page_url(report.id),  # type: ignore[arg-type]
+        # A signed link: recipients read the report in a browser without an API token.
+        "url": links.report_link(report.id, person.id),  # type: ignore[arg-type]
     }
     rendered = render_named("report", person.language, SUBJECT, **context)
     s = get_settings()

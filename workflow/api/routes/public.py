@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -14,7 +14,8 @@ from workflow.follow_up import links
 from workflow.invitations import answers, rsvp
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import render_page
-from workflow.models import ActionItem, Forum, Person
+from workflow.models import ActionItem, FollowUpReport, Forum, Person
+from workflow.reports import export
 from workflow.schemas import ActionItemUpdate
 from workflow.sessions import get_session
 
@@ -173,3 +174,65 @@ def action_record(
         db.rollback()
     spine.commit(db)
     return _page("act_done.html", person.language, action=action.action, **_item_context(db, item))
+
+
+# Report-back pages, from the link in a report mail ------------------------------------------
+
+
+def _report_from_link(db: DB, token: str) -> tuple[FollowUpReport, Person] | HTMLResponse:
+    try:
+        report_id, person_id = links.read_report_link(token)
+    except links.ExpiredLink as exc:
+        return _page("error.html", _language(db, exc.person_id), 410, reason="link_expired")
+    except links.InvalidLink:
+        return _page("error.html", "en", 404, reason="invalid")
+    report, person = db.get(FollowUpReport, report_id), db.get(Person, person_id)
+    if report is None or person is None:
+        return _page("error.html", "en", 404, reason="invalid")
+    return report, person
+
+
+@router.get("/report/{token}", response_class=HTMLResponse)
+def report_page(
+    token: str, db: DB, lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None
+) -> HTMLResponse:
+    """The report a recipient was mailed, in their language (or `lang`)."""
+    found = _report_from_link(db, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    report, person = found
+    return HTMLResponse(
+        export.to_html(
+            report.content,
+            language=lang or person.language,
+            version=report.version,
+            compiled_at=report.compiled_at,
+            pdf_url=f"/report/{token}/pdf",
+        )
+    )
+
+
+@router.get(
+    "/report/{token}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(
+    token: str, db: DB, lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None
+) -> Response:
+    found = _report_from_link(db, token)
+    if isinstance(found, HTMLResponse):
+        return found
+    report, person = found
+    body = export.to_pdf(
+        report.content,
+        language=lang or person.language,
+        version=report.version,
+        compiled_at=report.compiled_at,
+    )
+    name = f"report-back-{report.child_forum_id}-v{report.version}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

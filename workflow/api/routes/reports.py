@@ -133,6 +133,7 @@ def report_page(
             version=report.version,
             compiled_at=report.compiled_at,
             versions=_versions(db, report),
+            pdf_url=f"/api/v1/reports/{report.id}/pdf",
         )
     )
 
