@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from workflow import clock
 from workflow.config import get_settings
-from workflow.models import Delivery, DeliveryStatus
+from workflow.models import Delivery, DeliveryStatus, Participant
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,67 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     return created
 
 
+def _sibling_in_flight(db: DBSession, delivery_id: int, now: datetime) -> bool:
+    """Is another calendar mail of the same session to the same person being sent right now?
+
+    Calendar mails to one person go one at a time, so they arrive in the order they were
+    sent: an update can never overtake the invitation it updates. The participant row's lock
+    serialises two workers' claims for the same person on PostgreSQL; SQLite serialises every
+    writer anyway.
+    """
+    row = db.exec(
+        select(Delivery.session_id, Delivery.person_id, Delivery.method).where(
+            Delivery.id == delivery_id
+        )
+    ).first()
+    if row is None or row[0] is None or row[2] is None:
+        return False
+    session_id, person_id, _ = row
+    if db.get_bind().dialect.name == "postgresql":
+        db.exec(
+            select(Participant.id)
+            .where(Participant.session_id == session_id, Participant.person_id == person_id)
+            .with_for_update()
+        ).first()
+    busy = db.exec(
+        select(Delivery.id).where(
+            Delivery.session_id == session_id,
+            Delivery.person_id == person_id,
+            Delivery.method.is_not(None),  # type: ignore[union-attr]
+            Delivery.id != delivery_id,
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.lease_until >= now,  # type: ignore[operator]
+        )
+    ).first()
+    return busy is not None
+
+
+def waiting_siblings(db: DBSession, delivery: Delivery) -> list[int]:
+    """Calendar mails to the same person for the same session that wait their turn."""
+    if delivery.session_id is None or delivery.method is None:
+        return []
+    return list(
+        db.exec(
+            select(Delivery.id)
+            .where(
+                Delivery.session_id == delivery.session_id,
+                Delivery.person_id == delivery.person_id,
+                Delivery.method.is_not(None),  # type: ignore[union-attr]
+                Delivery.status == DeliveryStatus.pending,
+                Delivery.next_attempt_at <= clock.now(),
+            )
+            .order_by(Delivery.id)
+        ).all()
+    )
+
+
 def claim(db: DBSession, delivery_id: int) -> Delivery | None:
-    """Take one delivery for sending, or None if it is not due, finished, or leased."""
+    """Take one delivery for sending, or None if it is not due, finished, leased, or another
+    calendar mail to the same person for the same session is on its way."""
     now = clock.now()
     lease = timedelta(seconds=get_settings().delivery_lease_seconds)
+    if _sibling_in_flight(db, delivery_id, now):
+        return None
     result = db.exec(  # type: ignore[call-overload]
         update(Delivery)
         .where(
@@ -206,17 +263,33 @@ def deliver(delivery_id: int) -> str:
     if isinstance(composed, Superseded):
         with db_session() as db:
             mark_superseded(db, delivery_id, composed.why)
+        _next_in_line(delivery)
         return "superseded"
     try:
         accepted = mailer().send(composed.message, get_settings().mail_from, [composed.recipient])
     except TemporaryFailure as exc:
         with db_session() as db:
             mark_retry(db, delivery, str(exc))
+        _next_in_line(delivery)
         return "retry"
     except PermanentFailure as exc:
         with db_session() as db:
             mark_failed(db, delivery_id, str(exc))
+        _next_in_line(delivery)
         return "failed"
     with db_session() as db:
         mark_sent(db, delivery_id, accepted.answer)
+    _next_in_line(delivery)
     return "sent"
+
+
+def _next_in_line(delivery: Delivery) -> None:
+    """Once this one's outcome is committed, queue the calendar mails that waited for it
+    (the sweep would too, later)."""
+    from workflow.db import db_session
+    from workflow.tasks import enqueue_send
+
+    with db_session() as db:
+        waiting = waiting_siblings(db, delivery)
+    for sibling in waiting:
+        enqueue_send(sibling)

@@ -85,3 +85,41 @@ def test_a_mail_that_never_gets_an_answer_is_given_up(delivery: int) -> None:
         assert outbox.give_up_exhausted(db) == 1
     row = _row(delivery)
     assert row.status == "failed" and row.attempts == 12
+
+
+def test_calendar_mails_to_one_person_go_one_at_a_time(client) -> None:  # type: ignore[no-untyped-def]
+    """An update cannot overtake the invitation still on its way to the same person."""
+    w: World = build_world(client)
+    session = w.schedule()
+    clock.freeze(T0)
+    person = w.people["member"]
+    rows = [
+        {
+            "key": f"calendar:{session['id']}:{person}:REQUEST:{seq}",
+            "reason": "invitation" if seq == 0 else "update",
+            "person_id": person,
+            "session_id": session["id"],
+            "method": "REQUEST",
+            "sequence": seq,
+        }
+        for seq in (0, 1)
+    ]
+    other = {**rows[0], "key": "calendar:x", "person_id": w.people["observer"]}
+    with db_session() as db:
+        first, second, someone_else = outbox.owe(db, [*rows, other])
+    with db_session() as db:
+        assert outbox.claim(db, first) is not None
+    with db_session() as db:
+        assert outbox.claim(db, second) is None  # waits for the first
+        assert outbox.claim(db, someone_else) is not None  # others are not held up
+    with db_session() as db:
+        outbox.mark_sent(db, first, "250 OK")
+        assert outbox.waiting_siblings(db, _row(first)) == [second]
+    with db_session() as db:
+        assert outbox.claim(db, second) is not None
+    # A worker that died mid-send holds nobody up once its lease ran out.
+    with db_session() as db:
+        outbox.mark_retry(db, _row(second), "451 later")
+    clock.freeze(T0 + timedelta(hours=2))
+    with db_session() as db:
+        assert outbox.claim(db, second) is not None

@@ -1,12 +1,14 @@
 """Nothing lost, nothing doubled: a worker killed with SIGKILL in the middle of sending."""
 
 import asyncio
+import random
 import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import icalendar
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 from sqlalchemy import text
@@ -14,6 +16,7 @@ from sqlalchemy import text
 from tests.integration.conftest import ADMIN
 from tests.integration.processes import running, wait_for, wait_ready
 from tests.integration.smtp_sink import Sink, smtp_sink
+from workflow.follow_up.due import reminder_moment
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +31,16 @@ class SlowSink(Sink):
         return await super().handle_DATA(server, session, envelope)
 
 
-def _seed(engine, forum_id: int) -> None:  # type: ignore[no-untyped-def]
+class JitterSink(Sink):
+    """Takes 0 to 300 ms per message, at random: a mail sent later may finish first unless
+    the sender keeps one person's mails in line."""
+
+    async def handle_DATA(self, server: SMTP, session: object, envelope: Envelope) -> str:
+        await asyncio.sleep(random.uniform(0, 0.3))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _seed(engine, forum_id: int, count: int = PARTICIPANTS) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
         conn.execute(
@@ -38,7 +50,7 @@ def _seed(engine, forum_id: int) -> None:  # type: ignore[no-untyped-def]
             ),
             [
                 {"name": f"Deelnemer {i}", "email": f"p{i}@example.org", "now": now}
-                for i in range(PARTICIPANTS)
+                for i in range(count)
             ],
         )
         conn.execute(
@@ -110,3 +122,92 @@ def test_a_worker_killed_mid_send_loses_nothing(stack: dict) -> None:
     # at most one per process that was sending.
     assert len(doubled) <= 2, doubled
     print(f"killed after {killed_at} of {PARTICIPANTS}; doubled: {len(doubled)}")
+
+
+RESCHEDULED = 20
+
+
+def test_five_reschedules_in_two_seconds_with_two_workers(stack: dict) -> None:
+    """Each participant's calendar, replayed from the mails they received in the order they
+    arrived, ends on the final time; SEQUENCE never goes down; reminders follow the final
+    time only."""
+    env = stack["env"]
+    base = stack["base"]
+    with smtp_sink(JitterSink) as sink:
+        env = {**env, "WORKFLOW_SMTP_PORT": str(sink.port)}
+        with (
+            running("api", ["api"], env, stack["logs"]) as api,
+            running("beat", ["beat"], env, stack["logs"]) as beat,
+            running("worker-1", ["worker", "--concurrency", "2"], env, stack["logs"]) as w1,
+            running("worker-2", ["worker", "--concurrency", "2"], env, stack["logs"]) as w2,
+        ):
+            procs = (api, beat, w1, w2)
+            wait_ready(base, api)
+            client = httpx.Client(base_url=base, headers=ADMIN, timeout=15)
+            forum = client.post("/api/v1/forums", json={"name": "Toekomstforum"}).json()
+            _seed(stack["engine"], forum["id"], RESCHEDULED)
+            start = (datetime.now(UTC) + timedelta(days=20)).replace(microsecond=0)
+            r = client.post(
+                f"/api/v1/forums/{forum['id']}/sessions",
+                json={
+                    "title": "Overleg",
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=2)).isoformat(),
+                },
+            )
+            assert r.status_code == 201, r.text
+            session = r.json()
+            version, final = session["version"], start
+            for n in range(1, 6):
+                time.sleep(0.4)
+                final = start + timedelta(hours=n)
+                r = client.patch(
+                    f"/api/v1/sessions/{session['id']}",
+                    headers={"If-Match": f'"{version}"'},
+                    json={
+                        "starts_at": final.isoformat(),
+                        "ends_at": (final + timedelta(hours=2)).isoformat(),
+                    },
+                )
+                assert r.status_code == 200, r.text
+                version = r.json()["version"]
+            last_sequence = r.json()["sequence"]
+            assert last_sequence == 5
+
+            def settled() -> bool:
+                page = client.get(
+                    f"/api/v1/sessions/{session['id']}/deliveries", params={"limit": 200}
+                ).json()
+                return (
+                    page["total"] >= RESCHEDULED
+                    and all(d["status"] in ("sent", "superseded") for d in page["items"])
+                    and all(
+                        any(
+                            d["sequence"] == 5 and d["status"] == "sent"
+                            for d in page["items"]
+                            if d["person_id"] == p
+                        )
+                        for p in {d["person_id"] for d in page["items"]}
+                    )
+                )
+
+            wait_for(settled, 90, "every participant's calendar at SEQUENCE 5", procs)
+            reminders = client.get(f"/api/v1/sessions/{session['id']}/reminders").json()
+    arrived: dict[str, list[tuple[int, datetime]]] = {}
+    for mail in sink.received:
+        cal = icalendar.Calendar.from_ical(mail.ics())
+        [event] = cal.walk("VEVENT")
+        arrived.setdefault(mail.rcpt, []).append(
+            (int(event["SEQUENCE"]), event.decoded("DTSTART").astimezone(UTC))
+        )
+    assert len(arrived) == RESCHEDULED
+    for rcpt, mails in arrived.items():
+        sequences = [seq for seq, _ in mails]
+        assert sequences == sorted(sequences), (rcpt, sequences)  # never backwards
+        assert len(set(sequences)) == len(sequences), (rcpt, sequences)  # none twice
+        assert mails[-1] == (5, final), (rcpt, mails)  # the calendar ends on the final time
+    # Quick changes coalesce: far fewer than six mails each.
+    print("mails per participant:", Counter(len(m) for m in arrived.values()))
+    assert {r["offset_hours"]: r["due_at"] for r in reminders} == {
+        h: reminder_moment(final, "Europe/Brussels", h).isoformat() for h in (168, 24)
+    }
