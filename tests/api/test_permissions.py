@@ -335,6 +335,16 @@ def update_own_email(c: TestClient, w: World, p: Prepared, auth: Auth) -> Respon
 
 
 @action(write=False, forum_scoped=False)
+def export_own_data(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    return c.get(f"{API}/people/{p.me}/export", headers=auth)
+
+
+@action(write=False, forum_scoped=False)
+def export_other_persons_data(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    return c.get(f"{API}/people/{p.extra}/export", headers=auth)
+
+
+@action(write=False, forum_scoped=False)
 def read_other_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
     return c.get(f"{API}/people/{w.people['co_chair_2']}", headers=auth)
 
@@ -394,7 +404,7 @@ READ = frozenset(
         "list_session_reminders",
     }
 )
-SELF_SERVICE = frozenset({"read_own_person", "update_own_name_and_language"})
+SELF_SERVICE = frozenset({"read_own_person", "update_own_name_and_language", "export_own_data"})
 # An action item's owner reads it and reports its progress whatever their role in the forum:
 # owners are often experts or partner organisations that do not sit in the forum.
 REPORT_OWN_PROGRESS = frozenset({"read_own_action_item", "update_own_item_progress"})
@@ -432,6 +442,7 @@ DIRECTORY = frozenset(
 )
 ADMIN_ONLY = frozenset(
     {
+        "export_other_persons_data",
         "update_forum_parent",
         "update_forum_co_chair_policy",
         "create_token",

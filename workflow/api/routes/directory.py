@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from workflow import directory, spine
+from workflow import directory, personal_data, spine
 from workflow.api.deps import DB, Caller, Limit, Offset
 from workflow.errors import forbidden
 from workflow.models import Organisation, Person
@@ -103,3 +103,18 @@ def update_person(person_id: int, data: PersonUpdate, db: DB, caller: Caller) ->
     person = directory.update_person(db, caller, person_id, data)
     spine.commit(db)
     return person
+
+
+@router.get("/people/{person_id}/export")
+def export_person(person_id: int, db: DB, caller: Caller) -> dict:
+    """Everything the service holds about a person (for them, or an administrator)."""
+    return personal_data.export(db, caller, person_id)
+
+
+@router.delete("/people/{person_id}")
+def erase_person(person_id: int, db: DB, caller: Caller) -> dict:
+    """Erase a person (administrators). Held sessions keep an anonymous attendee; mail sent
+    is kept as counts only; sessions ahead, pending mail, memberships and tokens go."""
+    done = personal_data.erase(db, caller, person_id)
+    spine.commit(db)
+    return {"person_id": person_id, "erased": done}
