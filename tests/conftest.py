@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 
 from tests import services
 from workflow import clock, db
-from workflow.api import create_app
+from workflow.api import create_app, ratelimit
 from workflow.config import get_settings
 from workflow.migrate import upgrade
 
@@ -76,6 +76,7 @@ def client(backend: str) -> Iterator[TestClient]:
     use_database(backend)
     _empty_all_tables()
     clock.freeze(None)
+    ratelimit.reset()
     with TestClient(create_app(), raise_server_exceptions=False) as c:
         yield c
     clock.freeze(None)

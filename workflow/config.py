@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_url: str = ""  # how participants reach the API; defaults to http://api_host:api_port
     max_body_bytes: int = 1_048_576
+    # Requests per client address to the login-free pages (links in mail, calendar feeds);
+    # empty turns the limit off. Counted in memory per process unless a store is given.
+    public_rate_limit: str = "120/minute"
+    rate_limit_storage_url: str = ""
     admin_token: SecretStr = SecretStr("")
     # Signs links in mails (RSVP, action items). Must be set in production.
     secret_key: SecretStr = SecretStr("change-me-in-production")

@@ -147,3 +147,22 @@ def test_openapi_and_docs_are_served(client) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/forums/{forum_id}/sessions" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_login_free_pages_are_rate_limited_per_address(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workflow.api import ratelimit
+    from workflow.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_rate_limit", "3/minute")
+    ratelimit.reset()
+    for _ in range(3):
+        assert client.get("/rsvp/not-a-real-link").status_code == 404
+    r = client.post("/act/not-a-real-link")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 429
+    # The API with a token is not counted against the pages.
+    assert client.get("/api/v1/forums", headers=ADMIN).status_code == 200
+    monkeypatch.setattr(get_settings(), "public_rate_limit", "")
+    ratelimit.reset()
+    assert client.get("/rsvp/not-a-real-link").status_code == 404

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Response
+from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from workflow import action_items, spine
 from workflow.api.deps import DB
+from workflow.api.ratelimit import public_rate_limit
 from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import links
@@ -19,7 +20,7 @@ from workflow.reports import export
 from workflow.schemas import ActionItemUpdate
 from workflow.sessions import get_session
 
-router = APIRouter(tags=["links in mail"], include_in_schema=True)
+router = APIRouter(tags=["links in mail"], dependencies=[Depends(public_rate_limit)])
 
 
 def _page(name: str, language: str, status: int = 200, **context: object) -> HTMLResponse:
