@@ -39,6 +39,8 @@ def api(
     """Serve the HTTP API."""
     import uvicorn
 
+    from workflow.logs import uvicorn_log_config
+
     s = get_settings()
     uvicorn.run(
         "workflow.api.main:app",
@@ -47,6 +49,7 @@ def api(
         workers=workers,
         proxy_headers=True,
         log_level=s.log_level.lower(),
+        log_config=uvicorn_log_config(),
     )
 
 

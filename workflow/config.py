@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     clock_offset_file: Path | None = None
 
     log_level: str = "INFO"
+    log_format: str = Field(default="text", pattern="^(text|json)$")
 
     @field_validator("data_dir")
     @classmethod

@@ -7,9 +7,10 @@ what is due); a periodic sweep re-drives whatever a lost message left behind.
 
 import logging
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
+from workflow import logs
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
         worker_hijack_root_logger=False,
+        # Task events for Flower and other monitors.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         beat_schedule={
             "sweep": {
                 "task": "workflow.sweep",
@@ -55,6 +59,16 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str, **_: object) -> None:
+    logs.task_id.set(task_id)  # every log record of the task carries its id
+
+
+@signals.task_postrun.connect
+def _task_finished(**_: object) -> None:
+    logs.task_id.set(None)
 
 
 def _enqueue(task: str, ident: int) -> None:

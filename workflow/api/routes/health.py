@@ -1,12 +1,26 @@
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from workflow.db import ping
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def prometheus_metrics() -> Response:
+    """Prometheus metrics (text exposition format)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from workflow.metrics import render
+
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz")
