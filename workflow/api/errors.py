@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import Problem
@@ -88,6 +88,17 @@ def install(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity conflict on %s: %s", request.url.path, exc.orig)
         return problem_response(request, 409, "this conflicts with data that already exists")
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
+        # The edge validates ranges; this is the net under it (a number too large, say).
+        log.warning("value refused by the database on %s: %s", request.url.path, exc.orig)
+        return problem_response(request, 422, "a value is out of the range the service stores")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        log.warning("value out of range on %s: %s", request.url.path, exc)
+        return problem_response(request, 422, "a value is out of the range the service stores")
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

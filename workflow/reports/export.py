@@ -3,14 +3,25 @@ paste into their own tables. All three are built from the stored report content 
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 
-from workflow.invitations.render import render_page, translations
+from workflow.config import get_settings
+from workflow.invitations.render import (
+    ITEM_STATUS,
+    LOCALES,
+    N_,
+    language_of,
+    render_page,
+    translations,
+)
 
 FONTS = Path(__file__).parent / "fonts"
 SECTIONS = ("session", "decision", "opened", "done", "overdue", "indicator", "escalation")
@@ -33,15 +44,57 @@ CSV_COLUMNS = (
     "behind_target_path",
     "note",
 )
+# Labels are msgids, marked for extraction and translated where shown.
 TOTALS = (
-    ("sessions_held", "Sessions held"),
-    ("decisions", "Decisions"),
-    ("action_items_opened", "Action items opened"),
-    ("action_items_done", "Action items done"),
-    ("action_items_overdue", "Action items overdue"),
-    ("indicators_behind", "Indicators behind their target path"),
-    ("escalations", "Items for a decision by the mayors"),
+    ("sessions_held", N_("Sessions held")),
+    ("decisions", N_("Decisions")),
+    ("action_items_opened", N_("Action items opened")),
+    ("action_items_done", N_("Action items done")),
+    ("action_items_overdue", N_("Action items overdue")),
+    ("indicators_behind", N_("Indicators behind their target path")),
+    ("escalations", N_("Items for a decision by the mayors")),
 )
+ITEM_LISTS = (
+    ("opened", N_("Action items opened")),
+    ("done", N_("Action items done")),
+    ("overdue", N_("Action items overdue")),
+)
+
+
+# Dates and times ----------------------------------------------------------------------------
+
+
+def _aware(value: datetime | str) -> datetime:
+    """Stored moments are UTC; one that lost its zone on the way is read as UTC, not local."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(value: date | datetime | str, language: str) -> str:
+    """'7 juni 2027': a moment on the forums' wall clock, a plain date as it is."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = _aware(value).astimezone(ZoneInfo(get_settings().default_timezone))
+    return format_date(value, format="long", locale=LOCALES[language_of(language)])
+
+
+def _moment(value: datetime | str, language: str) -> str:
+    """'1 juin 2027, 09:30' on the forums' wall clock."""
+    local = _aware(value).astimezone(ZoneInfo(get_settings().default_timezone))
+    time = format_time(local, "HH:mm", locale=LOCALES[language_of(language)])
+    return f"{_day(local, language)}, {time}"
+
+
+def _occasion(parent: dict[str, Any], language: str) -> str:
+    """'Burgemeestersoverleg Oost-Brabant – Burgemeestersoverleg juni, 7 juni 2027': the
+    parent session the report is for, with whatever of it the content names."""
+    names = " – ".join(parent[k] for k in ("forum_name", "session_title") if parent.get(k))
+    when = _day(parent["session_starts_at"], language) if parent.get("session_starts_at") else ""
+    return ", ".join(part for part in (names, when) if part)
+
+
+# HTML ---------------------------------------------------------------------------------------
 
 
 def to_html(
@@ -57,10 +110,12 @@ def to_html(
         "report.html",
         language,
         report=content,
+        occasion=_occasion(content.get("parent") or {}, language),
         version=version,
-        compiled_at=compiled_at,
-        versions=versions,
+        compiled=_moment(compiled_at, language),
+        versions=[{**v, "compiled": _moment(v["compiled_at"], language)} for v in versions],
         totals=TOTALS,
+        date_of=lambda value: _day(value, language),
         pdf_url=pdf_url,
     )
 
@@ -154,6 +209,7 @@ class _Pdf(FPDF):
     def __init__(self, footer: str) -> None:
         super().__init__(format="A4")
         self._footer = footer
+        # Bundled, so accents, ’ – € and → print the same on a server without DejaVu installed.
         self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
         self.set_auto_page_break(auto=True, margin=15)
@@ -165,82 +221,109 @@ class _Pdf(FPDF):
         self.cell(0, 6, f"{self._footer} · {self.page_no()}", align="C")
 
 
+class _Writer:
+    """The report as headings and bulleted lines, in the reader's language."""
+
+    def __init__(self, pdf: _Pdf, language: str) -> None:
+        self.pdf = pdf
+        self.language = language_of(language)
+        self._: Callable[[str], str] = translations(self.language).gettext
+
+    def text(self, size: float, value: str, *, bold: bool = False, height: float = 6) -> None:
+        self.pdf.set_font("DejaVu", "B" if bold else "", size)
+        self.pdf.multi_cell(self.pdf.epw, height, value, new_x="LMARGIN", new_y="NEXT")
+
+    def heading(self, value: str) -> None:
+        self.pdf.ln(1)
+        self.text(11, value, bold=True)
+
+    def number(self, value: float | None) -> str:
+        return "–" if value is None else format_decimal(value, locale=LOCALES[self.language])
+
+    def item(self, i: dict[str, Any]) -> str:
+        _ = self._
+        line = f"• {i['title']} ({i.get('owner') or '–'})"
+        if i.get("due_date"):
+            line += f" – {_('Due')}: {_day(i['due_date'], self.language)}"
+        if i.get("days_overdue"):
+            line += f" ({_('%(days)s days overdue') % {'days': i['days_overdue']}})"
+        status = i.get("status")
+        return f"{line} – {_(ITEM_STATUS.get(status, status))}" if status else line
+
+    def indicator(self, i: dict[str, Any]) -> str:
+        _ = self._
+        what = " ".join(
+            part
+            for part in (i.get("indicator"), f"({i['unit']})" if i.get("unit") else None)
+            if part
+        )
+        progress = (
+            "–"
+            if i["progress"] is None
+            else format_percent(i["progress"], locale=LOCALES[self.language])
+        )
+        behind = f" – {_('behind its target path')}" if i["behind_target_path"] else ""
+        return (
+            f"• {i['title']}{': ' + what if what else ''} – {_('Baseline')} "
+            f"{self.number(i['baseline'])} · {_('Current value')} {self.number(i['current_value'])}"
+            f" · {_('Target')} {self.number(i['target'])} · {_('Progress')} {progress}{behind}"
+        )
+
+    def section(self, s: dict[str, Any], depth: int) -> None:
+        _ = self._
+        self.pdf.ln(3)
+        self.text(14 if depth == 0 else 12, s["forum"]["name"], bold=True, height=7)
+        if s["sessions"]:
+            self.heading(_("Sessions held"))
+            attendance = _("%(present)s present, %(excused)s excused, %(absent)s absent")
+            for x in s["sessions"]:
+                day = _day(x["starts_at"], self.language)
+                self.text(9, f"• {day} – {x['title']} – {attendance % x['attendance']}")
+        if s["decisions"]:
+            self.heading(_("Decisions"))
+            for d in s["decisions"]:
+                self.text(9, f"• {d['agenda_item']} ({d['session_title']}): {d['outcome']}")
+        for name, label in ITEM_LISTS:
+            if rows := s["action_items"][name]:
+                self.heading(f"{_(label)} ({len(rows)})")
+                for i in rows:
+                    self.text(9, self.item(i))
+        if s["indicators"]:
+            self.heading(_("Indicators"))
+            for i in s["indicators"]:
+                self.text(9, self.indicator(i))
+        if s["escalations"]:
+            self.heading(_("Items for a decision by the mayors"))
+            for e in s["escalations"]:
+                self.text(9, f"• {e['title']}{': ' + e['note'] if e.get('note') else ''}")
+        for child in s["children"]:
+            self.section(child, depth + 1)
+
+
 def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at: datetime) -> bytes:
+    language = language_of(language)
     _ = translations(language).gettext
-    title = f"{_('Follow-up report')}: {content['forum']['name']}"
-    pdf = _Pdf(f"{content['forum']['name']} – {_('version')} {version}")
+    forum = content["forum"]["name"]
+    title = f"{_('Follow-up report')}: {forum}"
+    pdf = _Pdf(f"{forum} – {_('version')} {version}")
     pdf.set_title(title)
+    pdf.set_lang(language)
     pdf.set_creator("Forum workflow")
-    pdf.set_creation_date(compiled_at)
+    # The compilation time, not the wall clock, so the same version gives the same file.
+    pdf.set_creation_date(_aware(compiled_at))
     pdf.add_page()
-    width = pdf.epw
-
-    def text(size: float, value: str, bold: bool = False, height: float = 6) -> None:
-        pdf.set_font("DejaVu", "B" if bold else "", size)
-        pdf.multi_cell(width, height, value, new_x="LMARGIN", new_y="NEXT")
-
-    parent = content.get("parent", {})
-    text(16, title, bold=True, height=8)
-    if parent.get("forum_name"):
-        text(10, f"{parent['forum_name']} – {parent.get('session_title', '')}")
-    period = content.get("period", {})
-    text(
+    w = _Writer(pdf, language)
+    w.text(16, title, bold=True, height=8)
+    if occasion := _occasion(content.get("parent") or {}, language):
+        w.text(10, occasion)
+    period = content["period"]
+    w.text(
         9,
-        f"{_('Period')}: {period.get('start', '')[:10]} – {period.get('end', '')[:10]}"
-        f" · {_('version')} {version} · {compiled_at:%Y-%m-%d %H:%M} UTC",
+        f"{_('Period')}: {_day(period['start'], language)} – {_day(period['end'], language)}"
+        f" · {_('version')} {version} · {_moment(compiled_at, language)}",
     )
-    pdf.ln(2)
-    totals = content["totals"]
+    w.pdf.ln(2)
     for key, label in TOTALS:
-        text(10, f"{_(label)}: {totals[key]}")
-    _pdf_section(pdf, content, _, text, depth=0)
+        w.text(10, f"{_(label)}: {content['totals'][key]}")
+    w.section(content, depth=0)
     return bytes(pdf.output())
-
-
-def _pdf_section(pdf: FPDF, section: dict[str, Any], _: Any, text: Any, depth: int) -> None:
-    if depth:
-        pdf.ln(3)
-        text(13, section["forum"]["name"], bold=True, height=7)
-    if section["sessions"]:
-        text(11, _("Sessions held"), bold=True)
-        for s in section["sessions"]:
-            counts = _("%(present)s present, %(excused)s excused, %(absent)s absent")
-            text(9, f"• {s['starts_at'][:10]} {s['title']} – {counts % s['attendance']}")
-    if section["decisions"]:
-        text(11, _("Decisions"), bold=True)
-        for d in section["decisions"]:
-            text(9, f"• {d['agenda_item']}: {d['outcome']}")
-    for name, label in (
-        ("opened", "Action items opened"),
-        ("done", "Action items done"),
-        ("overdue", "Action items overdue"),
-    ):
-        rows = section["action_items"][name]
-        if rows:
-            text(11, f"{_(label)} ({len(rows)})", bold=True)
-            for i in rows:
-                due = f" – {_('due')} {i['due_date']}" if i.get("due_date") else ""
-                text(9, f"• {i['title']} ({i.get('owner') or '–'}){due}")
-    if section["indicators"]:
-        text(11, _("Indicators"), bold=True)
-        for i in section["indicators"]:
-            progress = "–" if i["progress"] is None else f"{round(i['progress'] * 100)}%"
-            behind = f" ({_('behind its target path')})" if i["behind_target_path"] else ""
-            text(
-                9,
-                f"• {i['title']}: {i.get('indicator') or ''} {_number(i['baseline'])} → "
-                f"{_number(i['current_value'])} / {_number(i['target'])} "
-                f"{i.get('unit') or ''} – {progress}{behind}",
-            )
-    if section["escalations"]:
-        text(11, _("Items for a decision by the mayors"), bold=True)
-        for e in section["escalations"]:
-            text(9, f"• {e['title']}: {e.get('note') or ''}")
-    for child in section["children"]:
-        _pdf_section(pdf, child, _, text, depth + 1)
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:g}"

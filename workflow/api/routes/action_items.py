@@ -1,9 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from workflow import action_items, spine
-from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, expected_version
+from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
 from workflow.errors import forbidden
 from workflow.models import ActionItemStatus
 from workflow.schemas import ActionItemDetail, ActionItemRead, ActionItemUpdate, Page
@@ -17,9 +15,9 @@ def list_action_items(
     caller: Caller,
     limit: Limit = 50,
     offset: Offset = 0,
-    forum_id: Annotated[int | None, Query(ge=1)] = None,
-    session_id: Annotated[int | None, Query(ge=1)] = None,
-    owner_person_id: Annotated[int | None, Query(ge=1)] = None,
+    forum_id: QueryId = None,
+    session_id: QueryId = None,
+    owner_person_id: QueryId = None,
     status: ActionItemStatus | None = None,
     overdue: bool | None = None,
 ) -> dict:
@@ -43,7 +41,9 @@ def list_action_items(
 
 
 @router.get("/{item_id}", response_model=ActionItemDetail)
-def read_action_item(item_id: int, db: DB, caller: Caller, response: Response) -> ActionItemDetail:
+def read_action_item(
+    item_id: PathId, db: DB, caller: Caller, response: Response
+) -> ActionItemDetail:
     item = action_items.get_item(db, item_id)
     if not action_items.can_read(caller, item):
         raise forbidden()
@@ -53,7 +53,7 @@ def read_action_item(item_id: int, db: DB, caller: Caller, response: Response) -
 
 @router.patch("/{item_id}", response_model=ActionItemDetail)
 def update_action_item(
-    item_id: int,
+    item_id: PathId,
     data: ActionItemUpdate,
     db: DB,
     caller: Caller,

@@ -5,7 +5,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from workflow import directory, personal_data, spine
-from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.errors import forbidden
 from workflow.models import Organisation, Person
 from workflow.pagination import as_page, paginate
@@ -49,13 +49,13 @@ def list_organisations(
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
-def read_organisation(organisation_id: int, db: DB, caller: Caller) -> Organisation:
+def read_organisation(organisation_id: PathId, db: DB, caller: Caller) -> Organisation:
     return directory.get_organisation(db, organisation_id)
 
 
 @router.patch("/organisations/{organisation_id}", response_model=OrganisationRead)
 def update_organisation(
-    organisation_id: int, data: OrganisationUpdate, db: DB, caller: Caller
+    organisation_id: PathId, data: OrganisationUpdate, db: DB, caller: Caller
 ) -> Organisation:
     organisation = directory.update_organisation(db, caller, organisation_id, data)
     spine.commit(db)
@@ -75,7 +75,7 @@ def list_people(
     caller: Caller,
     limit: Limit = 50,
     offset: Offset = 0,
-    organisation_id: Annotated[int | None, Query(ge=1)] = None,
+    organisation_id: QueryId = None,
     q: Annotated[str | None, Query(max_length=100, description="Name or e-mail contains")] = None,
 ) -> dict:
     if not caller.manages_any_forum:
@@ -91,7 +91,7 @@ def list_people(
 
 
 @router.get("/people/{person_id}", response_model=PersonRead)
-def read_person(person_id: int, db: DB, caller: Caller) -> Person:
+def read_person(person_id: PathId, db: DB, caller: Caller) -> Person:
     person = directory.get_person(db, person_id)
     if not directory.can_read_person(caller, person_id):
         raise forbidden("you may read your own record only")
@@ -99,20 +99,20 @@ def read_person(person_id: int, db: DB, caller: Caller) -> Person:
 
 
 @router.patch("/people/{person_id}", response_model=PersonRead)
-def update_person(person_id: int, data: PersonUpdate, db: DB, caller: Caller) -> Person:
+def update_person(person_id: PathId, data: PersonUpdate, db: DB, caller: Caller) -> Person:
     person = directory.update_person(db, caller, person_id, data)
     spine.commit(db)
     return person
 
 
 @router.get("/people/{person_id}/export")
-def export_person(person_id: int, db: DB, caller: Caller) -> dict:
+def export_person(person_id: PathId, db: DB, caller: Caller) -> dict:
     """Everything the service holds about a person (for them, or an administrator)."""
     return personal_data.export(db, caller, person_id)
 
 
 @router.delete("/people/{person_id}")
-def erase_person(person_id: int, db: DB, caller: Caller) -> dict:
+def erase_person(person_id: PathId, db: DB, caller: Caller) -> dict:
     """Erase a person (administrators). Held sessions keep an anonymous attendee; mail sent
     is kept as counts only; sessions ahead, pending mail, memberships and tokens go."""
     done = personal_data.erase(db, caller, person_id)

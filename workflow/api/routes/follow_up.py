@@ -5,7 +5,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from workflow import action_items, sessions, spine
-from workflow.api.deps import DB, Caller, IfMatch, expected_version
+from workflow.api.deps import DB, Caller, IfMatch, PathId, expected_version
 from workflow.follow_up import closing, escalations
 from workflow.models import SessionReminder
 from workflow.permissions import Action
@@ -23,7 +23,7 @@ router = APIRouter(tags=["follow-up"])
 
 @router.put("/sessions/{session_id}/attendance", response_model=SessionRead)
 def record_attendance(
-    session_id: int,
+    session_id: PathId,
     data: AttendanceRecord,
     db: DB,
     caller: Caller,
@@ -41,7 +41,7 @@ def record_attendance(
 
 @router.post("/sessions/{session_id}/close", response_model=SessionRead)
 def close_session(
-    session_id: int,
+    session_id: PathId,
     data: SessionClose,
     db: DB,
     caller: Caller,
@@ -71,7 +71,7 @@ class ReminderRead(BaseModel):
 
 
 @router.get("/sessions/{session_id}/reminders", response_model=list[ReminderRead])
-def list_reminders(session_id: int, db: DB, caller: Caller) -> list[ReminderRead]:
+def list_reminders(session_id: PathId, db: DB, caller: Caller) -> list[ReminderRead]:
     """When this session's reminders go (or went, and what became of them)."""
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
@@ -93,7 +93,7 @@ def list_reminders(session_id: int, db: DB, caller: Caller) -> list[ReminderRead
 
 @router.post("/action-items/{item_id}/escalate", response_model=ActionItemDetail)
 def escalate(
-    item_id: int,
+    item_id: PathId,
     data: EscalationCreate,
     db: DB,
     caller: Caller,
@@ -112,7 +112,7 @@ def escalate(
 
 @router.post("/action-items/{item_id}/decision", response_model=ActionItemDetail)
 def decide(
-    item_id: int,
+    item_id: PathId,
     data: DecisionCreate,
     db: DB,
     caller: Caller,

@@ -1,10 +1,8 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlmodel import select
 
 from workflow import forums, spine
-from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.models import Event, Forum, Membership
 from workflow.pagination import as_page, paginate
 from workflow.permissions import Action
@@ -36,7 +34,7 @@ def list_forums(
     caller: Caller,
     limit: Limit = 50,
     offset: Offset = 0,
-    parent_id: Annotated[int | None, Query(ge=1)] = None,
+    parent_id: QueryId = None,
 ) -> dict:
     query = select(Forum)
     if not caller.is_admin:
@@ -48,14 +46,14 @@ def list_forums(
 
 
 @router.get("/{forum_id}", response_model=ForumRead)
-def read_forum(forum_id: int, db: DB, caller: Caller) -> Forum:
+def read_forum(forum_id: PathId, db: DB, caller: Caller) -> Forum:
     forum = get_forum(db, forum_id)
     require(caller, forum_id, Action.read)
     return forum
 
 
 @router.patch("/{forum_id}", response_model=ForumRead)
-def update_forum(forum_id: int, data: ForumUpdate, db: DB, caller: Caller) -> Forum:
+def update_forum(forum_id: PathId, data: ForumUpdate, db: DB, caller: Caller) -> Forum:
     forum = forums.update(db, caller, forum_id, data)
     spine.commit(db)
     return forum
@@ -63,7 +61,7 @@ def update_forum(forum_id: int, data: ForumUpdate, db: DB, caller: Caller) -> Fo
 
 @router.get("/{forum_id}/members", response_model=Page[MembershipRead])
 def list_members(
-    forum_id: int,
+    forum_id: PathId,
     db: DB,
     caller: Caller,
     limit: Limit = 50,
@@ -80,7 +78,7 @@ def list_members(
 
 
 @router.post("/{forum_id}/members", status_code=201, response_model=MembershipRead)
-def add_member(forum_id: int, data: MembershipCreate, db: DB, caller: Caller) -> Membership:
+def add_member(forum_id: PathId, data: MembershipCreate, db: DB, caller: Caller) -> Membership:
     membership = forums.add_member(db, caller, forum_id, data)
     spine.commit(db)
     return membership
@@ -88,7 +86,7 @@ def add_member(forum_id: int, data: MembershipCreate, db: DB, caller: Caller) ->
 
 @router.patch("/{forum_id}/members/{membership_id}", response_model=MembershipRead)
 def change_member_role(
-    forum_id: int, membership_id: int, data: MembershipUpdate, db: DB, caller: Caller
+    forum_id: PathId, membership_id: PathId, data: MembershipUpdate, db: DB, caller: Caller
 ) -> Membership:
     membership = forums.change_role(db, caller, forum_id, membership_id, data.role)
     spine.commit(db)
@@ -96,7 +94,7 @@ def change_member_role(
 
 
 @router.delete("/{forum_id}/members/{membership_id}", status_code=204)
-def remove_member(forum_id: int, membership_id: int, db: DB, caller: Caller) -> Response:
+def remove_member(forum_id: PathId, membership_id: PathId, db: DB, caller: Caller) -> Response:
     forums.remove_member(db, caller, forum_id, membership_id)
     spine.commit(db)
     return Response(status_code=204)
@@ -104,7 +102,7 @@ def remove_member(forum_id: int, membership_id: int, db: DB, caller: Caller) -> 
 
 @router.get("/{forum_id}/events", response_model=Page[EventRead])
 def forum_events(
-    forum_id: int,
+    forum_id: PathId,
     db: DB,
     caller: Caller,
     limit: Limit = 50,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import select
 
 from workflow import clock, spine
-from workflow.api.deps import DB, Caller, Limit, Offset
+from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.directory import get_person
 from workflow.errors import Problem, forbidden
 from workflow.invitations import answers
@@ -27,7 +27,7 @@ CALENDAR = "text/calendar; charset=utf-8"
 
 
 @router.get("/sessions/{session_id}/answers", response_model=AnswerSummary)
-def session_answers(session_id: int, db: DB, caller: Caller) -> AnswerSummary:
+def session_answers(session_id: PathId, db: DB, caller: Caller) -> AnswerSummary:
     """Who accepted, may come, declined, or has not answered."""
     session = get_session(db, session_id)
     require(caller, session.forum_id, Action.read)
@@ -39,7 +39,7 @@ def session_answers(session_id: int, db: DB, caller: Caller) -> AnswerSummary:
 
 @router.get("/sessions/{session_id}/deliveries", response_model=Page[DeliveryRead])
 def session_deliveries(
-    session_id: int,
+    session_id: PathId,
     db: DB,
     caller: Caller,
     limit: Limit = 50,
@@ -63,7 +63,7 @@ def list_deliveries(
     limit: Limit = 50,
     offset: Offset = 0,
     status: DeliveryStatus | None = None,
-    person_id: Annotated[int | None, Query(ge=1)] = None,
+    person_id: QueryId = None,
     reason: Annotated[str | None, Query(max_length=30, pattern="^[a-z_]+$")] = None,
 ) -> dict:
     """Deliveries across the forums one manages (all of them for an administrator)."""
@@ -88,7 +88,7 @@ def list_deliveries(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}},
 )
-def session_calendar(session_id: int, db: DB, caller: Caller) -> Response:
+def session_calendar(session_id: PathId, db: DB, caller: Caller) -> Response:
     """The session as an .ics file to import (METHOD:PUBLISH)."""
     session = get_session(db, session_id)
     require(caller, session.forum_id, Action.read)
@@ -144,7 +144,7 @@ def _own_or_admin(caller: Caller, person_id: int) -> None:
 
 
 @router.post("/people/{person_id}/calendar-feed", status_code=201, response_model=FeedIssued)
-def issue_feed(person_id: int, db: DB, caller: Caller) -> FeedIssued:
+def issue_feed(person_id: PathId, db: DB, caller: Caller) -> FeedIssued:
     """A secret subscription URL with all the person's sessions. Issuing a new one revokes
     the previous URL."""
     person = get_person(db, person_id)
@@ -156,7 +156,7 @@ def issue_feed(person_id: int, db: DB, caller: Caller) -> FeedIssued:
 
 
 @router.delete("/people/{person_id}/calendar-feed", status_code=204)
-def revoke_feed(person_id: int, db: DB, caller: Caller) -> Response:
+def revoke_feed(person_id: PathId, db: DB, caller: Caller) -> Response:
     person = get_person(db, person_id)
     _own_or_admin(caller, person_id)
     answers.revoke_feed(person)

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from workflow import sessions, spine
-from workflow.api.deps import DB, Caller
+from workflow.api.deps import DB, Caller, PathId, QueryId
 from workflow.auth import Principal
 from workflow.errors import forbidden, not_found
 from workflow.models import AgendaItem, FollowUpReport, Person
@@ -36,10 +36,10 @@ def _report(db: DB, caller: Principal, report_id: int) -> FollowUpReport:
 
 @router.get("/sessions/{session_id}/reports", response_model=list[ReportSummary])
 def list_session_reports(
-    session_id: int,
+    session_id: PathId,
     db: DB,
     caller: Caller,
-    child_forum_id: Annotated[int | None, Query(ge=1)] = None,
+    child_forum_id: QueryId = None,
 ) -> list[FollowUpReport]:
     """Every version of the reports compiled for this session, newest first."""
     session = sessions.get_session(db, session_id)
@@ -56,7 +56,7 @@ def list_session_reports(
 
 @router.post("/sessions/{session_id}/reports", status_code=201, response_model=ReportRead)
 def compile_report(
-    session_id: int, data: ReportCompile, db: DB, caller: Caller, response: Response
+    session_id: PathId, data: ReportCompile, db: DB, caller: Caller, response: Response
 ) -> FollowUpReport:
     """Compile a child forum's report for this session now, as a new version (secretariat or
     co-chairs of the parent or of the child)."""
@@ -81,7 +81,7 @@ def compile_report(
 
 
 @router.get("/forums/{forum_id}/reports", response_model=list[ReportSummary])
-def list_forum_reports(forum_id: int, db: DB, caller: Caller) -> list[FollowUpReport]:
+def list_forum_reports(forum_id: PathId, db: DB, caller: Caller) -> list[FollowUpReport]:
     """The reports a child forum gave its parent, newest first."""
     sessions.get_forum(db, forum_id)
     sessions.require(caller, forum_id, Action.read)
@@ -96,7 +96,7 @@ def list_forum_reports(forum_id: int, db: DB, caller: Caller) -> list[FollowUpRe
 
 
 @router.get("/reports/{report_id}", response_model=ReportRead)
-def read_report(report_id: int, db: DB, caller: Caller) -> FollowUpReport:
+def read_report(report_id: PathId, db: DB, caller: Caller) -> FollowUpReport:
     return _report(db, caller, report_id)
 
 
@@ -120,7 +120,7 @@ def _versions(db: DB, report: FollowUpReport) -> list[dict]:
 
 @router.get("/reports/{report_id}/html", response_class=HTMLResponse)
 def report_page(
-    report_id: int,
+    report_id: PathId,
     db: DB,
     caller: Caller,
     lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
@@ -156,7 +156,7 @@ def _filename(report: FollowUpReport, ext: str) -> str:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def report_pdf(
-    report_id: int,
+    report_id: PathId,
     db: DB,
     caller: Caller,
     lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
@@ -180,7 +180,7 @@ def report_pdf(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def report_csv(report_id: int, db: DB, caller: Caller) -> Response:
+def report_csv(report_id: PathId, db: DB, caller: Caller) -> Response:
     report = _report(db, caller, report_id)
     return Response(
         export.to_csv(report.content),

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from workflow import action_items, sessions, spine
-from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, expected_version
+from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
 from workflow.api.routes.forums import event_page
 from workflow.models import Event, SessionStatus
 from workflow.models import Session as MeetingSession
@@ -40,7 +40,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @router.post("/forums/{forum_id}/sessions", status_code=201, response_model=SessionRead)
 def schedule_session(
-    forum_id: int, data: SessionCreate, db: DB, caller: Caller, response: Response
+    forum_id: PathId, data: SessionCreate, db: DB, caller: Caller, response: Response
 ) -> SessionRead:
     """Schedule a session. Participants are invited by mail once this is committed."""
     session = sessions.schedule(db, caller, forum_id, data)
@@ -55,7 +55,7 @@ def list_sessions(
     caller: Caller,
     limit: Limit = 50,
     offset: Offset = 0,
-    forum_id: Annotated[int | None, Query(ge=1)] = None,
+    forum_id: QueryId = None,
     status: SessionStatus | None = None,
     starts_after: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
     starts_before: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
@@ -79,7 +79,7 @@ def list_sessions(
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
-def read_session(session_id: int, db: DB, caller: Caller, response: Response) -> SessionRead:
+def read_session(session_id: PathId, db: DB, caller: Caller, response: Response) -> SessionRead:
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
     return _with_etag(db, session, response)
@@ -87,7 +87,7 @@ def read_session(session_id: int, db: DB, caller: Caller, response: Response) ->
 
 @router.patch("/sessions/{session_id}", response_model=SessionRead)
 def update_session(
-    session_id: int,
+    session_id: PathId,
     data: SessionUpdate,
     db: DB,
     caller: Caller,
@@ -103,7 +103,7 @@ def update_session(
 
 @router.post("/sessions/{session_id}/cancel", response_model=SessionRead)
 def cancel_session(
-    session_id: int,
+    session_id: PathId,
     data: SessionCancel,
     db: DB,
     caller: Caller,
@@ -118,7 +118,7 @@ def cancel_session(
 
 
 @router.get("/sessions/{session_id}/participants", response_model=list[ParticipantRead])
-def list_participants(session_id: int, db: DB, caller: Caller) -> list[ParticipantRead]:
+def list_participants(session_id: PathId, db: DB, caller: Caller) -> list[ParticipantRead]:
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
     return sessions.participants(db, session_id)
@@ -126,7 +126,7 @@ def list_participants(session_id: int, db: DB, caller: Caller) -> list[Participa
 
 @router.post("/sessions/{session_id}/participants", status_code=201, response_model=SessionRead)
 def add_participant(
-    session_id: int,
+    session_id: PathId,
     data: ParticipantAdd,
     db: DB,
     caller: Caller,
@@ -140,8 +140,8 @@ def add_participant(
 
 @router.delete("/sessions/{session_id}/participants/{person_id}", response_model=SessionRead)
 def remove_participant(
-    session_id: int,
-    person_id: int,
+    session_id: PathId,
+    person_id: PathId,
     db: DB,
     caller: Caller,
     response: Response,
@@ -153,7 +153,7 @@ def remove_participant(
 
 
 @router.get("/sessions/{session_id}/agenda-items", response_model=list[AgendaItemRead])
-def list_agenda(session_id: int, db: DB, caller: Caller) -> list:
+def list_agenda(session_id: PathId, db: DB, caller: Caller) -> list:
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
     return sessions.agenda_rows(db, session_id)
@@ -161,7 +161,7 @@ def list_agenda(session_id: int, db: DB, caller: Caller) -> list:
 
 @router.post("/sessions/{session_id}/agenda-items", status_code=201, response_model=AgendaItemRead)
 def add_agenda_item(
-    session_id: int, data: AgendaItemCreate, db: DB, caller: Caller, version: IfMatch
+    session_id: PathId, data: AgendaItemCreate, db: DB, caller: Caller, version: IfMatch
 ) -> object:
     item = sessions.add_agenda_item(db, caller, session_id, data, version)
     spine.commit(db)
@@ -170,8 +170,8 @@ def add_agenda_item(
 
 @router.patch("/sessions/{session_id}/agenda-items/{item_id}", response_model=AgendaItemRead)
 def update_agenda_item(
-    session_id: int,
-    item_id: int,
+    session_id: PathId,
+    item_id: PathId,
     data: AgendaItemUpdate,
     db: DB,
     caller: Caller,
@@ -185,7 +185,7 @@ def update_agenda_item(
 
 @router.delete("/sessions/{session_id}/agenda-items/{item_id}", status_code=204)
 def delete_agenda_item(
-    session_id: int, item_id: int, db: DB, caller: Caller, version: IfMatch
+    session_id: PathId, item_id: PathId, db: DB, caller: Caller, version: IfMatch
 ) -> Response:
     sessions.delete_agenda_item(db, caller, session_id, item_id, version)
     spine.commit(db)
@@ -194,7 +194,7 @@ def delete_agenda_item(
 
 @router.get("/sessions/{session_id}/events", response_model=Page[EventRead])
 def session_events(
-    session_id: int,
+    session_id: PathId,
     db: DB,
     caller: Caller,
     limit: Limit = 50,
@@ -208,7 +208,7 @@ def session_events(
 
 @router.post("/sessions/{session_id}/action-items", status_code=201, response_model=ActionItemRead)
 def create_action_item(
-    session_id: int, data: ActionItemCreate, db: DB, caller: Caller, response: Response
+    session_id: PathId, data: ActionItemCreate, db: DB, caller: Caller, response: Response
 ) -> ActionItemRead:
     """Record an action item decided in this session."""
     item = action_items.create(db, caller, session_id, data)
