@@ -13,6 +13,7 @@ import vobject
 from sqlmodel import select
 
 from tests.api.world import World, build_world, ok
+from tests.conftest import ADMIN
 from workflow import clock, db, outbox
 from workflow.follow_up import links
 from workflow.invitations.compose import Superseded
@@ -492,3 +493,65 @@ def test_the_follow_up_command_runs_the_scans_once(w: World) -> None:
     assert result.exit_code == 0, result.output
     assert "reminders: 5 mail(s) owed" in result.output
     assert "reminders: 0 mail(s) owed" in CliRunner().invoke(app, ["follow-up"]).output
+
+
+def test_html_in_titles_is_escaped_in_every_follow_up_mail(w: World) -> None:
+    """Titles, outcomes and notes are text: no follow-up mail's HTML part runs them."""
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    s = schedule(
+        w,
+        T0 + timedelta(days=1),
+        title=f"Overleg {evil}",
+        agenda=[{"title": f"Punt {evil}", "kind": "decision"}],
+    )
+    item = ok(
+        w.client.post(
+            f"/api/v1/sessions/{s['id']}/action-items",
+            json={
+                "title": f"Actie {evil}",
+                "owner_person_id": w.people["member"],
+                "due_date": "2027-03-03",
+                "indicator": f"Indicator {evil}",
+                "baseline": 0,
+                "target": 10,
+            },
+            headers=ADMIN,
+        ),
+        201,
+    )
+    ok(
+        w.client.post(
+            f"/api/v1/action-items/{item['id']}/escalate", json={"note": evil}, headers=ADMIN
+        )
+    )
+    ok(
+        w.client.post(
+            f"/api/v1/action-items/{item['id']}/decision",
+            json={"decision": evil},
+            headers=w.auth("parent_co_chair"),
+        )
+    )
+    clock.freeze(T0 + timedelta(days=1, hours=3))
+    current = ok(w.client.get(f"/api/v1/sessions/{s['id']}", headers=ADMIN))
+    body = close_body(w, current, current["version"])
+    body["outcomes"][0]["outcome"] = evil
+    ok(w.client.post(f"/api/v1/sessions/{s['id']}/close", json=body, headers=ADMIN))
+    at(datetime(2027, 3, 8, 7, 0, tzinfo=UTC))  # a Monday: digest, overview, escalation
+    parent = schedule(w, datetime(2027, 3, 29, 8, tzinfo=UTC), forum="mayors")
+    ok(
+        w.client.post(
+            f"/api/v1/sessions/{parent['id']}/reports",
+            json={"child_forum_id": w.forums["taskforce"]},
+            headers=ADMIN,
+        ),
+        201,
+    )
+    seen = set()
+    for reason in ("summary", "digest", "overview", "decision", "report"):
+        for d in deliveries(reason):
+            mail = composed(d)
+            assert not isinstance(mail, Superseded), (reason, mail)
+            html = mail.message.get_body(("html",)).get_content()
+            assert "<script" not in html and "<img" not in html, reason
+            seen.add(reason)
+    assert seen == {"summary", "digest", "overview", "decision", "report"}
