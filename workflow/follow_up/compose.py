@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from workflow import clock
 from workflow.config import get_settings
-from workflow.follow_up import digests, links
+from workflow.follow_up import digests, due, links
 from workflow.invitations.calendar import build_todo_calendar
 from workflow.invitations.compose import Composed, Superseded, calendar_session, session_mail
 from workflow.invitations.render import N_, render_named, short_date
@@ -76,13 +76,13 @@ def _item_view(db: DBSession, item: ActionItem, today: date) -> dict[str, Any]:
         "owner": _owner_name(db, item),
         "status": item.status,
         "due_date": item.due_date,
-        "days_overdue": digests.due.days_overdue(facts, today),
+        "days_overdue": due.days_overdue(facts, today),
         "indicator": item.indicator,
         "unit": item.unit,
         "baseline": item.baseline,
         "target": item.target,
         "current_value": item.current_value,
-        "progress": digests.due.progress_fraction(facts),
+        "progress": due.progress_fraction(facts),
         "parent_decision": item.parent_decision,
         "url": f"{get_settings().effective_public_url}/api/v1/action-items/{item.id}",
     }

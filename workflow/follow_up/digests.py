@@ -7,7 +7,6 @@ keys holding the period, all in one transaction. A second beat process finds the
 claimed; a service down at 08:00 sends when it comes back, once.
 """
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_
@@ -216,10 +215,3 @@ def scan_overviews(db: DBSession) -> list[int]:
                     }
                 )
     return outbox.owe(db, rows)
-
-
-def by_forum(items: list[ActionItem]) -> dict[int, list[ActionItem]]:
-    out: dict[int, list[ActionItem]] = defaultdict(list)
-    for i in items:
-        out[i.forum_id].append(i)
-    return out

@@ -1,21 +1,23 @@
-"""Signed links in digests: mark an action item in progress or done, or report the
-indicator's value, without logging in.
+"""Signed links in digests and report mails (see workflow.signed).
 
-Each link carries item, person, what to do and an expiry under an HMAC signature (its own
-salt, so an answer link can never pass for one of these). It cannot be altered, used for
-another item or person, or used after it expires; and it works only while the person still
-owns the item.
+Digest links mark an action item in progress or done, or report the indicator's value,
+without logging in; they work only while the person still owns the item. Report links open
+the report a person was mailed, in a browser.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
-from workflow import clock
+from workflow import clock, signed
 from workflow.config import get_settings
+from workflow.signed import ExpiredLink, InvalidLink
+
+__all__ = ["ACTIONS", "ExpiredLink", "InvalidLink", "ItemAction", "links", "read", "sign"]
 
 ACTIONS = ("in_progress", "done", "value")
+ACTION_PURPOSE = "action-item"
+REPORT_PURPOSE = "report"
+REPORT_LINK_DAYS = 180  # a report stays worth reading long after its session
 
 
 @dataclass(frozen=True)
@@ -25,38 +27,15 @@ class ItemAction:
     action: str
 
 
-class InvalidLink(Exception):
-    pass
-
-
-class ExpiredLink(Exception):
-    """A genuine link past its expiry; knows whose it was, to answer in their language."""
-
-    def __init__(self, person_id: int) -> None:
-        super().__init__(person_id)
-        self.person_id = person_id
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt="action-item")
-
-
 def sign(item_id: int, person_id: int, action: str, expires_at: datetime) -> str:
     if action not in ACTIONS:
         raise ValueError(action)
-    return _serializer().dumps([item_id, person_id, action, int(expires_at.timestamp())])
+    return signed.sign(ACTION_PURPOSE, signed.Claim(item_id, person_id, action), expires_at)
 
 
 def read(token: str) -> ItemAction:
-    try:
-        item_id, person_id, action, expires = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidLink from None
-    if action not in ACTIONS or not isinstance(item_id, int) or not isinstance(person_id, int):
-        raise InvalidLink
-    if not isinstance(expires, int) or clock.now().timestamp() > expires:
-        raise ExpiredLink(person_id)
-    return ItemAction(item_id, person_id, action)
+    claim = signed.read(ACTION_PURPOSE, token, ACTIONS)
+    return ItemAction(claim.subject_id, claim.person_id, claim.what)
 
 
 def links(item_id: int, person_id: int) -> dict[str, str]:
@@ -65,29 +44,13 @@ def links(item_id: int, person_id: int) -> dict[str, str]:
     return {a: base + sign(item_id, person_id, a, expires) for a in ACTIONS}
 
 
-# Report pages, from the link in a report-back mail -------------------------------------------
-
-REPORT_LINK_DAYS = 180  # a report stays worth reading long after its session
-
-
-def _report_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt="report")
-
-
 def report_link(report_id: int, person_id: int) -> str:
-    expires = int((clock.now() + timedelta(days=REPORT_LINK_DAYS)).timestamp())
-    token = _report_serializer().dumps([report_id, person_id, expires])
+    expires = clock.now() + timedelta(days=REPORT_LINK_DAYS)
+    token = signed.sign(REPORT_PURPOSE, signed.Claim(report_id, person_id, "read"), expires)
     return f"{get_settings().effective_public_url}/report/{token}"
 
 
 def read_report_link(token: str) -> tuple[int, int]:
     """(report id, person id) of a genuine, unexpired report link."""
-    try:
-        report_id, person_id, expires = _report_serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidLink from None
-    if not all(isinstance(v, int) for v in (report_id, person_id, expires)):
-        raise InvalidLink
-    if clock.now().timestamp() > expires:
-        raise ExpiredLink(person_id)
-    return report_id, person_id
+    claim = signed.read(REPORT_PURPOSE, token, ("read",))
+    return claim.subject_id, claim.person_id

@@ -24,7 +24,6 @@ from workflow.invitations.render import (
 )
 
 FONTS = Path(__file__).parent / "fonts"
-SECTIONS = ("session", "decision", "opened", "done", "overdue", "indicator", "escalation")
 CSV_COLUMNS = (
     "forum_id",
     "forum",

@@ -11,15 +11,14 @@
 """
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
-from workflow import clock, outbox, rules, spine
-from workflow.config import get_settings
-from workflow.follow_up.due import ItemFacts, reminder_moment
+from workflow import clock, outbox, spine
+from workflow.follow_up import digests
+from workflow.follow_up.due import reminder_moment
 from workflow.models import (
     ActionItem,
     AgendaItem,
@@ -134,10 +133,6 @@ def reschedule(db: DBSession, session: MeetingSession) -> None:
 # Compiling ------------------------------------------------------------------------------
 
 
-def _local_date(moment: datetime) -> Any:
-    return moment.astimezone(rules.zone(get_settings().default_timezone)).date()
-
-
 def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) -> ForumFacts:
     sessions = db.exec(
         select(MeetingSession).where(
@@ -195,18 +190,7 @@ def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) ->
     ).all()
     items = tuple(
         ItemRecord(
-            facts=ItemFacts(
-                id=i.id,  # type: ignore[arg-type]
-                forum_id=i.forum_id,
-                owner_person_id=i.owner_person_id,
-                status=i.status,
-                due_date=i.due_date,
-                created_on=_local_date(i.created_at),
-                completed_on=_local_date(i.completed_at) if i.completed_at else None,
-                baseline=i.baseline,
-                target=i.target,
-                current_value=i.current_value,
-            ),
+            facts=digests.facts(i),
             title=i.title,
             owner=person_name or organisation_name,
             indicator=i.indicator,
@@ -273,7 +257,7 @@ def compile_for(
         },
         period_start=start,
         period_end=end,
-        today=_local_date(now),
+        today=digests.local_now().date(),
     )
     version = (
         db.exec(
