@@ -1,6 +1,7 @@
 """Reaching the real servers the integration tests need, or saying clearly why not."""
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -44,6 +45,14 @@ def require_redis() -> None:
                 raise ConnectionError("no PONG")
     except OSError as exc:
         _unavailable("Redis", exc)
+
+
+def require_chromium() -> str:
+    """The browser the web tests drive: Debian's chromium (or WORKFLOW_TEST_CHROMIUM)."""
+    path = os.environ.get("WORKFLOW_TEST_CHROMIUM") or shutil.which("chromium")
+    if not path or not os.access(path, os.X_OK):
+        _unavailable("chromium", "not installed: apt-get install chromium")
+    return str(path)
 
 
 def create_database(name: str) -> str:

@@ -1,0 +1,189 @@
+"""Browser tests: the service as a first-time user runs it, driven by Debian's chromium.
+
+`workflow up` on its embedded defaults (SQLite, the broker that needs no server, a real
+worker and beat, and the capture SMTP server) is the mode the outbox page exists for, so
+the mail a person reads in the browser is the mail the worker really sent through SMTP.
+One service and one browser per module keep the suite short; each test gets a fresh
+browser context (no cookies), and saves a screenshot of every page it visits.
+"""
+
+import re
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests import services
+from tests.integration.processes import Proc, free_port, service_env, wait_for
+from workflow.mailcatcher import read_captured
+
+# Playwright gives every launch a fresh temporary profile; these keep chromium from
+# reaching out (updates, sync, field trials) and from needing a GPU or a sandbox.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+LINK = re.compile(r"https?://[^\s<>\"]+")
+
+
+@dataclass
+class Service:
+    base: str
+    data: Path
+    proc: Proc
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def token(self, role: str) -> str:
+        """A demo API token by the role line in data/demo-tokens.txt (as in the README)."""
+        for line in (self.data / "demo-tokens.txt").read_text(encoding="utf-8").splitlines():
+            if role in line:
+                return line.split()[0]
+        raise AssertionError(f"no demo token for {role!r}")
+
+    def api(self, role: str) -> httpx.Client:
+        """The API as a demo manager, to set up what a test does not do through the pages."""
+        headers = {"Authorization": f"Bearer {self.token(role)}"}
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=15)
+
+    def mails(self) -> list[EmailMessage]:
+        return read_captured(self.data / "mail")
+
+    def wait_mail(
+        self,
+        to: str,
+        where: Callable[[EmailMessage], bool] = lambda m: True,
+        seen: set[str] = frozenset(),  # type: ignore[assignment]
+        timeout: float = 45,
+    ) -> EmailMessage:
+        """The first captured message to `to` that matches and was not among `seen`."""
+
+        def found() -> EmailMessage | None:
+            for m in self.mails():
+                if to in m["X-Envelope-To"] and m["Message-ID"] not in seen and where(m):
+                    return m
+            return None
+
+        return wait_for(found, timeout, f"a mail to {to}", (self.proc,))  # type: ignore[return-value]
+
+    def message_ids(self) -> set[str]:
+        return {m["Message-ID"] for m in self.mails()}
+
+
+def mail_text(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None, "mail without a text part"
+    return part.get_content()
+
+
+def links(mail: EmailMessage, path: str) -> list[str]:
+    """The links in a mail's text whose path starts with `path` (e.g. "/rsvp/")."""
+    return [u for u in LINK.findall(mail_text(mail)) if re.match(rf"https?://[^/]+{path}", u)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshot_folder() -> Iterator[None]:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"browser screenshots: {len(shots)} in {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    services.require_chromium()  # no browser, no point in starting the service
+    tmp = tmp_path_factory.mktemp("web")
+    port, smtp_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = service_env(
+        data_dir=str(tmp / "data"),
+        api_port=str(port),
+        smtp_port=str(smtp_port),
+        sweep_interval_seconds="2",
+        public_url=base,
+    )
+    up = Proc("up", ["up"], env, tmp)
+    try:
+        wait_for(
+            lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200,
+            60,
+            "the embedded service to be ready",
+            (up,),
+        )
+        yield Service(base=base, data=tmp / "data", proc=up)
+    finally:
+        up.kill(signal.SIGINT, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = services.require_chromium()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Shots:
+    """Saves a full-page PNG of each page a test visits, named after the test."""
+
+    def __init__(self, test: str) -> None:
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", test.removeprefix("test_"))
+        self.count = 0
+
+    def __call__(self, page: Page, name: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+def new_context(browser: Browser, service: Service, **options: object) -> BrowserContext:
+    options = {"viewport": DESKTOP, "locale": "en-GB", **options}
+    context = browser.new_context(base_url=service.base, **options)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, service: Service, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A desktop page in a context of its own; on failure its last state is saved too."""
+    context = new_context(browser, service)
+    p = context.new_page()
+    yield p
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        p.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report
