@@ -19,8 +19,8 @@ def _must_have_services() -> bool:
     )
 
 
-def _unavailable(what: str, why: object) -> None:
-    message = f"{what} is not reachable ({why})"
+def _unavailable(what: str, why: object, state: str = "is not reachable") -> None:
+    message = f"{what} {state} ({why})"
     if _must_have_services():
         pytest.fail(f"{message}; CI must not skip it", pytrace=False)
     pytest.skip(message)
@@ -51,7 +51,7 @@ def require_chromium() -> str:
     """The browser the web tests drive: Debian's chromium (or WORKFLOW_TEST_CHROMIUM)."""
     path = os.environ.get("WORKFLOW_TEST_CHROMIUM") or shutil.which("chromium")
     if not path or not os.access(path, os.X_OK):
-        _unavailable("chromium", "not installed: apt-get install chromium")
+        _unavailable("chromium", "apt-get install chromium", state="is not installed")
     return str(path)
 
 
