@@ -35,25 +35,31 @@ def message_id_for(key: str) -> str:
 def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     """Insert the deliveries owed; a key that exists already is left as it is.
     Returns the ids of the rows this call created: send them once this is committed."""
-    created: list[int] = []
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = clock.now()
-    for row in rows:
-        values = {
+    values = [
+        {
             "status": DeliveryStatus.pending,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
             "message_id": message_id_for(row["key"]),
+            "session_id": None,
+            "method": None,
+            "sequence": None,
+            "data": None,
             **row,
         }
-        stmt = insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["key"])
-        result = db.exec(stmt.returning(Delivery.id))  # type: ignore[call-overload]
-        new_id = result.scalar_one_or_none()
-        if new_id is not None:
-            created.append(new_id)
-    return created
+        for row in rows
+    ]
+    if not values:
+        return []
+    # One executemany: SQLAlchemy batches it into a few multi-row INSERTs (insertmanyvalues)
+    # from one cached compilation, so a thousand invitations are a few round trips.
+    stmt = insert(Delivery).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
+    created = list(db.execute(stmt, values).scalars())
+    return sorted(created)
 
 
 def _sibling_in_flight(db: DBSession, delivery_id: int, now: datetime) -> bool:

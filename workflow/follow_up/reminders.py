@@ -9,6 +9,7 @@ owe one reminder twice, and a moved session's reminder for its new time is a new
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
@@ -70,37 +71,50 @@ def scan(db: DBSession, limit: int = 500) -> list[int]:
         query = query.with_for_update(skip_locked=True, of=SessionReminder)  # type: ignore[arg-type]
     due = [DueReminder(*row) for row in db.exec(query).all()]
     verdicts = reminder_verdicts(due, now)
-    created: list[int] = []
+    sending = [r for r in due if verdicts[r.reminder_id] == "send"]
+    # One query for every recipient and one insert for every mail, whatever is due.
+    created = outbox.owe(
+        db, [row for r, people in _recipients(db, sending) for row in _rows(r, people)]
+    )
+    outcomes: dict[str, list[int]] = {}
     for r in due:
         verdict = verdicts[r.reminder_id]
-        if verdict == "send":
-            created += _owe(db, r)
-        reminder = db.get(SessionReminder, r.reminder_id)
-        assert reminder is not None
-        reminder.done_at = now
-        reminder.outcome = "sent" if verdict == "send" else verdict
-    db.flush()
+        outcomes.setdefault("sent" if verdict == "send" else verdict, []).append(r.reminder_id)
+    for outcome, ids in outcomes.items():
+        db.exec(  # type: ignore[call-overload]
+            update(SessionReminder)
+            .where(SessionReminder.id.in_(ids))  # type: ignore[union-attr]
+            .values(done_at=now, outcome=outcome)
+        )
     return created
 
 
-def _owe(db: DBSession, r: DueReminder) -> list[int]:
-    people = db.exec(
-        select(Participant.person_id).where(
-            Participant.session_id == r.session_id,
+def _recipients(db: DBSession, due: list[DueReminder]) -> list[tuple[DueReminder, list[int]]]:
+    """Everyone still invited who has not declined, per due reminder."""
+    if not due:
+        return []
+    people: dict[int, list[int]] = {r.session_id: [] for r in due}
+    for session_id, person_id in db.exec(
+        select(Participant.session_id, Participant.person_id)
+        .where(
+            Participant.session_id.in_(people),  # type: ignore[attr-defined]
             Participant.removed_at.is_(None),  # type: ignore[union-attr]
             Participant.partstat != PartStat.declined,
         )
-    ).all()
-    return outbox.owe(
-        db,
-        [
-            {
-                "key": delivery_key(r.session_id, r.offset_hours, person_id, r.starts_at),
-                "reason": REASON,
-                "person_id": person_id,
-                "session_id": r.session_id,
-                "data": {"starts_at": r.starts_at.isoformat(), "offset_hours": r.offset_hours},
-            }
-            for person_id in people
-        ],
-    )
+        .order_by(Participant.session_id, Participant.person_id)
+    ).all():
+        people[session_id].append(person_id)
+    return [(r, people[r.session_id]) for r in due]
+
+
+def _rows(r: DueReminder, people: list[int]) -> list[dict]:
+    return [
+        {
+            "key": delivery_key(r.session_id, r.offset_hours, person_id, r.starts_at),
+            "reason": REASON,
+            "person_id": person_id,
+            "session_id": r.session_id,
+            "data": {"starts_at": r.starts_at.isoformat(), "offset_hours": r.offset_hours},
+        }
+        for person_id in people
+    ]

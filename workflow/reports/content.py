@@ -112,10 +112,11 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
     overdue = [r for r in items if days_overdue(r.facts, today) > 0]
     still_open = [r for r in items if r.facts.status in ("open", "in_progress")]
     # Indicators of the items still being worked on, and of those finished in the period.
+    counted = {r.facts.id for r in still_open} | {r.facts.id for r in done}
     indicators = [
         r
         for r in items
-        if r.indicator is not None and r.facts.target is not None and (r in still_open or r in done)
+        if r.indicator is not None and r.facts.target is not None and r.facts.id in counted
     ]
     escalations = [r for r in items if r.escalated_at is not None and r.parent_decision is None]
     children = [section(c, start, end, today) for c in sorted(forum.children, key=_order)]
