@@ -78,16 +78,29 @@ def principal_for_token(db: DBSession, token: str, admin_token: str) -> Principa
     person = db.get(Person, row.person_id)
     if person is None:
         return None
+    return principal_for_person(db, person, is_admin=row.is_admin)
+
+
+def principal_for_person(db: DBSession, person: Person, *, is_admin: bool = False) -> Principal:
+    """A person acting with their memberships' roles (a token's, or a signed-in browser's)."""
     roles = dict(
         db.exec(
             select(Membership.forum_id, Membership.role).where(Membership.person_id == person.id)
         ).all()
     )
-    return Principal(name=person.name, is_admin=row.is_admin, person_id=person.id, roles=roles)
+    return Principal(name=person.name, is_admin=is_admin, person_id=person.id, roles=roles)
 
 
 def revoke(row: ApiToken) -> None:
     row.revoked_at = clock.now()
 
 
-__all__ = ["ADMIN", "Principal", "Role", "create_token", "hash_token", "principal_for_token"]
+__all__ = [
+    "ADMIN",
+    "Principal",
+    "Role",
+    "create_token",
+    "hash_token",
+    "principal_for_person",
+    "principal_for_token",
+]

@@ -217,7 +217,7 @@ def up(
 
     me = [sys.executable, "-m", "workflow.cli"]
     commands = {"api": [*me, "api"], "worker": [*me, "worker"], "beat": [*me, "beat"]}
-    if s.smtp_host in ("127.0.0.1", "localhost") and not s.smtp_user:
+    if s.is_embedded_smtp:
         commands = {"mailcatcher": [*me, "mailcatcher"], **commands}
     children = {
         name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     # Signs links in mails (RSVP, action items). Must be set in production.
     secret_key: SecretStr = SecretStr("change-me-in-production")
 
+    # The web pages: how long a mailed sign-in link works, and how long a session lasts.
+    sign_in_link_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_session_days: int = Field(default=14, ge=1, le=90)
+    # The page listing captured mail. None: on only when mail goes to the local capture
+    # server (the same rule `workflow up` uses to start it).
+    web_outbox: bool | None = None
+
     # Larger sessions list only the co-chairs and the recipient as ATTENDEEs: a thousand
     # attendee lines in every one of a thousand invitations helps nobody.
     calendar_attendee_limit: int = Field(default=100, ge=2)
@@ -97,6 +104,14 @@ class Settings(BaseSettings):
     @property
     def mail_capture_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def is_embedded_smtp(self) -> bool:
+        return self.smtp_host in ("127.0.0.1", "localhost") and not self.smtp_user
+
+    @property
+    def outbox_page(self) -> bool:
+        return self.is_embedded_smtp if self.web_outbox is None else self.web_outbox
 
     @property
     def is_embedded_database(self) -> bool:

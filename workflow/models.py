@@ -410,6 +410,22 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = utc_column(nullable=True)
 
 
+class WebSignIn(SQLModel, table=True):
+    """One sign-in link mailed to a person and, once used, the browser session it opened.
+
+    The link and the session cookie carry this row's id under the service's signature, so
+    nothing secret is stored: `used_at` makes the link single-use, `ended_at` is sign-out."""
+
+    __tablename__ = "web_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = created_column()
+    expires_at: datetime = utc_column()  # of the link
+    used_at: datetime | None = utc_column(nullable=True)
+    ended_at: datetime | None = utc_column(nullable=True)
+
+
 class Event(SQLModel, table=True):
     """Append-only audit trail of every domain change."""
 

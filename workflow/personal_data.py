@@ -28,6 +28,7 @@ from workflow.models import (
     Organisation,
     Participant,
     SessionStatus,
+    WebSignIn,
 )
 from workflow.models import Session as MeetingSession
 
@@ -127,6 +128,7 @@ def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]
         ).rowcount,
     }
     db.exec(delete(Delivery).where(Delivery.person_id == person_id))  # type: ignore[call-overload]
+    db.exec(delete(WebSignIn).where(WebSignIn.person_id == person_id))  # type: ignore[call-overload]
     db.exec(  # type: ignore[call-overload]
         update(ActionItemProgress)
         .where(ActionItemProgress.author_person_id == person_id)

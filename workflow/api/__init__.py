@@ -18,6 +18,7 @@ from workflow.api.routes import (
     tokens,
 )
 from workflow.config import get_settings
+from workflow.web import routers as web_routers
 
 
 def create_app() -> FastAPI:
@@ -50,4 +51,6 @@ def create_app() -> FastAPI:
     app.include_router(v1)
     app.include_router(health.router)
     app.include_router(public.router)
+    for router in web_routers():
+        app.include_router(router)
     return app

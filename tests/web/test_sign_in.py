@@ -1,0 +1,123 @@
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from tests.api.world import World, build_world
+from tests.web.pages import csrf, mailed_link, path_of, post_form, sign_in
+from workflow import clock
+from workflow.db import db_session
+from workflow.models import Delivery, WebSignIn
+from workflow.web import auth
+
+
+@pytest.fixture
+def w(client) -> World:
+    return build_world(client)
+
+
+def test_a_signed_out_visitor_is_sent_to_the_sign_in_page(w: World) -> None:
+    r = w.client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+    page = w.client.get("/sign-in")
+    assert 'label for="email"' in page.text and "Send me a sign-in link" in page.text
+
+
+def test_the_link_is_mailed_as_a_delivery_and_signs_in_once(w: World) -> None:
+    c = w.client
+    r = post_form(c, "/sign-in", "/sign-in", {"email": "Member@Example.org "})
+    assert "If this address is known to us, a sign-in link is on its way." in r.text
+    with db_session() as db:
+        delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
+        assert delivery.person_id == w.people["member"] and delivery.status == "pending"
+        assert delivery.key == f"sign_in:{delivery.data['sign_in_id']}"
+    link = path_of(mailed_link("member@example.org"))
+    # Opening the link records nothing: a mail scanner following it does not use it up.
+    for _ in range(2):
+        page = c.get(link)
+        assert page.status_code == 200 and ">Continue</button>" in page.text
+    r = post_form(c, link, link, {})
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "wf_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # the public URL here is http
+    assert "Koen Wouters" in c.get("/").text
+    # The same link a second time, even from another browser: refused.
+    c.cookies.clear()
+    again = c.get(link)
+    assert again.status_code == 410 and "used already" in again.text
+
+
+def test_an_unknown_address_gets_the_same_answer_and_no_mail(w: World) -> None:
+    known = post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    unknown = post_form(w.client, "/sign-in", "/sign-in", {"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+    with db_session() as db:
+        assert len(db.exec(select(Delivery).where(Delivery.reason == "sign_in")).all()) == 1
+
+
+def test_an_expired_link_is_refused_and_its_mail_not_sent(w: World) -> None:
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    link = path_of(mailed_link("member@example.org"))
+    clock.freeze(clock.now() + timedelta(minutes=31))
+    r = w.client.get(link)
+    assert r.status_code == 410 and "expired" in r.text
+    r = w.client.post(link, data={"csrf": csrf(w.client.get("/sign-in").text)})
+    assert r.status_code == 410
+    with db_session() as db:
+        delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
+        assert isinstance(auth.compose(db, delivery), type(auth.Superseded("")))
+        assert db.exec(select(WebSignIn)).one().used_at is None
+
+
+def test_a_forged_or_altered_link_is_refused(w: World) -> None:
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    link = path_of(mailed_link("member@example.org"))
+    for bad in (
+        link[:-3] + "xyz",
+        "/sign-in/WzEsMSwic2lnbl9pbiIsOTk5OTk5OTk5OV0.abc",
+        "/sign-in/x",
+    ):
+        r = w.client.get(bad)
+        assert r.status_code == 404 and "incomplete or was changed" in r.text
+    assert w.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_made_up_session_cookie_is_not_a_session(w: World) -> None:
+    w.client.cookies.set("wf_session", "WzEsMSwic2Vzc2lvbiIsOTk5OTk5OTk5OV0.forged")
+    assert w.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_ends_the_session_even_for_a_copied_cookie(w: World) -> None:
+    c = w.client
+    sign_in(c, "member@example.org")
+    copied = c.cookies.get("wf_session")
+    r = post_form(c, "/", "/sign-out", {})
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+    c.cookies.set("wf_session", copied)
+    assert c.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_is_secure_when_the_service_is_reached_over_https(w: World, monkeypatch) -> None:
+    from workflow.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_url", "https://forum.example.org")
+    with TestClient(w.client.app, base_url="https://testserver") as c:
+        post_form(c, "/sign-in", "/sign-in", {"email": "member@example.org"})
+        link = path_of(mailed_link("member@example.org"))
+        r = post_form(c, link, link, {})
+    assert r.status_code == 303
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_a_form_without_its_csrf_token_is_refused(w: World) -> None:
+    c = w.client
+    r = c.post("/sign-in", data={"email": "member@example.org"})
+    assert r.status_code == 403 and "This form has expired" in r.text
+    sign_in(c, "member@example.org")
+    for token in ("", "0" * 64):
+        r = c.post("/sign-out", data={"csrf": token}, follow_redirects=False)
+        assert r.status_code == 403
+    assert c.get("/").status_code == 200  # still signed in

@@ -1,0 +1,285 @@
+"""What every page needs: the signed-in person, CSRF, the language, and rendering.
+
+The session cookie carries the id of the used sign-in row under the service's signature
+(workflow.signed), so it cannot be made up, and signing out (which ends the row) ends it
+everywhere. CSRF tokens are derived from the session (or, before signing in, from a random
+visitor cookie) with an HMAC, so nothing more is stored.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+
+from workflow import action_items, clock, signed
+from workflow.api.deps import DB
+from workflow.auth import Principal, principal_for_person
+from workflow.config import get_settings
+from workflow.errors import Problem
+from workflow.invitations.render import LANGUAGES, LOCALES, environment, language_of
+from workflow.models import Person, WebSignIn
+from workflow.rules import RuleError
+
+SESSION_COOKIE = "wf_session"
+VISITOR_COOKIE = "wf_visitor"
+LANGUAGE_COOKIE = "wf_lang"
+SESSION_PURPOSE = "web-session"
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+
+
+class NotSignedIn(Exception):
+    """A page for signed-in people, asked without a (valid) session."""
+
+
+class CsrfRefused(Exception):
+    """A form posted without this browser's CSRF token."""
+
+
+@dataclass
+class Visitor:
+    request: Request
+    language: str
+    person: Person | None = None
+    principal: Principal | None = None
+    sign_in_id: int | None = None
+    visitor_id: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)  # to set on the answer
+
+    @property
+    def csrf(self) -> str:
+        bound = f"session:{self.sign_in_id}" if self.sign_in_id else f"visitor:{self.visitor_id}"
+        key = get_settings().secret_key.get_secret_value().encode()
+        return hmac.new(key, f"csrf:{bound}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, token: object) -> None:
+        if not isinstance(token, str) or not hmac.compare_digest(token, self.csrf):
+            raise CsrfRefused
+
+    @property
+    def me(self) -> Principal:
+        if self.principal is None:
+            raise NotSignedIn
+        return self.principal
+
+
+def _asked_language(request: Request) -> str | None:
+    asked = request.query_params.get("lang")
+    return asked if asked in LANGUAGES else None
+
+
+def _browser_language(request: Request) -> str | None:
+    """The first of nl, fr, en in Accept-Language, in the browser's order of preference."""
+    ranked = []
+    for n, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        ranked.append((-weight, n, tag.strip()[:2].lower()))
+    return next((tag for _, _, tag in sorted(ranked) if tag in LANGUAGES), None)
+
+
+def _session_claim(request: Request) -> signed.Claim | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 500:
+        return None
+    try:
+        return signed.read(SESSION_PURPOSE, token, ("session",))
+    except (signed.InvalidLink, signed.ExpiredLink):
+        return None
+
+
+def visitor(request: Request, db: DB) -> Visitor:
+    """Whoever is asking: signed in or not, and in which language to answer."""
+    v = Visitor(request=request, language="en")
+    claim = _session_claim(request)
+    row = db.get(WebSignIn, claim.subject_id) if claim else None
+    if claim and row and row.person_id == claim.person_id and row.used_at and not row.ended_at:
+        v.person = db.get(Person, row.person_id)
+        if v.person is not None:
+            v.principal = principal_for_person(db, v.person)
+            v.sign_in_id = row.id
+    v.visitor_id = request.cookies.get(VISITOR_COOKIE, "")[:64]
+    if not v.sign_in_id and len(v.visitor_id) < 20:
+        v.visitor_id = secrets.token_urlsafe(24)
+        v.cookies[VISITOR_COOKIE] = v.visitor_id
+    asked = _asked_language(request)
+    if asked:
+        v.cookies[LANGUAGE_COOKIE] = asked
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    v.language = language_of(
+        asked
+        or (remembered if remembered in LANGUAGES else None)
+        or (v.person.language if v.person else None)
+        or _browser_language(request)
+        or "en"
+    )
+    request.state.visitor = v  # for the error pages
+    return v
+
+
+def signed_in(v: Annotated[Visitor, Depends(visitor)]) -> Visitor:
+    if v.principal is None:
+        raise NotSignedIn
+    return v
+
+
+async def posted(request: Request, v: Annotated[Visitor, Depends(visitor)]) -> Visitor:
+    """A form post from this browser (CSRF checked), signed in or not."""
+    form = await request.form()
+    v.check_csrf(form.get("csrf"))
+    return v
+
+
+async def signed_in_post(v: Annotated[Visitor, Depends(posted)]) -> Visitor:
+    if v.principal is None:
+        raise NotSignedIn
+    return v
+
+
+Anyone = Annotated[Visitor, Depends(visitor)]
+SignedIn = Annotated[Visitor, Depends(signed_in)]
+AnyonePost = Annotated[Visitor, Depends(posted)]
+SignedInPost = Annotated[Visitor, Depends(signed_in_post)]
+
+
+# Cookies ------------------------------------------------------------------------------------
+
+
+def _secure() -> bool:
+    return get_settings().effective_public_url.startswith("https://")
+
+
+def apply_cookies(v: Visitor, response: Response) -> Response:
+    for name, value in v.cookies.items():
+        if value:
+            response.set_cookie(
+                name,
+                value,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=_secure(),
+            )
+        else:
+            response.delete_cookie(name, httponly=True, samesite="lax", secure=_secure())
+    return response
+
+
+def start_session(v: Visitor, response: Response, row: WebSignIn, expires_at: datetime) -> None:
+    token = signed.sign(SESSION_PURPOSE, signed.Claim(row.id, row.person_id, "session"), expires_at)  # type: ignore[arg-type]
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int((expires_at - clock.now()).total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(),
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure())
+
+
+# Rendering ----------------------------------------------------------------------------------
+
+
+def moment(value: datetime, timezone: str, language: str) -> str:
+    """'29 maart 2027, 14:00' on the given zone's wall clock."""
+    local = value.astimezone(ZoneInfo(timezone))
+    locale = LOCALES[language_of(language)]
+    day = format_date(local, format="long", locale=locale)
+    return f"{day}, {format_time(local, 'HH:mm', locale=locale)}"
+
+
+def _shows_outbox(v: Visitor) -> bool:
+    return bool(get_settings().outbox_page and v.principal and v.principal.manages_any_forum)
+
+
+def _language_url(request: Request, language: str) -> str:
+    query = {k: val for k, val in request.query_params.items() if k != "lang"}
+    query["lang"] = language
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+def render(v: Visitor, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    env = environment(v.language)
+    path = v.request.url.path
+    html = env.get_template(f"web/{template}").render(
+        v=v,
+        csrf=v.csrf,
+        show_outbox=_shows_outbox(v),
+        today=action_items.today(),
+        current=path,
+        languages=[
+            (code, LANGUAGE_NAMES[code], _language_url(v.request, code)) for code in LANGUAGES
+        ],
+        moment=lambda value, tz="Europe/Brussels": moment(value, tz, v.language),
+        **context,
+    )
+    return apply_cookies(v, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
+
+
+def redirect(v: Visitor, url: str) -> RedirectResponse:
+    return apply_cookies(v, RedirectResponse(url, status_code=303))  # type: ignore[return-value]
+
+
+def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:
+    """Errors by form field name, from the schema's validation or a domain rule."""
+    if isinstance(exc, RuleError):
+        return {exc.field or "": exc.detail}
+    out: dict[str, str] = {}
+    for e in exc.errors():
+        name = str(e["loc"][0]) if e.get("loc") else ""
+        out.setdefault(name, e.get("msg", "invalid"))
+    return out
+
+
+# Errors as pages ----------------------------------------------------------------------------
+
+
+def error_page(request: Request, status: int, detail: str | None = None) -> HTMLResponse:
+    v = getattr(request.state, "visitor", None)
+    if v is None:
+        v = Visitor(request=request, language=language_of(_asked_language(request) or "en"))
+        cookie = request.cookies.get(LANGUAGE_COOKIE)
+        v.language = _asked_language(request) or (cookie if cookie in LANGUAGES else "en")
+    return render(v, "error.html", status, status=status, detail=detail)
+
+
+class WebRoute(APIRoute):
+    """A page: problems, broken rules, bad input and missing sessions answer as pages (or a
+    redirect to the sign-in page), never as JSON and never as a stack trace."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except NotSignedIn:
+                return RedirectResponse("/sign-in", status_code=303)
+            except CsrfRefused:
+                return error_page(request, 403, "csrf")
+            except Problem as exc:
+                return error_page(request, exc.status, exc.detail)
+            except RuleError as exc:
+                return error_page(request, 422, exc.detail)
+            except (RequestValidationError, ValidationError):
+                return error_page(request, 422, None)
+
+        return page
