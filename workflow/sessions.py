@@ -112,7 +112,8 @@ def _forum_roles(db: DBSession, forum_id: int) -> dict[int, str]:
     )
 
 
-def _check_co_chairs(db: DBSession, forum: Forum, co_chair_ids: Sequence[int]) -> None:
+def check_co_chairs(db: DBSession, forum: Forum, co_chair_ids: Sequence[int]) -> None:
+    """Raise RuleError unless these people may co-chair a session of the forum."""
     people = _existing_people(db, co_chair_ids, "co_chair_ids")
     roles = _forum_roles(db, forum.id)  # type: ignore[arg-type]
     rules.check_co_chairs(
@@ -143,7 +144,7 @@ def schedule(
         if data.co_chair_ids is not None
         else sorted(p for p, r in roles.items() if r == Role.co_chair)
     )
-    _check_co_chairs(db, forum, co_chair_ids)
+    check_co_chairs(db, forum, co_chair_ids)
     if data.participant_ids is not None:
         invited = list(dict.fromkeys(data.participant_ids))
         _existing_people(db, invited, "participant_ids")
@@ -252,7 +253,7 @@ def update(
 
 def _set_co_chairs(db: DBSession, session: MeetingSession, co_chair_ids: list[int]) -> bool:
     forum = get_forum(db, session.forum_id)
-    _check_co_chairs(db, forum, co_chair_ids)
+    check_co_chairs(db, forum, co_chair_ids)
     rows = {p.person_id: p for p in _participant_rows(db, session.id)}  # type: ignore[arg-type]
     changed = False
     for person_id, row in rows.items():

@@ -94,3 +94,10 @@ def commit(db: DBSession) -> None:
             enqueue_reconcile(session_id)
         for delivery_id in owed:
             enqueue_send(delivery_id)
+
+
+def discard(db: DBSession) -> None:
+    """Roll back a change tried only to see its effects (a preview): nothing is queued."""
+    db.info.pop(_PENDING_KEY, None)
+    db.info.pop(_OWED_KEY, None)
+    db.rollback()

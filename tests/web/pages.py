@@ -56,8 +56,11 @@ def sign_in(client: TestClient, email: str) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/", r.text
 
 
-def signed_in_as(w: World, who: str) -> TestClient:
-    """The world's client, signed in as `who` (signed out first)."""
+def signed_in_as(w: World, who: str, lang: str | None = "en") -> TestClient:
+    """The world's client, signed in as `who` (signed out first), reading pages in `lang`
+    (None: the person's own language)."""
     w.client.cookies.clear()
     sign_in(w.client, f"{who}@example.org")
+    if lang:
+        w.client.get(f"/?lang={lang}")
     return w.client

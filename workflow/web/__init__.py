@@ -8,6 +8,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from workflow.web import auth, forums
+    from workflow.web import auth, forums, sessions
 
-    return [auth.router, forums.router]
+    return [auth.router, forums.router, sessions.router]

@@ -3,10 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session as DBSession
 from sqlmodel import select
 
 from workflow import clock, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
+from workflow.auth import Principal
 from workflow.directory import get_person
 from workflow.errors import Problem, forbidden
 from workflow.invitations import answers
@@ -92,6 +94,11 @@ def session_calendar(session_id: PathId, db: DB, caller: Caller) -> Response:
     """The session as an .ics file to import (METHOD:PUBLISH)."""
     session = get_session(db, session_id)
     require(caller, session.forum_id, Action.read)
+    return calendar_file(db, session, caller)
+
+
+def calendar_file(db: DBSession, session: MeetingSession, caller: Principal) -> Response:
+    """The session's .ics download, its description in the caller's language."""
     cal = calendar_session(db, session)
     language = "nl"
     if caller.person_id is not None:
@@ -108,7 +115,7 @@ def session_calendar(session_id: PathId, db: DB, caller: Caller) -> Response:
     return Response(
         body,
         media_type=CALENDAR,
-        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.ics"'},
+        headers={"Content-Disposition": f'attachment; filename="session-{session.id}.ics"'},
     )
 
 

@@ -1,0 +1,408 @@
+"""Scheduling, rescheduling and cancelling sessions, and the session's page.
+
+The forms call the same domain functions as the API (workflow.sessions) with the signed-in
+person's Principal. Before a reschedule or a cancellation is confirmed, the change is tried
+in a transaction that is rolled back, and the reconciler's own rule (invitations.owed) says
+who would be sent what: the preview is what will happen, not a guess beside it.
+"""
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import action_items, rules, sessions, spine
+from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.api.routes.invitations import calendar_file
+from workflow.errors import Problem
+from workflow.invitations.owed import Owed, ParticipantState, owed
+from workflow.invitations.reconcile import last_calendar_mail
+from workflow.models import (
+    Delivery,
+    DeliveryStatus,
+    FollowUpReport,
+    Forum,
+    Membership,
+    Organisation,
+    Participant,
+    Person,
+    Role,
+    SessionStatus,
+)
+from workflow.models import Session as MeetingSession
+from workflow.permissions import Action
+from workflow.schemas import AgendaItemCreate, SessionCancel, SessionCreate, SessionUpdate
+from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, field_errors, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+# Reading the forms --------------------------------------------------------------------------
+
+
+def _ids(values: list[Any]) -> list[int]:
+    out = []
+    for value in values:
+        if isinstance(value, str) and value.isdigit() and 0 < int(value) <= MAX_ID:
+            out.append(int(value))
+        else:
+            raise rules.RuleError("choose people from the list", "participant_ids")
+    return out
+
+
+def _text(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _moment(form: Any, day_field: str, time_field: str) -> datetime:
+    """A wall-clock moment from a date field and a time field; the domain reads the zone."""
+    try:
+        return datetime.combine(
+            date.fromisoformat(_text(form, day_field) or ""),
+            time.fromisoformat(_text(form, time_field) or ""),
+        )
+    except ValueError:
+        raise rules.RuleError("give a date and a time", time_field) from None
+
+
+def _version(form: Any) -> int:
+    value = _text(form, "version") or ""
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        raise Problem(422, "the form lost the version it was made for; reload the page")
+    return int(value)
+
+
+def _times(form: Any) -> dict[str, Any]:
+    return {
+        "starts_at": _moment(form, "date", "start"),
+        "ends_at": _moment(form, "date", "end"),
+    }
+
+
+def _place(form: Any) -> dict[str, Any]:
+    return {"location": _text(form, "location"), "online_url": _text(form, "online_url")}
+
+
+def _agenda(form: Any) -> list[AgendaItemCreate]:
+    lines = (_text(form, "agenda") or "").splitlines()
+    return [AgendaItemCreate(title=line.strip()) for line in lines if line.strip()]
+
+
+# The forum's people -------------------------------------------------------------------------
+
+
+def _members(db: DBSession, forum_id: int) -> list[tuple[Person, str, str]]:
+    """(person, role, organisation) of every member, by organisation and name."""
+    rows = db.exec(
+        select(Person, Membership.role, Organisation.name)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .join(Organisation, Organisation.id == Person.organisation_id, isouter=True)  # type: ignore[arg-type]
+        .where(Membership.forum_id == forum_id)
+    ).all()
+    return sorted(((p, r, o or "") for p, r, o in rows), key=lambda m: (m[2], m[0].name))
+
+
+def _by_organisation(members: list[tuple[Person, str, str]]) -> list[tuple[str, list[Any]]]:
+    groups: dict[str, list[Any]] = {}
+    for m in members:
+        groups.setdefault(m[2], []).append(m)
+    return list(groups.items())
+
+
+def _policy(forum: Forum) -> dict[str, Any]:
+    return {
+        "minimum": forum.co_chairs_min,
+        "maximum": forum.co_chairs_max,
+        "distinct": forum.co_chairs_distinct_countries,
+    }
+
+
+# Schedule -----------------------------------------------------------------------------------
+
+
+def _schedule_page(
+    v: Visitor,
+    db: DBSession,
+    forum: Forum,
+    status_code: int = 200,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    members = _members(db, forum.id)  # type: ignore[arg-type]
+    defaults = {
+        "co_chair_ids": {p.id for p, r, _ in members if r == Role.co_chair},
+        "participant_ids": {p.id for p, _, _ in members},
+    }
+    return render(
+        v,
+        "schedule.html",
+        status_code,
+        forum=forum,
+        co_chairs=[m for m in members if m[1] == Role.co_chair],
+        groups=_by_organisation(members),
+        policy=_policy(forum),
+        values={**defaults, **(values or {})},
+        errors=errors or {},
+    )
+
+
+@router.get("/forums/{forum_id}/sessions/new")
+def schedule_form(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
+    forum = sessions.get_forum(db, forum_id)
+    sessions.require(v.me, forum_id, Action.manage)
+    return _schedule_page(v, db, forum)
+
+
+@router.post("/forums/{forum_id}/sessions/new")
+async def schedule(forum_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    forum = sessions.get_forum(db, forum_id)
+    sessions.require(v.me, forum_id, Action.manage)
+    form = await request.form()
+    values: dict[str, Any] = {k: form.get(k) for k in form}
+    for name in ("co_chair_ids", "participant_ids"):  # what was ticked, to tick it again
+        values[name] = {int(x) for x in form.getlist(name) if isinstance(x, str) and x.isdigit()}
+    try:
+        data = SessionCreate(
+            title=_text(form, "title") or "",
+            **_times(form),
+            **_place(form),
+            co_chair_ids=_ids(form.getlist("co_chair_ids")),
+            participant_ids=_ids(form.getlist("participant_ids")),
+            agenda=_agenda(form),
+        )
+        session = sessions.schedule(db, v.me, forum_id, data)
+    except (ValidationError, rules.RuleError) as exc:
+        db.rollback()
+        return _schedule_page(v, db, forum, 422, values, field_errors(exc))
+    spine.commit(db)
+    return RedirectResponse(f"/sessions/{session.id}?done=scheduled", status_code=303)
+
+
+@router.get("/forums/{forum_id}/co-chair-check")
+def co_chair_check(
+    forum_id: PathId,
+    v: SignedIn,
+    db: DB,
+    co_chair_ids: Annotated[list[int], Query(max_length=10)] = [],  # noqa: B006
+) -> JSONResponse:
+    """The co-chair policy's verdict on a choice, for the form to show as it is made."""
+    forum = sessions.get_forum(db, forum_id)
+    sessions.require(v.me, forum_id, Action.manage)
+    try:
+        sessions.check_co_chairs(db, forum, co_chair_ids)
+    except rules.RuleError as exc:
+        return JSONResponse({"ok": False, "detail": exc.detail})
+    return JSONResponse({"ok": True, "detail": ""})
+
+
+# The session's page -------------------------------------------------------------------------
+
+
+def _readable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
+    session = sessions.get_session(db, session_id)
+    sessions.require(v.me, session.forum_id, Action.read)
+    return session
+
+
+def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
+    """Per person, the latest calendar mail of this session that was not replaced."""
+    rows = db.exec(
+        select(Delivery)
+        .where(
+            Delivery.session_id == session_id,
+            Delivery.method.is_not(None),  # type: ignore[union-attr]
+            Delivery.status != DeliveryStatus.superseded,
+        )
+        .order_by(Delivery.sequence, Delivery.id)
+    ).all()
+    return {d.person_id: d for d in rows}
+
+
+@router.get("/sessions/{session_id}")
+def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = None) -> HTMLResponse:
+    session = _readable(v, db, session_id)
+    forum = sessions.get_forum(db, session.forum_id)
+    manages = v.me.may(session.forum_id, Action.manage)
+    items, _ = action_items.list_items(
+        db,
+        v.me,
+        forum_id=session.forum_id,
+        session_id=session_id,
+        owner_person_id=None,
+        status=None,
+        overdue=None,
+        limit=200,
+        offset=0,
+    )
+    reports = db.exec(
+        select(FollowUpReport, Forum)
+        .join(Forum, Forum.id == FollowUpReport.child_forum_id)  # type: ignore[arg-type]
+        .where(FollowUpReport.parent_session_id == session_id)
+        .order_by(Forum.name, FollowUpReport.version.desc())  # type: ignore[attr-defined]
+    ).all()
+    return render(
+        v,
+        "session.html",
+        session=session,
+        forum=forum,
+        agenda=sessions.agenda_rows(db, session_id),
+        participants=sessions.participants(db, session_id),
+        # Mail status is the managers' to see, as in the API.
+        mail=_last_mail(db, session_id) if manages else None,
+        items=items,
+        owners=_owner_names(db, [i.owner_person_id for i in items]),
+        reports=reports,
+        manages=manages,
+        done=done if done in ("scheduled", "rescheduled", "cancelled") else None,
+    )
+
+
+def _owner_names(db: DBSession, ids: list[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(db.exec(select(Person.id, Person.name).where(Person.id.in_(wanted))).all())  # type: ignore[union-attr,arg-type]
+
+
+@router.get("/sessions/{session_id}/calendar.ics")
+def session_ics(session_id: PathId, v: SignedIn, db: DB) -> Response:
+    return calendar_file(db, _readable(v, db, session_id), v.me)
+
+
+# Reschedule and cancel, with a preview of who will be told ----------------------------------
+
+
+def who_will_be_told(db: DBSession, session: MeetingSession) -> list[tuple[Person, Owed]]:
+    """What the reconciler will owe each participant for the session as it now stands."""
+    db.flush()
+    last = last_calendar_mail(db, session.id)  # type: ignore[arg-type]
+    rows = db.exec(select(Participant).where(Participant.session_id == session.id)).all()
+    states = [
+        ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id)) for p in rows
+    ]
+    mails = owed(session.status, session.sequence, states)
+    people = {
+        p.id: p
+        for p in db.exec(
+            select(Person).where(Person.id.in_([o.person_id for o in mails] or [-1]))
+        ).all()
+    }  # type: ignore[union-attr]
+    return sorted(((people[o.person_id], o) for o in mails), key=lambda po: po[0].name)
+
+
+def _local_values(session: MeetingSession) -> dict[str, Any]:
+    tz = rules.zone(session.timezone)
+    start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
+    return {
+        "title": session.title,
+        "date": start.date().isoformat(),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "location": session.location or "",
+        "online_url": session.online_url or "",
+        "version": session.version,
+        "reason": session.cancel_reason or "",
+    }
+
+
+def _changeable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
+    session = sessions.get_session(db, session_id)
+    sessions.require(v.me, session.forum_id, Action.manage)
+    return session
+
+
+def _change_page(
+    v: Visitor,
+    db: DBSession,
+    template: str,
+    session: MeetingSession,
+    status_code: int = 200,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    stale: bool = False,
+) -> HTMLResponse:
+    return render(
+        v,
+        template,
+        status_code,
+        session=session,
+        forum=sessions.get_forum(db, session.forum_id),
+        values={**_local_values(session), **(values or {})},
+        errors=errors or {},
+        stale=stale,
+        closed=session.status != SessionStatus.scheduled,
+    )
+
+
+@router.get("/sessions/{session_id}/reschedule")
+def reschedule_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
+    return _change_page(v, db, "reschedule.html", _changeable(v, db, session_id))
+
+
+async def _change(
+    request: Request,
+    v: Visitor,
+    db: DBSession,
+    session_id: int,
+    template: str,
+    apply: Any,
+) -> Response:
+    """Preview a change (tried, then rolled back), or apply it once confirmed."""
+    current = _changeable(v, db, session_id)
+    form = await request.form()
+    values = {k: form.get(k) for k in form}
+    try:
+        session = apply(form)
+    except Problem as exc:
+        spine.discard(db)
+        if exc.status == 412:  # someone else's change came first
+            fresh = sessions.get_session(db, session_id)
+            return _change_page(
+                v, db, template, fresh, 409, values | {"version": fresh.version}, stale=True
+            )
+        raise
+    except (ValidationError, rules.RuleError) as exc:
+        spine.discard(db)
+        return _change_page(v, db, template, current, 422, values, field_errors(exc))
+    if form.get("confirm") != "1":
+        told = who_will_be_told(db, session)
+        spine.discard(db)
+        return render(
+            v,
+            template.replace(".html", "_preview.html"),
+            session=sessions.get_session(db, session_id),
+            forum=sessions.get_forum(db, current.forum_id),
+            values=values,
+            told=told,
+        )
+    spine.commit(db)
+    done = "cancelled" if template == "cancel.html" else "rescheduled"
+    return RedirectResponse(f"/sessions/{session_id}?done={done}", status_code=303)
+
+
+@router.post("/sessions/{session_id}/reschedule")
+async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    def apply(form: Any) -> MeetingSession:
+        data = SessionUpdate(title=_text(form, "title") or "", **_times(form), **_place(form))
+        return sessions.update(db, v.me, session_id, data, _version(form))
+
+    return await _change(request, v, db, session_id, "reschedule.html", apply)
+
+
+@router.get("/sessions/{session_id}/cancel")
+def cancel_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
+    return _change_page(v, db, "cancel.html", _changeable(v, db, session_id))
+
+
+@router.post("/sessions/{session_id}/cancel")
+async def cancel(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    def apply(form: Any) -> MeetingSession:
+        data = SessionCancel(reason=_text(form, "reason"), version=_version(form))
+        return sessions.cancel(db, v.me, session_id, data.reason, data.version)
+
+    return await _change(request, v, db, session_id, "cancel.html", apply)
