@@ -192,6 +192,7 @@ def list_items(
     overdue: bool | None,
     limit: int,
     offset: int,
+    due_by: date | None = None,
 ) -> tuple[list[ActionItem], int]:
     query = select(ActionItem)
     if forum_id is not None:
@@ -208,11 +209,12 @@ def list_items(
         query = query.where(ActionItem.owner_person_id == owner_person_id)
     if status is not None:
         query = query.where(ActionItem.status == status)
+    if due_by is not None:
+        query = query.where(ActionItem.due_date <= due_by)  # type: ignore[operator]
     if overdue is not None:
-        due_before = today()
         late = and_(
             ActionItem.due_date.is_not(None),  # type: ignore[union-attr]
-            ActionItem.due_date < due_before,  # type: ignore[operator]
+            ActionItem.due_date < today(),  # type: ignore[operator]
             ActionItem.status.in_([ActionItemStatus.open, ActionItemStatus.in_progress]),  # type: ignore[attr-defined]
         )
         query = query.where(late if overdue else ~late)

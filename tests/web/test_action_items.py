@@ -1,0 +1,117 @@
+"""The action items board: filters, overdue highlighted, the indicator chart, and progress
+updated inline by those the API lets update it."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.api.world import World, build_world, ok
+from tests.web.pages import csrf, signed_in_as
+
+
+@pytest.fixture
+def w(client) -> World:
+    return build_world(client)
+
+
+def _item(w: World, session_id: int, **overrides: object) -> dict:
+    body = {
+        "title": "Jobkanalen in kaart brengen",
+        "owner_person_id": w.people["outsider"],
+        "due_date": (date.today() + timedelta(days=30)).isoformat(),
+        "indicator": "Werkzoekenden bereikt",
+        "unit": "personen",
+        "baseline": 100,
+        "target": 300,
+        "current_value": 150,
+    }
+    body.update(overrides)
+    url = f"/api/v1/sessions/{session_id}/action-items"
+    return ok(w.client.post(url, json=body, headers=w.auth("secretariat")), 201)
+
+
+def test_the_board_filters_and_highlights_what_is_overdue(w: World) -> None:
+    s = w.schedule()
+    late = _item(
+        w, s["id"], title="Te laat", due_date=(date.today() - timedelta(days=3)).isoformat()
+    )
+    soon = _item(w, s["id"], title="Binnenkort", owner_person_id=w.people["member"])
+    c = signed_in_as(w, "co_chair")
+    page = c.get("/action-items").text
+    assert "Te laat" in page and "Binnenkort" in page
+    assert f'<section class="card overdue" id="item-{late["id"]}"' in page
+    assert f'<section class="card" id="item-{soon["id"]}"' in page
+    only_late = c.get("/action-items", params={"overdue": "1"}).text
+    assert "Te laat" in only_late and "Binnenkort" not in only_late
+    by_owner = c.get("/action-items", params={"owner": w.people["member"]}).text
+    assert "Binnenkort" in by_owner and "Te laat" not in by_owner
+    by_due = c.get("/action-items", params={"due_by": date.today().isoformat()}).text
+    assert "Te laat" in by_due and "Binnenkort" not in by_due
+    by_status = c.get("/action-items", params={"status": "done"}).text
+    assert "Te laat" not in by_status and "No action items match." in by_status
+    # Malformed filters are ignored, not a 500.
+    for junk in ({"forum_id": "x"}, {"due_by": "morgen"}, {"status": "<b>"}, {"owner": "9" * 30}):
+        assert c.get("/action-items", params=junk).status_code == 200
+    # The indicator against its target: 150 of 100 → 300 is a quarter of the way.
+    assert 'role="img" aria-label="25% of the way from baseline to target"' in page
+
+
+def test_the_owner_updates_progress_inline_as_through_the_api(w: World) -> None:
+    s = w.schedule()
+    item = _item(w, s["id"])
+    c = signed_in_as(w, "outsider")  # the owner, not a member of the forum
+    page = c.get("/action-items").text
+    assert "Jobkanalen in kaart brengen" in page and "Update progress" in page
+    form = {
+        "csrf": csrf(page),
+        "version": "1",
+        "status": "in_progress",
+        "current_value": "175,5",
+        "note": "Eerste ronde gesprekken",
+        "back": "",
+    }
+    r = c.post(f"/action-items/{item['id']}/progress", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"#item-{item['id']}")
+    after = ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("secretariat")))
+    assert (
+        after["status"] == "in_progress"
+        and after["current_value"] == 175.5
+        and after["version"] == 2
+    )
+    assert after["progress"][-1]["note"] == "Eerste ronde gesprekken"
+    assert "Progress saved." in c.get(r.headers["location"]).text
+    # The same form again carries version 1: someone (this owner) changed it meanwhile.
+    stale = c.post(f"/action-items/{item['id']}/progress", data={**form, "status": "done"})
+    assert stale.status_code == 409 and "changed this action item meanwhile" in stale.text
+    bad = c.post(
+        f"/action-items/{item['id']}/progress",
+        data={**form, "version": "2", "current_value": "veel"},
+    )
+    assert bad.status_code == 422 and "Please give a number" in bad.text
+    nothing = c.post(
+        f"/action-items/{item['id']}/progress",
+        data={
+            "csrf": form["csrf"],
+            "version": "2",
+            "status": "in_progress",
+            "current_value": "175.5",
+        },
+    )
+    assert nothing.status_code == 422 and "Nothing to save" in nothing.text
+
+
+def test_a_member_who_does_not_own_the_item_cannot_update_it(w: World) -> None:
+    s = w.schedule()
+    item = _item(w, s["id"])
+    c = signed_in_as(w, "member")
+    page = c.get("/action-items").text
+    assert "Jobkanalen in kaart brengen" in page and "Update progress" not in page
+    r = c.post(
+        f"/action-items/{item['id']}/progress",
+        data={"csrf": csrf(page), "version": "1", "status": "done"},
+    )
+    assert r.status_code == 403
+    assert (
+        ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("member")))["status"]
+        == "open"
+    )

@@ -1,0 +1,183 @@
+"""The action items board: filter, see what is overdue, update progress inline.
+
+Progress goes through action_items.update, as PATCH /api/v1/action-items/{id} does: the
+forum's managers and the item's owner may report status, value and a note."""
+
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session as DBSession
+from sqlmodel import select
+
+from workflow import action_items, rules, spine
+from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.errors import Problem
+from workflow.follow_up import digests, due
+from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Person
+from workflow.permissions import Action
+from workflow.schemas import ActionItemUpdate
+from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+STATUSES = [s.value for s in ActionItemStatus]
+
+
+def _filters(query: dict[str, str]) -> dict[str, Any]:
+    """The board's filters from a query string; anything malformed is ignored."""
+
+    def an_id(name: str) -> int | None:
+        value = query.get(name, "")
+        return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+
+    try:
+        due_by = date.fromisoformat(query.get("due_by", "")) if query.get("due_by") else None
+    except ValueError:
+        due_by = None
+    status = query.get("status")
+    return {
+        "forum_id": an_id("forum_id"),
+        "owner": an_id("owner"),
+        "session_id": an_id("session_id"),
+        "status": status if status in STATUSES else None,
+        "due_by": due_by,
+        "overdue": query.get("overdue") == "1",
+    }
+
+
+def chart(item: ActionItem) -> dict[str, Any] | None:
+    """Where the indicator stands between baseline and target, for the small bar chart."""
+    fraction = due.progress_fraction(digests.facts(item))
+    if fraction is None or item.indicator is None:
+        return None
+    return {"fraction": fraction, "shown": min(max(fraction, 0.0), 1.0)}
+
+
+def _people(db: DBSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.exec(select(Person.id, Person.name).where(Person.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
+
+
+def _board(
+    v: Visitor,
+    db: DBSession,
+    query: dict[str, str],
+    status_code: int = 200,
+    problem: tuple[int, str] | None = None,
+) -> HTMLResponse:
+    me = v.me
+    f = _filters(query)
+    if f["forum_id"] is not None and not me.may(f["forum_id"], Action.read):
+        f["forum_id"] = None  # a forum one does not read is not a filter one can use
+    items, total = action_items.list_items(
+        db,
+        me,
+        forum_id=f["forum_id"],
+        session_id=f["session_id"],
+        owner_person_id=f["owner"],
+        status=f["status"],
+        overdue=True if f["overdue"] else None,
+        due_by=f["due_by"],
+        limit=200,
+        offset=0,
+    )
+    forums = db.exec(
+        select(Forum).where(Forum.id.in_(me.readable_forums or {-1})).order_by(Forum.name)  # type: ignore[union-attr]
+    ).all()
+    owners = db.exec(
+        select(Person.id, Person.name)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(Membership.forum_id.in_(me.readable_forums or {-1}))  # type: ignore[attr-defined]
+        .distinct()
+        .order_by(Person.name)
+    ).all()
+    names = {f.id: f.name for f in forums}
+    names.update(
+        dict(
+            db.exec(
+                select(Forum.id, Forum.name).where(
+                    Forum.id.in_({i.forum_id for i in items} or {-1})
+                )
+            ).all()
+        )  # type: ignore[union-attr,arg-type]
+    )
+    owns = {i.id for i in items if me.person_id is not None and i.owner_person_id == me.person_id}
+    return render(
+        v,
+        "action_items.html",
+        status_code,
+        items=[
+            {
+                "item": i,
+                "overdue": action_items.is_overdue(i),
+                "chart": chart(i),
+                "may_update": i.id in owns or me.may(i.forum_id, Action.manage),
+            }
+            for i in items
+        ],
+        total=total,
+        filters=f,
+        forums=forums,
+        owners=owners,
+        forum_names=names,
+        owner_names=_people(db, {i.owner_person_id for i in items if i.owner_person_id}),
+        statuses=STATUSES,
+        back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
+        updated=query.get("updated"),
+        problem=problem,
+    )
+
+
+@router.get("/action-items")
+def board(request: Request, v: SignedIn, db: DB) -> HTMLResponse:
+    return _board(v, db, dict(request.query_params))
+
+
+def _number(value: str) -> float:
+    """'12,5' or '12.5': Belgians write a decimal comma."""
+    try:
+        return float(value.replace(",", ".").replace(" ", ""))
+    except ValueError:
+        raise rules.RuleError("give a number", "current_value") from None
+
+
+@router.post("/action-items/{item_id}/progress")
+async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    form = await request.form()
+    back = str(form.get("back") or "")[:500]
+    query = dict(parse_qsl(back))
+    item = action_items.get_item(db, item_id)
+    if not action_items.can_read(v.me, item):
+        raise Problem(403, "you may not do this in this forum")
+    version = str(form.get("version") or "")
+    fields: dict[str, Any] = {}
+    try:
+        status = form.get("status")
+        if isinstance(status, str) and status and status != item.status:
+            fields["status"] = status
+        value = form.get("current_value")
+        if isinstance(value, str) and value.strip():
+            number = _number(value)
+            if number != item.current_value:
+                fields["current_value"] = number
+        note = form.get("note")
+        if isinstance(note, str) and note.strip():
+            fields["note"] = note.strip()
+        data = ActionItemUpdate(**fields)
+        action_items.update(db, v.me, item_id, data, int(version) if version.isdigit() else None)
+    except Problem as exc:
+        db.rollback()
+        if exc.status == 403:
+            raise
+        reason = "stale" if exc.status == 412 else "nothing" if not fields else "invalid"
+        return _board(v, db, query, 409 if reason == "stale" else 422, (item_id, reason))
+    except (ValidationError, rules.RuleError):
+        db.rollback()
+        return _board(v, db, query, 422, (item_id, "invalid"))
+    spine.commit(db)
+    target = urlencode({**query, "updated": item_id})
+    return RedirectResponse(f"/action-items?{target}#item-{item_id}", status_code=303)
