@@ -96,7 +96,7 @@ def _occasion(parent: dict[str, Any], language: str) -> str:
 # HTML ---------------------------------------------------------------------------------------
 
 
-def to_html(
+def html_context(
     content: dict[str, Any],
     *,
     language: str,
@@ -104,18 +104,23 @@ def to_html(
     compiled_at: datetime,
     versions: Sequence[dict[str, Any]] = (),
     pdf_url: str | None = None,
-) -> str:
+) -> dict[str, Any]:
+    """What templates/pages/_report_body.html shows, in the reader's language."""
+    return {
+        "report": content,
+        "occasion": _occasion(content.get("parent") or {}, language),
+        "version": version,
+        "compiled": _moment(compiled_at, language),
+        "versions": [{**v, "compiled": _moment(v["compiled_at"], language)} for v in versions],
+        "totals": TOTALS,
+        "date_of": lambda value: _day(value, language),
+        "pdf_url": pdf_url,
+    }
+
+
+def to_html(content: dict[str, Any], *, language: str, **details: Any) -> str:
     return render_page(
-        "report.html",
-        language,
-        report=content,
-        occasion=_occasion(content.get("parent") or {}, language),
-        version=version,
-        compiled=_moment(compiled_at, language),
-        versions=[{**v, "compiled": _moment(v["compiled_at"], language)} for v in versions],
-        totals=TOTALS,
-        date_of=lambda value: _day(value, language),
-        pdf_url=pdf_url,
+        "report.html", language, **html_context(content, language=language, **details)
     )
 
 

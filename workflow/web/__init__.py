@@ -8,6 +8,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from workflow.web import action_items, auth, forums, sessions
+    from workflow.web import action_items, auth, forums, reports, sessions
 
-    return [auth.router, forums.router, sessions.router, action_items.router]
+    return [auth.router, forums.router, sessions.router, action_items.router, reports.router]

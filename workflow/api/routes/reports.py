@@ -25,7 +25,8 @@ def _may_read(caller: Principal, report: FollowUpReport) -> bool:
     )
 
 
-def _report(db: DB, caller: Principal, report_id: int) -> FollowUpReport:
+def readable_report(db: DB, caller: Principal, report_id: int) -> FollowUpReport:
+    """The report, if the caller reads the child forum or the parent forum."""
     report = db.get(FollowUpReport, report_id)
     if report is None:
         raise not_found("report", report_id)
@@ -97,10 +98,13 @@ def list_forum_reports(forum_id: PathId, db: DB, caller: Caller) -> list[FollowU
 
 @router.get("/reports/{report_id}", response_model=ReportRead)
 def read_report(report_id: PathId, db: DB, caller: Caller) -> FollowUpReport:
-    return _report(db, caller, report_id)
+    return readable_report(db, caller, report_id)
 
 
-def _versions(db: DB, report: FollowUpReport) -> list[dict]:
+def other_versions(
+    db: DB, report: FollowUpReport, url: str = "/api/v1/reports/{id}/html"
+) -> list[dict]:
+    """The report's other versions, newest first, each with its `url`."""
     rows = db.exec(
         select(FollowUpReport)
         .where(FollowUpReport.agenda_item_id == report.agenda_item_id)
@@ -111,7 +115,7 @@ def _versions(db: DB, report: FollowUpReport) -> list[dict]:
             "id": r.id,
             "version": r.version,
             "compiled_at": r.compiled_at,
-            "url": f"/api/v1/reports/{r.id}/html",
+            "url": url.format(id=r.id),
         }
         for r in rows
         if r.id != report.id
@@ -125,14 +129,14 @@ def report_page(
     caller: Caller,
     lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
 ) -> HTMLResponse:
-    report = _report(db, caller, report_id)
+    report = readable_report(db, caller, report_id)
     return HTMLResponse(
         export.to_html(
             report.content,
             language=_language(db, caller, lang),
             version=report.version,
             compiled_at=report.compiled_at,
-            versions=_versions(db, report),
+            versions=other_versions(db, report),
             pdf_url=f"/api/v1/reports/{report.id}/pdf",
         )
     )
@@ -161,7 +165,7 @@ def report_pdf(
     caller: Caller,
     lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
 ) -> Response:
-    report = _report(db, caller, report_id)
+    report = readable_report(db, caller, report_id)
     body = export.to_pdf(
         report.content,
         language=_language(db, caller, lang),
@@ -181,7 +185,7 @@ def report_pdf(
     responses={200: {"content": {"text/csv": {}}}},
 )
 def report_csv(report_id: PathId, db: DB, caller: Caller) -> Response:
-    report = _report(db, caller, report_id)
+    report = readable_report(db, caller, report_id)
     return Response(
         export.to_csv(report.content),
         media_type="text/csv; charset=utf-8",
