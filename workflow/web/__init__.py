@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from workflow.web import action_items, auth, forums, reports, sessions
+    from workflow.web import action_items, auth, forums, me, outbox, reports, sessions
 
-    return [auth.router, forums.router, sessions.router, action_items.router, reports.router]
+    modules = (auth, forums, sessions, action_items, reports, me, outbox)
+    return [m.router for m in modules]

@@ -39,7 +39,7 @@ limited = [Depends(public_rate_limit)]
 
 LINK_PURPOSE = "sign-in"
 REASON = "sign_in"
-SUBJECT = N_("Sign in to the forum workflow")
+SUBJECT = N_("Sign in to Forum workflow")
 
 
 def link_for(row: WebSignIn) -> str:

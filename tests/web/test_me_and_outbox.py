@@ -1,0 +1,129 @@
+"""My settings (language, calendar feed, API tokens) and the outbox of embedded mode."""
+
+import pytest
+from sqlmodel import select
+
+from tests.api.world import World, build_world
+from tests.web.pages import csrf, post_form, signed_in_as
+from workflow.config import get_settings
+from workflow.db import db_session
+from workflow.invitations.reconcile import reconcile_session
+from workflow.models import Delivery, Event, Person
+from workflow.outbox import compose_mail
+
+
+@pytest.fixture
+def w(client) -> World:
+    return build_world(client)
+
+
+def test_my_language_is_saved_for_pages_and_mail(w: World) -> None:
+    c = signed_in_as(w, "member", lang=None)
+    assert '<html lang="nl">' in c.get("/me").text  # the person's own language
+    r = post_form(c, "/me", "/me/language", {"language": "fr"})
+    assert r.status_code == 303
+    page = c.get("/me")
+    assert '<html lang="fr">' in page.text
+    with db_session() as db:
+        assert db.get(Person, w.people["member"]).language == "fr"
+    assert post_form(c, "/me", "/me/language", {"language": "de"}).status_code == 422
+
+
+def test_the_language_switch_and_the_lang_attribute(w: World) -> None:
+    c = w.client
+    page = c.get("/sign-in", headers={"Accept-Language": "fr-BE,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr">' in page.text
+    assert 'href="/sign-in?lang=nl"' in page.text and 'href="/sign-in?lang=en"' in page.text
+    assert '<nav class="lang" aria-label=' in page.text
+    dutch = c.get("/sign-in?lang=nl")
+    assert '<html lang="nl">' in dutch.text and "wf_lang=nl" in dutch.headers["set-cookie"]
+    assert '<html lang="nl">' in c.get("/sign-in").text  # remembered
+    signed_in_as(w, "member", lang="en")
+    page = c.get("/action-items")
+    assert '<html lang="en">' in page.text
+    assert '<a href="/action-items" aria-current="page">' in page.text
+    for lang, words in (("nl", "Actiepunten"), ("fr", "Actions"), ("en", "Action items")):
+        assert words in c.get(f"/action-items?lang={lang}").text
+
+
+def test_my_calendar_feed_is_issued_and_revoked(w: World) -> None:
+    c = signed_in_as(w, "member")
+    r = post_form(c, "/me", "/me/calendar-feed", {})
+    assert r.status_code == 200 and "Your calendar feed link" in r.text
+    url = r.text.split('id="feed-url" readonly value="')[1].split('"')[0]
+    feed = "/" + url.split("/", 3)[3]
+    assert c.get(feed).status_code == 200
+    post_form(c, "/me", "/me/calendar-feed/revoke", {})
+    assert c.get(feed).status_code == 404
+    with db_session() as db:
+        kinds = db.exec(select(Event.kind).where(Event.kind.like("feed.%"))).all()
+    assert kinds == ["feed.issued", "feed.revoked"]
+
+
+def test_my_api_tokens_act_as_me_and_can_be_revoked(w: World) -> None:
+    c = signed_in_as(w, "member")
+    r = post_form(c, "/me", "/me/tokens", {"name": "Agenda-koppeling"})
+    token = r.text.split('id="new-token" readonly value="')[1].split('"')[0]
+    assert token.startswith("wf_")
+    headers = {"Authorization": f"Bearer {token}"}
+    fid = w.forums["taskforce"]
+    assert c.get(f"/api/v1/forums/{fid}", headers=headers).status_code == 200
+    assert (
+        c.get("/api/v1/deliveries", headers=headers).json()["total"] == 0
+    )  # no more than a member
+    assert c.post("/api/v1/tokens", json={"name": "x"}, headers=headers).status_code == 403
+    page = c.get("/me").text
+    assert "Agenda-koppeling" in page and token not in page  # shown once only
+    token_id = page.split('action="/me/tokens/')[1].split("/")[0]
+    r = post_form(c, "/me", f"/me/tokens/{token_id}/revoke", {})
+    assert r.status_code == 303
+    assert c.get(f"/api/v1/forums/{fid}", headers=headers).status_code == 401
+    # Someone else's token is not mine to revoke.
+    other = signed_in_as(w, "co_chair")
+    assert post_form(other, "/me", f"/me/tokens/{token_id}/revoke", {}).status_code == 404
+
+
+def _capture(w: World) -> None:
+    """An invitation as the embedded SMTP server writes it."""
+    s = w.schedule()
+    _, created = reconcile_session(s["id"])
+    directory = get_settings().mail_capture_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    with db_session() as db:
+        delivery = db.get(Delivery, created[0])
+        message = compose_mail(db, delivery).message
+    (directory / "20270329T140000-0123456789ab.eml").write_bytes(bytes(message))
+
+
+def test_the_outbox_shows_captured_mail_to_managers(w: World) -> None:
+    _capture(w)
+    c = signed_in_as(w, "secretariat")
+    page = c.get("/outbox")
+    assert page.status_code == 200 and "Uitnodiging: Overleg werk en economie" in page.text
+    assert '<a href="/outbox"' in page.text and 'aria-current="page"' in page.text
+    one = c.get("/outbox/20270329T140000-0123456789ab.eml")
+    assert one.status_code == 200 and "Download invite.ics" in one.text
+    ics = c.get("/outbox/20270329T140000-0123456789ab.eml/invite.ics")
+    assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.content
+    for bad in ("../workflow.sqlite", "x.eml", "20270329T140000-0123456789ab.eml.tmp"):
+        assert c.get(f"/outbox/{bad}").status_code == 404
+    member = signed_in_as(w, "member")
+    assert member.get("/outbox").status_code == 403
+    assert 'href="/outbox"' not in member.get("/").text
+
+
+def test_the_outbox_is_not_there_outside_embedded_mode(w: World, monkeypatch) -> None:
+    _capture(w)
+    monkeypatch.setattr(get_settings(), "smtp_host", "smtp.relay.example.org")
+    assert get_settings().outbox_page is False
+    c = signed_in_as(w, "secretariat")
+    assert c.get("/outbox").status_code == 404
+    assert 'href="/outbox"' not in c.get("/").text
+    monkeypatch.setattr(get_settings(), "web_outbox", True)
+    assert c.get("/outbox").status_code == 200
+
+
+def test_every_form_on_my_settings_page_has_its_csrf_field(w: World) -> None:
+    c = signed_in_as(w, "member")
+    page = c.get("/me").text
+    assert page.count("<form") == page.count('name="csrf"') and csrf(page)
