@@ -1,0 +1,149 @@
+"""The pages allow exactly what the API allows: for each role, page, and own or other forum.
+
+Each page is asked as each role, in the role's own forum (the taskforce) and in another
+forum (the cross-border consultation), and compared with an API call that needs the same
+permission. Roles: co-chair, secretariat, member, observer, someone from outside the
+forum, and the owner of an action item who is not a member."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.world import World, build_world, ok
+from tests.conftest import ADMIN
+from tests.web.pages import csrf, signed_in_as
+
+ROLES = {
+    "co_chair": "co_chair",
+    "secretariat": "secretariat",
+    "member": "member",
+    "observer": "observer",
+    "outsider": "parent_co_chair",  # co-chair of the parent forum, not of the taskforce
+    "owner": "outsider",  # owns an action item of the taskforce, no role in it
+}
+
+
+def _fixtures(w: World) -> dict[str, dict[str, int]]:
+    own = w.schedule("taskforce")
+    pair = [w.people["fr_mayor"], w.people["be_mayor"]]
+    other = w.schedule("cross_border", co_chair_ids=pair)
+    out = {}
+    for key, session, owner in (("own", own, "outsider"), ("other", other, "fr_mayor")):
+        item = ok(
+            w.client.post(
+                f"/api/v1/sessions/{session['id']}/action-items",
+                json={"title": "Actie", "owner_person_id": w.people[owner]},
+                headers=ADMIN,
+            ),
+            201,
+        )
+        out[key] = {"forum": session["forum_id"], "session": session["id"], "item": item["id"]}
+    return out
+
+
+Probe = Callable[[TestClient, dict[str, str], dict[str, int]], int]
+
+
+def _api(method: str, path: str, **kwargs: Any) -> Probe:
+    def probe(c: TestClient, headers: dict[str, str], ids: dict[str, int]) -> int:
+        return c.request(method, path.format(**ids), headers=headers, **kwargs).status_code
+
+    return probe
+
+
+READ_FORUM = _api("GET", "/api/v1/forums/{forum}")
+READ_SESSION = _api("GET", "/api/v1/sessions/{session}")
+CALENDAR = _api("GET", "/api/v1/sessions/{session}/calendar.ics")
+MANAGE = _api("GET", "/api/v1/sessions/{session}/deliveries")  # managers only, changes nothing
+PROGRESS = _api("PATCH", "/api/v1/action-items/{item}", json={"note": "Via de API"})
+
+# (method, page, form, the API call that needs the same permission)
+PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
+    ("GET", "/forums/{forum}", {}, READ_FORUM),
+    ("GET", "/forums/{forum}/sessions/new", {}, MANAGE),
+    ("POST", "/forums/{forum}/sessions/new", {"title": ""}, MANAGE),
+    ("GET", "/forums/{forum}/co-chair-check", {}, MANAGE),
+    ("GET", "/sessions/{session}", {}, READ_SESSION),
+    ("GET", "/sessions/{session}/calendar.ics", {}, CALENDAR),
+    ("GET", "/sessions/{session}/reschedule", {}, MANAGE),
+    ("POST", "/sessions/{session}/reschedule", {"version": "x"}, MANAGE),
+    ("GET", "/sessions/{session}/cancel", {}, MANAGE),
+    ("POST", "/sessions/{session}/cancel", {"version": "x"}, MANAGE),
+    ("POST", "/action-items/{item}/progress", {"note": "Via de pagina"}, PROGRESS),
+]
+
+
+@pytest.fixture
+def w(client) -> World:
+    return build_world(client)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
+    ids = _fixtures(w)
+    who = ROLES[role]
+    c = signed_in_as(w, who)
+    token = csrf(c.get("/").text)
+    api_headers = w.auth(who)
+    seen = []
+    for forum in ("own", "other"):
+        for method, page, form, probe in PAGES:
+            url = page.format(**ids[forum])
+            if method == "GET":
+                web = c.get(url, follow_redirects=False).status_code
+            else:
+                web = c.post(url, data={"csrf": token, **form}, follow_redirects=False).status_code
+            api = probe(c, api_headers, ids[forum])
+            assert web < 500, (role, forum, method, url, web)
+            seen.append((forum, method, page, web == 403, api == 403))
+    differ = [s for s in seen if s[3] != s[4]]
+    assert not differ, f"{role}: the pages and the API disagree on {differ}"
+    allowed = {(f, m, p) for f, m, p, denied, _ in seen if not denied}
+    # And the table itself, so a change to both is noticed: in the other forum nothing.
+    assert not any(f == "other" for f, _, _ in allowed), sorted(allowed)
+    expected_own = {
+        "co_chair": len(PAGES),
+        "secretariat": len(PAGES),
+        "member": 3,  # the forum page, the session page, its calendar file
+        "observer": 3,
+        "outsider": 0,
+        "owner": 1,  # progress on the item they own
+    }[role]
+    assert len([a for a in allowed if a[0] == "own"]) == expected_own, sorted(allowed)
+
+
+def test_signed_out_every_page_leads_to_the_sign_in_page(w: World) -> None:
+    ids = _fixtures(w)["own"]
+    c = w.client
+    token = csrf(c.get("/sign-in").text)
+    for method, page, form, _ in PAGES:
+        url = page.format(**ids)
+        if method == "GET":
+            r = c.get(url, follow_redirects=False)
+        else:
+            r = c.post(url, data={"csrf": token, **form}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/sign-in", url
+    for url in ("/", "/action-items", "/me", "/outbox", "/reports/1/view"):
+        assert c.get(url, follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def test_unknown_ids_and_junk_in_paths_are_clear_pages(w: World) -> None:
+    c = signed_in_as(w, "co_chair")
+    for url in (
+        "/forums/999999",
+        "/sessions/999999",
+        "/sessions/999999/reschedule",
+        "/reports/999999/view",
+    ):
+        r = c.get(url)
+        assert r.status_code == 404 and "Not found" in r.text, url
+    for url in (
+        "/forums/abc",
+        "/sessions/0",
+        "/sessions/99999999999999",
+        "/forums/-1/sessions/new",
+    ):
+        r = c.get(url)
+        assert r.status_code == 422 and "<html" in r.text and "Traceback" not in r.text, url
