@@ -226,6 +226,7 @@ def up(
     base = s.effective_public_url
     typer.echo(
         f"\nForum workflow is starting.\n"
+        f"  Web      {base}/ (sign in with a demo address: the link arrives as mail, below)\n"
         f"  API      {base}/api/v1\n"
         f"  Docs     {base}/docs\n"
         f"  Health   {base}/readyz\n"

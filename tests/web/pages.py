@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from tests.api.world import World
+from workflow import sign_in as sign_in_mail
 from workflow.db import db_session
 from workflow.models import Delivery, Person
-from workflow.web import auth
 
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 _LINK = re.compile(r"(https?://\S+/sign-in/\S+)")
@@ -33,11 +33,11 @@ def mailed_link(email: str) -> str:
         person = db.exec(select(Person).where(Person.email == email)).one()
         delivery = db.exec(
             select(Delivery)
-            .where(Delivery.person_id == person.id, Delivery.reason == auth.REASON)
+            .where(Delivery.person_id == person.id, Delivery.reason == sign_in_mail.REASON)
             .order_by(Delivery.id.desc())  # type: ignore[union-attr]
         ).first()
         assert delivery is not None, f"no sign-in mail owed to {email}"
-        composed = auth.compose(db, delivery)
+        composed = sign_in_mail.compose(db, delivery)
     text = composed.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     found = _LINK.search(text)
     assert found, text

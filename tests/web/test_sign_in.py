@@ -7,9 +7,9 @@ from sqlmodel import select
 from tests.api.world import World, build_world
 from tests.web.pages import csrf, mailed_link, path_of, post_form, sign_in
 from workflow import clock
+from workflow import sign_in as sign_in_mail
 from workflow.db import db_session
 from workflow.models import Delivery, WebSignIn
-from workflow.web import auth
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_an_expired_link_is_refused_and_its_mail_not_sent(w: World) -> None:
     assert r.status_code == 410
     with db_session() as db:
         delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
-        assert isinstance(auth.compose(db, delivery), type(auth.Superseded("")))
+        assert isinstance(sign_in_mail.compose(db, delivery), type(sign_in_mail.Superseded("")))
         assert db.exec(select(WebSignIn)).one().used_at is None
 
 
@@ -121,3 +121,17 @@ def test_a_form_without_its_csrf_token_is_refused(w: World) -> None:
         r = c.post("/sign-out", data={"csrf": token}, follow_redirects=False)
         assert r.status_code == 403
     assert c.get("/").status_code == 200  # still signed in
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the outbox's composer table (workflow/outbox.py) does not map sign_in yet",
+)
+def test_the_send_task_composes_the_sign_in_mail(w: World) -> None:
+    from workflow.outbox import compose_mail
+
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    with db_session() as db:
+        delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
+        composed = compose_mail(db, delivery)
+    assert "/sign-in/" in composed.message.get_body(("plain",)).get_content()
