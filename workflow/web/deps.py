@@ -228,7 +228,9 @@ def render(v: Visitor, template: str, status_code: int = 200, **context: Any) ->
         languages=[
             (code, LANGUAGE_NAMES[code], _language_url(v.request, code)) for code in LANGUAGES
         ],
-        moment=lambda value, tz="Europe/Brussels": moment(value, tz, v.language),
+        moment=lambda value, tz=None: moment(
+            value, tz or get_settings().default_timezone, v.language
+        ),
         **context,
     )
     return apply_cookies(v, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
