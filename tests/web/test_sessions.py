@@ -166,6 +166,8 @@ def test_reschedule_shows_who_will_be_told_then_bumps_the_version(w: World) -> N
     for name in ("Mieke Vandenberghe", "Jan Peeters", "Sofie Janssens", "Koen Wouters"):
         assert name in preview.text
     assert preview.text.count("an updated invitation") == 4
+    changes = preview.text.split("What changes")[1].split("Who will be told")[0]
+    assert "14:00–16:00" in changes and "15:00–17:00" in changes and "Provinciehuis" not in changes
     assert "Confirm and notify" in preview.text
     # The preview changed nothing.
     assert ok(c.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))["version"] == 1

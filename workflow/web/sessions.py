@@ -21,6 +21,7 @@ from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
 from workflow.invitations.owed import Owed, ParticipantState, owed
 from workflow.invitations.reconcile import last_calendar_mail
+from workflow.invitations.render import format_when
 from workflow.models import (
     Delivery,
     DeliveryStatus,
@@ -310,6 +311,16 @@ def _local_values(session: MeetingSession) -> dict[str, Any]:
     }
 
 
+def _shown(session: MeetingSession, language: str) -> dict[str, str]:
+    """What participants see of a session, as the preview compares it."""
+    return {
+        "title": session.title,
+        "when": format_when(session, language),  # type: ignore[arg-type]
+        "location": session.location or "–",
+        "online_url": session.online_url or "–",
+    }
+
+
 def _changeable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
     session = sessions.get_session(db, session_id)
     sessions.require(v.me, session.forum_id, Action.manage)
@@ -371,7 +382,9 @@ async def _change(
         return _change_page(v, db, template, current, 422, values, field_errors(exc))
     if form.get("confirm") != "1":
         told = who_will_be_told(db, session)
+        after = _shown(session, v.language)
         spine.discard(db)
+        before = _shown(sessions.get_session(db, session_id), v.language)
         return render(
             v,
             template.replace(".html", "_preview.html"),
@@ -379,6 +392,7 @@ async def _change(
             forum=sessions.get_forum(db, current.forum_id),
             values=values,
             told=told,
+            changes=[(k, before[k], after[k]) for k in before if before[k] != after[k]],
         )
     spine.commit(db)
     done = "cancelled" if template == "cancel.html" else "rescheduled"
