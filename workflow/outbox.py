@@ -55,6 +55,10 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     ]
     if not values:
         return []
+    # A mail nobody can compose would fail in the worker, long after the request: refuse it now.
+    unknown = {v["reason"] for v in values} - set(_composers())
+    if unknown:
+        raise ValueError(f"no composer for {sorted(unknown)}")
     # One executemany: SQLAlchemy batches it into a few multi-row INSERTs (insertmanyvalues)
     # from one cached compilation, so a thousand invitations are a few round trips.
     stmt = insert(Delivery).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
@@ -222,6 +226,7 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
 
 def _composers() -> dict[str, Any]:
     # Each workflow composes its own mail; the outbox only knows how to deliver it.
+    from workflow import sign_in
     from workflow.follow_up import compose as follow_up
     from workflow.invitations.compose import compose as calendar_mail
     from workflow.reports import mail as report_mail
@@ -238,6 +243,7 @@ def _composers() -> dict[str, Any]:
         "escalation": follow_up.overview,
         "decision": follow_up.decision,
         "report": report_mail.compose,
+        sign_in.REASON: sign_in.compose,
     }
 
 

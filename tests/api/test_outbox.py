@@ -4,6 +4,7 @@ offered again when a worker vanished, retried with backoff, and given up on in t
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from tests.api.world import World, build_world
 from workflow import clock, outbox
@@ -123,3 +124,12 @@ def test_calendar_mails_to_one_person_go_one_at_a_time(client) -> None:  # type:
     clock.freeze(T0 + timedelta(hours=2))
     with db_session() as db:
         assert outbox.claim(db, second) is not None
+
+
+def test_a_mail_no_workflow_can_compose_is_never_owed(client) -> None:  # type: ignore[no-untyped-def]
+    w: World = build_world(client)
+    row = {"key": "mystery:1", "reason": "mystery", "person_id": w.people["member"]}
+    with pytest.raises(ValueError, match="no composer"), db_session() as db:
+        outbox.owe(db, [row])
+    with db_session() as db:
+        assert db.exec(select(Delivery).where(Delivery.key == "mystery:1")).first() is None
