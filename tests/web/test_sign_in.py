@@ -123,10 +123,6 @@ def test_a_form_without_its_csrf_token_is_refused(w: World) -> None:
     assert c.get("/").status_code == 200  # still signed in
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the outbox's composer table (workflow/outbox.py) does not map sign_in yet",
-)
 def test_the_send_task_composes_the_sign_in_mail(w: World) -> None:
     from workflow.outbox import compose_mail
 

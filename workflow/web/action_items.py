@@ -18,6 +18,7 @@ from workflow.api.deps import DB, MAX_ID, PathId
 from workflow.errors import Problem
 from workflow.follow_up import digests, due
 from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Person
+from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
 from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, render
@@ -60,6 +61,15 @@ def _people(db: DBSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.exec(select(Person.id, Person.name).where(Person.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
+
+
+def _session_titles(db: DBSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.exec(
+        select(MeetingSession.id, MeetingSession.title).where(MeetingSession.id.in_(ids))
+    )  # type: ignore[union-attr]
+    return dict(rows.all())  # type: ignore[arg-type]
 
 
 def _board(
@@ -125,6 +135,7 @@ def _board(
         owners=owners,
         forum_names=names,
         owner_names=_people(db, {i.owner_person_id for i in items if i.owner_person_id}),
+        session_titles=_session_titles(db, {i.session_id for i in items}),
         statuses=STATUSES,
         back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
         updated=query.get("updated"),
