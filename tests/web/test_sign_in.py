@@ -131,3 +131,11 @@ def test_the_send_task_composes_the_sign_in_mail(w: World) -> None:
         delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
         composed = compose_mail(db, delivery)
     assert "/sign-in/" in composed.message.get_body(("plain",)).get_content()
+
+
+def test_a_session_ends_after_its_days(w: World) -> None:
+    sign_in(w.client, "member@example.org")
+    clock.freeze(clock.now() + timedelta(days=13))
+    assert w.client.get("/", follow_redirects=False).status_code == 200
+    clock.freeze(clock.now() + timedelta(days=2))
+    assert w.client.get("/", follow_redirects=False).status_code == 303
