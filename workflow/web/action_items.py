@@ -21,7 +21,7 @@ from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Per
 from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
-from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, render
+from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, names, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATUSES = [s.value for s in ActionItemStatus]
@@ -57,21 +57,6 @@ def chart(item: ActionItem) -> dict[str, Any] | None:
     return {"fraction": fraction, "shown": min(max(fraction, 0.0), 1.0)}
 
 
-def _people(db: DBSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.exec(select(Person.id, Person.name).where(Person.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
-
-
-def _session_titles(db: DBSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = db.exec(
-        select(MeetingSession.id, MeetingSession.title).where(MeetingSession.id.in_(ids))
-    )  # type: ignore[union-attr]
-    return dict(rows.all())  # type: ignore[arg-type]
-
-
 def _board(
     v: Visitor,
     db: DBSession,
@@ -105,16 +90,8 @@ def _board(
         .distinct()
         .order_by(Person.name)
     ).all()
-    names = {f.id: f.name for f in forums}
-    names.update(
-        dict(
-            db.exec(
-                select(Forum.id, Forum.name).where(
-                    Forum.id.in_({i.forum_id for i in items} or {-1})
-                )
-            ).all()
-        )  # type: ignore[union-attr,arg-type]
-    )
+    # Items one owns may sit in forums one does not belong to.
+    forum_names = names(db, Forum.id, Forum.name, (i.forum_id for i in items))
     owns = {i.id for i in items if me.person_id is not None and i.owner_person_id == me.person_id}
     return render(
         v,
@@ -133,9 +110,11 @@ def _board(
         filters=f,
         forums=forums,
         owners=owners,
-        forum_names=names,
-        owner_names=_people(db, {i.owner_person_id for i in items if i.owner_person_id}),
-        session_titles=_session_titles(db, {i.session_id for i in items}),
+        forum_names=forum_names,
+        owner_names=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
+        session_titles=names(
+            db, MeetingSession.id, MeetingSession.title, (i.session_id for i in items)
+        ),
         statuses=STATUSES,
         back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
         updated=query.get("updated"),

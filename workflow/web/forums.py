@@ -13,7 +13,7 @@ from workflow.auth import Principal
 from workflow.models import FollowUpReport, Forum, Membership, Person, SessionStatus
 from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
-from workflow.web.deps import SignedIn, WebRoute, render
+from workflow.web.deps import SignedIn, WebRoute, names, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -61,13 +61,6 @@ def last_reports(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpRepor
     return list(latest.values())
 
 
-def forum_names(db: DBSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = db.exec(select(Forum.id, Forum.name).where(Forum.id.in_(ids))).all()  # type: ignore[union-attr]
-    return dict(rows)  # type: ignore[arg-type]
-
-
 @router.get("/")
 def overview(v: SignedIn, db: DB) -> HTMLResponse:
     me = v.me
@@ -104,7 +97,7 @@ def overview(v: SignedIn, db: DB) -> HTMLResponse:
         limit=20,
         offset=0,
     )
-    names = forum_names(db, {s.forum_id for s in upcoming} | {i.forum_id for i in mine + overdue})
+    forum_ids = [s.forum_id for s in upcoming] + [i.forum_id for i in mine + overdue]
     return render(
         v,
         "overview.html",
@@ -114,7 +107,7 @@ def overview(v: SignedIn, db: DB) -> HTMLResponse:
         overdue=overdue,
         overdue_total=overdue_total,
         reports=last_reports(db, me.readable_forums),
-        names=names,
+        names=names(db, Forum.id, Forum.name, forum_ids),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from workflow.api.deps import DB, PathId
-from workflow.api.routes.reports import other_versions, readable_report
+from workflow.api.routes.reports import other_versions, pdf_response, readable_report
 from workflow.reports import export
 from workflow.web.deps import SignedIn, WebRoute, render
 
@@ -50,16 +50,4 @@ def report_view(report_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
 
 @router.get("/reports/{report_id}/view.pdf")
 def report_pdf(report_id: PathId, v: SignedIn, db: DB) -> Response:
-    report = readable_report(db, v.me, report_id)
-    body = export.to_pdf(
-        report.content,
-        language=v.language,
-        version=report.version,
-        compiled_at=report.compiled_at,
-    )
-    name = f"report-back-{report.child_forum_id}-v{report.version}.pdf"
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return pdf_response(readable_report(db, v.me, report_id), v.language)

@@ -37,7 +37,15 @@ from workflow.models import (
 from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import AgendaItemCreate, SessionCancel, SessionCreate, SessionUpdate
-from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, field_errors, render
+from workflow.web.deps import (
+    SignedIn,
+    SignedInPost,
+    Visitor,
+    WebRoute,
+    field_errors,
+    names,
+    render,
+)
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -256,18 +264,11 @@ def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = Non
         # Mail status is the managers' to see, as in the API.
         mail=_last_mail(db, session_id) if manages else None,
         items=items,
-        owners=_owner_names(db, [i.owner_person_id for i in items]),
+        owners=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
         reports=reports,
         manages=manages,
         done=done if done in ("scheduled", "rescheduled", "cancelled") else None,
     )
-
-
-def _owner_names(db: DBSession, ids: list[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(db.exec(select(Person.id, Person.name).where(Person.id.in_(wanted))).all())  # type: ignore[union-attr,arg-type]
 
 
 @router.get("/sessions/{session_id}/calendar.ics")

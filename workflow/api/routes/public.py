@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from workflow import action_items, spine
 from workflow.api.deps import DB
 from workflow.api.ratelimit import public_rate_limit
+from workflow.api.routes.reports import pdf_response
 from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import links
@@ -225,15 +226,4 @@ def report_pdf(
     if isinstance(found, HTMLResponse):
         return found
     report, person = found
-    body = export.to_pdf(
-        report.content,
-        language=lang or person.language,
-        version=report.version,
-        compiled_at=report.compiled_at,
-    )
-    name = f"report-back-{report.child_forum_id}-v{report.version}.pdf"
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return pdf_response(report, lang or person.language)

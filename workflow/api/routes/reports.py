@@ -165,12 +165,13 @@ def report_pdf(
     caller: Caller,
     lang: Annotated[str | None, Query(pattern="^(nl|fr|en)$")] = None,
 ) -> Response:
-    report = readable_report(db, caller, report_id)
+    return pdf_response(readable_report(db, caller, report_id), _language(db, caller, lang))
+
+
+def pdf_response(report: FollowUpReport, language: str) -> Response:
+    """The report as a PDF download in `language`."""
     body = export.to_pdf(
-        report.content,
-        language=_language(db, caller, lang),
-        version=report.version,
-        compiled_at=report.compiled_at,
+        report.content, language=language, version=report.version, compiled_at=report.compiled_at
     )
     return Response(
         body,
