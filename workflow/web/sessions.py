@@ -374,9 +374,7 @@ async def _change(
         spine.discard(db)
         if exc.status == 412:  # someone else's change came first
             fresh = sessions.get_session(db, session_id)
-            return _change_page(
-                v, db, template, fresh, 409, values | {"version": fresh.version}, stale=True
-            )
+            return _change_page(v, db, template, fresh, 409, stale=True)
         raise
     except (ValidationError, rules.RuleError) as exc:
         spine.discard(db)
