@@ -213,6 +213,7 @@ def test_a_stale_version_says_so_and_saves_nothing(w: World) -> None:
     assert (
         "Someone changed this session meanwhile" in r.text and 'name="version" value="2"' in r.text
     )
+    assert 'value="Stadhuis, Leuven"' in r.text  # the form shows the session as it now is
     s = ok(c.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))
     assert s["title"] == "Jobkanalen en mobiliteit" and s["location"] == "Stadhuis, Leuven"
 
