@@ -268,10 +268,10 @@ def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:
 
 def error_page(request: Request, status: int, detail: str | None = None) -> HTMLResponse:
     v = getattr(request.state, "visitor", None)
-    if v is None:
-        v = Visitor(request=request, language=language_of(_asked_language(request) or "en"))
+    if v is None:  # the request failed before anyone was looked up
         cookie = request.cookies.get(LANGUAGE_COOKIE)
-        v.language = _asked_language(request) or (cookie if cookie in LANGUAGES else "en")
+        language = _asked_language(request) or (cookie if cookie in LANGUAGES else "en")
+        v = Visitor(request=request, language=language)
     return render(v, "error.html", status, status=status, detail=detail)
 
 
