@@ -1,0 +1,451 @@
+"""The web interface in a real browser, as the Taskforce's co-chair and a member use it.
+
+Everything goes through the pages and the mail the service really sent; the API is used
+only to set up what the pages do not create (action items, a compiled report-back). Fields
+and buttons are found by their role and visible label (docs/web.md), so a missing label
+fails the test.
+"""
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from tests.browser.conftest import PHONE, Service, Shots, links, new_context
+from workflow.invitations.render import translations
+
+pytestmark = pytest.mark.browser
+
+CHAIR = "hanne.vanderlinden.leuven@example.org"  # co-chair of the Taskforce, reads Dutch
+CHAIR_NAME = "Hanne Vanderlinden"
+MEMBER = "wim.hermans.acv@example.org"  # a Taskforce member, reads Dutch
+MEMBER_NAME = "Wim Hermans"
+TASKFORCE = "Taskforce Spitsregio Leuven"
+PARENT = "Burgemeestersoverleg Oost-Brabant"
+TITLE = "Jobkanalen en mobiliteit"
+ITEM = "Jobkanaal Haasrode–Leuven uitrollen"
+OVERDUE_ITEM = "Pendelenquête bij bedrijven"
+
+
+def t(language: str, text: str) -> str:
+    """A label as the page should show it in `language`: the project's own catalogue."""
+    translated = translations(language).gettext(text)
+    assert language == "en" or translated != text, f"{text!r} is not translated to {language}"
+    return translated
+
+
+def sign_in(page: Page, service: Service, email: str, shot: Shots | None = None) -> None:
+    """Ask for a link, read it from the captured mail, open it and continue."""
+    seen = service.message_ids()
+    page.goto("/sign-in")
+    if shot:
+        shot(page, "sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    expect(
+        page.get_by_text("If this address is known to us, a sign-in link is on its way.")
+    ).to_be_visible()
+    if shot:
+        shot(page, "sign-in-sent")
+    mail = service.wait_mail(email, lambda m: bool(links(m, "/sign-in/")), seen)
+    [link] = links(mail, "/sign-in/")
+    page.goto(link)
+    if shot:
+        shot(page, "sign-in-continue")
+    page.get_by_role("button", name=t(lang(page), "Continue")).click()
+    expect(page.get_by_role("button", name=t(lang(page), "Sign out"))).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def setup(service: Service) -> dict:
+    """What the pages do not create: a Taskforce session with two action items of the
+    co-chair's (one overdue), and the Taskforce's report-back compiled for a session of the
+    parent forum."""
+    chair = service.api("co-chair, Taskforce")
+    admin = service.api("Administrator")
+    forums = {f["name"]: f for f in admin.get("/forums", params={"limit": 100}).json()["items"]}
+    taskforce, parent = forums[TASKFORCE], forums[PARENT]
+    today = date.today()
+    held = ok(
+        chair.post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": "Stand van zaken jobkanalen",
+                "starts_at": f"{today + timedelta(days=2)}T10:00:00",
+                "ends_at": f"{today + timedelta(days=2)}T12:00:00",
+                "location": "Provinciehuis, Leuven",
+            },
+        ),
+        201,
+    )
+    people = {p["email"]: p["person_id"] for p in held["participants"]}
+    item = ok(
+        chair.post(
+            f"/sessions/{held['id']}/action-items",
+            json={
+                "title": ITEM,
+                "owner_person_id": people[CHAIR],
+                "due_date": str(today + timedelta(days=40)),
+                "indicator": "Bedrijven aangesloten",
+                "unit": "bedrijven",
+                "baseline": 0,
+                "target": 40,
+                "current_value": 12,
+            },
+        ),
+        201,
+    )
+    overdue = ok(
+        chair.post(
+            f"/sessions/{held['id']}/action-items",
+            json={
+                "title": OVERDUE_ITEM,
+                "owner_person_id": people[CHAIR],
+                "due_date": str(today - timedelta(days=3)),
+            },
+        ),
+        201,
+    )
+    mayors = ok(
+        admin.post(
+            f"/forums/{parent['id']}/sessions",
+            json={
+                "title": "Burgemeestersoverleg: opvolging Spitsregio",
+                "starts_at": f"{today + timedelta(days=14)}T09:00:00",
+                "ends_at": f"{today + timedelta(days=14)}T11:00:00",
+                "location": "Provinciehuis, Leuven",
+            },
+        ),
+        201,
+    )
+    report = ok(
+        admin.post(
+            f"/sessions/{mayors['id']}/reports",
+            json={"child_forum_id": taskforce["id"], "notify": False},
+        ),
+        201,
+    )
+    return {
+        "taskforce": taskforce,
+        "held": held,
+        "item": item,
+        "overdue": overdue,
+        "report": report,
+        "chair": chair,
+    }
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def chair_state(browser: Browser, service: Service, setup: dict) -> dict:
+    """The co-chair signed in once, with English chosen: the other tests reuse the cookies."""
+    context = new_context(browser, service)
+    page = context.new_page()
+    sign_in(page, service, CHAIR)
+    page.goto("/?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    state = context.storage_state()
+    context.close()
+    return state  # type: ignore[return-value]
+
+
+@pytest.fixture
+def chair(browser: Browser, service: Service, chair_state: dict) -> Iterator[Page]:
+    context = new_context(browser, service, storage_state=chair_state)
+    yield context.new_page()
+    context.close()
+
+
+def lang(page: Page) -> str:
+    return page.locator("html").get_attribute("lang") or ""
+
+
+def menu(page: Page, name: str, language: str = "en") -> Locator:
+    """A link of the main navigation in every page's header."""
+    return page.get_by_role("navigation", name=t(language, "Main")).get_by_role(
+        "link", name=name, exact=True
+    )
+
+
+def test_signed_out_pages_lead_to_sign_in_in_each_language(
+    page: Page, service: Service, shot: Shots
+) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    for code in ("nl", "fr", "en"):
+        page.goto(f"/sign-in?lang={code}")
+        assert lang(page) == code
+        expect(page.get_by_label(t(code, "E-mail address"))).to_be_visible()
+        expect(page.get_by_role("button", name=t(code, "Send me a sign-in link"))).to_be_visible()
+        shot(page, f"sign-in-{code}")
+
+
+def test_sign_in_by_link_and_switch_language(
+    page: Page, service: Service, setup: dict, shot: Shots
+) -> None:
+    sign_in(page, service, CHAIR, shot)
+    # The person's own language first: Hanne reads Dutch.
+    expect(page).to_have_url(re.compile(r"/$"))
+    assert lang(page) == "nl"
+    expect(page.get_by_role("link", name=TASKFORCE).first).to_be_visible()
+    expect(page.get_by_role("link", name=PARENT).first).to_be_visible()
+    shot(page, "overview-nl")
+
+    page.get_by_role("navigation", name=t("nl", "Language")).get_by_role(
+        "link", name="Français"
+    ).click()
+    assert lang(page) == "fr"
+    expect(menu(page, t("fr", "Overview"), "fr")).to_be_visible()
+    page.get_by_role("navigation", name=t("fr", "Language")).get_by_role(
+        "link", name="English"
+    ).click()
+    assert lang(page) == "en"
+    expect(menu(page, "Overview")).to_have_attribute("aria-current", "page")
+    shot(page, "overview-en")
+    # Remembered on the next page.
+    menu(page, "Action items").click()
+    assert lang(page) == "en"
+    expect(menu(page, "Action items")).to_have_attribute("aria-current", "page")
+
+
+def test_schedule_see_invitation_answer_and_status(
+    chair: Page, browser: Browser, service: Service, setup: dict, shot: Shots
+) -> None:
+    page = chair
+    page.goto("/")
+    page.get_by_role("link", name=TASKFORCE).first.click()
+    expect(page.get_by_role("heading", name=TASKFORCE)).to_be_visible()
+    shot(page, "forum")
+    page.get_by_role("link", name="Schedule a session").click()
+
+    day = date.today() + timedelta(days=21)
+    page.get_by_label("Title", exact=True).fill(TITLE)
+    page.get_by_label("Date", exact=True).fill(day.isoformat())
+    page.get_by_label("Start time").fill("14:00")
+    page.get_by_label("End time").fill("16:00")
+    page.get_by_label("Place", exact=True).fill("Provinciehuis, Leuven")
+    page.get_by_label("Agenda items (one per line)").fill("Verwelkoming\nJobkanalen\nMobiliteit")
+
+    # The co-chair policy, checked live: none is refused, one is fine.
+    co_chairs = page.get_by_role("group", name="Co-chairs")
+    verdict = page.get_by_role("status")
+    fine = t("en", "These co-chairs meet the forum's rules.")
+    for box in co_chairs.get_by_role("checkbox").all():
+        box.uncheck()
+    expect(verdict).to_have_text(re.compile("co-chairs, not 0"))
+    co_chairs.get_by_role("checkbox", name=CHAIR_NAME).check()
+    expect(verdict).to_have_text(fine)
+    participants = page.get_by_role("group", name="Participants")
+    expect(participants.get_by_role("checkbox", name=MEMBER_NAME)).to_be_checked()
+    shot(page, "schedule-form")
+    page.get_by_role("button", name="Schedule session").click()
+
+    # The session page: agenda, participants not answered yet.
+    scheduled = "The session is scheduled. The invitations are on their way."
+    expect(page.get_by_role("status").filter(has_text=scheduled)).to_be_visible()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    agenda = page.get_by_role("region", name="Agenda")
+    expect(agenda.get_by_role("listitem")).to_have_count(3)
+    expect(agenda).to_contain_text("Jobkanalen")
+    session_url = page.url
+    member_row = page.get_by_role("row").filter(has_text=MEMBER_NAME)
+    expect(member_row).to_contain_text("not answered")
+    shot(page, "session-new")
+
+    # The invitation arrives in the outbox, and the session page says it was sent.
+    service.wait_mail(MEMBER, lambda m: TITLE in m["Subject"])
+    page.reload()
+    expect(member_row.get_by_role("cell").nth(2)).to_contain_text("sent")
+    menu(page, "Outbox").click()
+    row = page.get_by_role("row").filter(has_text=MEMBER_NAME).filter(has_text=TITLE).first
+    expect(row).to_be_visible()
+    shot(page, "outbox")
+    row.get_by_role("link").first.click()
+    expect(page.get_by_text(TITLE).first).to_be_visible()
+    expect(page.get_by_role("link", name="Download invite.ics")).to_be_visible()
+    shot(page, "outbox-message")
+
+    # The member answers from the Accept link in that mail (the first of the three), in a
+    # browser of their own. The outbox shows the text as sent: its links are copied, not clicked.
+    expect(page.get_by_role("row", name=re.compile("^To "))).to_contain_text(MEMBER_NAME)
+    text = page.get_by_role("main").inner_text()
+    accept = re.findall(r"https?://\S+/rsvp/\S+", text)[0]
+    member = new_context(browser, service, locale="nl-BE")
+    answer = member.new_page()
+    answer.goto(accept)
+    assert lang(answer) == "nl"
+    answer.get_by_role("button", name=t("nl", "Confirm my answer")).click()
+    expect(answer.get_by_role("heading", name=t("nl", "Thank you"))).to_be_visible()
+    shot(answer, "rsvp-done")
+    member.close()
+
+    # The co-chair sees the answer on the session page.
+    page.goto(session_url)
+    expect(page.get_by_role("row").filter(has_text=MEMBER_NAME)).to_contain_text("I will attend")
+    shot(page, "session-answered")
+    ics = page.get_by_role("link", name="Download calendar file (.ics)")
+    with page.expect_download() as download:
+        ics.click()
+    assert b"BEGIN:VCALENDAR" in download.value.path().read_bytes()
+
+
+def test_update_progress_on_the_board(chair: Page, setup: dict, shot: Shots) -> None:
+    page = chair
+    page.goto("/action-items")
+    item = page.get_by_role("region", name=ITEM)
+    expect(item).to_be_visible()
+    overdue = page.get_by_role("region", name=OVERDUE_ITEM)
+    expect(overdue).to_contain_text(re.compile("overdue", re.I))
+    shot(page, "board")
+
+    expect(item).to_contain_text("Current value 12")
+    item.get_by_label("Status").select_option(label="in progress")
+    item.get_by_label("Current value").fill("18")
+    item.get_by_label("Note").fill("Twee nieuwe bedrijven in Haasrode")
+    item.get_by_role("button", name="Update progress").click()
+
+    expect(item.get_by_role("status")).to_have_text("Progress saved.")
+    expect(item).to_contain_text("Current value 18")
+    expect(item.get_by_label("Status")).to_have_value("in_progress")
+    expect(item.get_by_role("img")).to_have_accessible_name(re.compile("45%"))
+    shot(page, "board-updated")
+    saved = ok(setup["chair"].get(f"/action-items/{setup['item']['id']}"))
+    assert saved["status"] == "in_progress"
+    assert saved["current_value"] == 18
+
+
+def test_report_back_page(chair: Page, service: Service, setup: dict, shot: Shots) -> None:
+    # The first version, compiled at set-up, is reached from the overview.
+    page = chair
+    page.goto("/")
+    reports = page.get_by_role("region", name="Latest report-backs")
+    reports.get_by_role("link", name=TASKFORCE).click()
+    assert lang(page) == "en"
+    expect(page.get_by_role("heading", name=f"Follow-up report: {TASKFORCE}")).to_be_visible()
+    expect(page.get_by_role("row", name="Action items opened 2")).to_be_visible()
+    expect(page.get_by_role("row", name="Action items overdue 1")).to_be_visible()
+    indicators = page.get_by_role("region", name="Indicators")
+    expect(indicators.get_by_role("img", name=f"{ITEM}: 30%")).to_be_visible()
+    shot(page, "report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as PDF").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF")
+
+    # The secretariat compiles it again: the new version lists the first.
+    mayors_session = setup["report"]["parent_session_id"]
+    again = ok(
+        service.api("Administrator").post(
+            f"/sessions/{mayors_session}/reports",
+            json={"child_forum_id": setup["taskforce"]["id"], "notify": False},
+        ),
+        201,
+    )
+    page.goto(f"/reports/{again['id']}/view")
+    expect(page.get_by_text(re.compile(r"version 2 ·"))).to_be_visible()
+    page.get_by_role("link", name="version 1").click()
+    expect(page.get_by_text(re.compile(r"version 1 ·"))).to_be_visible()
+    shot(page, "report-version-1")
+
+
+def test_keyboard_reaches_the_schedule_form(chair: Page, setup: dict, shot: Shots) -> None:
+    page = chair
+    page.goto(f"/forums/{setup['taskforce']['id']}/sessions/new")
+    targets = [
+        *(
+            page.get_by_label(label, exact=True)
+            for label in ("Title", "Date", "Start time", "End time", "Place", "Online link")
+        ),
+        page.get_by_role("group", name="Co-chairs").get_by_role("checkbox").first,
+        page.get_by_role("group", name="Participants").get_by_role("checkbox").first,
+        page.get_by_label("Agenda items (one per line)"),
+        page.get_by_role("button", name="Schedule session"),
+    ]
+    page.locator("body").focus()
+    presses = 0
+    for target in targets:
+        while not target.evaluate("el => el === document.activeElement"):
+            page.keyboard.press("Tab")
+            presses += 1
+            assert presses < 200, f"Tab never reached {target}"
+    # The focused control is visibly marked.
+    outline = targets[-1].evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+    shot(page, "schedule-form-focus")
+
+
+def fits(page: Page) -> list[str]:
+    """What sticks out sideways: the page scrolls horizontally, or a control is cut off."""
+    return page.evaluate(
+        """() => {
+        const width = window.innerWidth;
+        const out = document.documentElement.scrollWidth > width ? ["the page"] : [];
+        for (const el of document.querySelectorAll("main input, main select, main textarea,"
+                                                   + " main button, main label, main h1")) {
+            const r = el.getBoundingClientRect();
+            if (r.width && (r.left < 0 || r.right > width + 1))
+                out.push(el.tagName.toLowerCase() + "#" + (el.id || el.textContent.trim()));
+        }
+        return out;
+    }"""
+    )
+
+
+def test_pages_fit_a_phone(
+    browser: Browser, service: Service, setup: dict, chair_state: dict, shot: Shots
+) -> None:
+    context: BrowserContext = new_context(
+        browser, service, storage_state=chair_state, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto("/")
+    assert fits(page) == []
+    shot(page, "overview-phone")
+
+    page.goto(f"/forums/{setup['taskforce']['id']}/sessions/new")
+    for label in ("Title", "Date", "Start time", "End time", "Place", "Online link"):
+        expect(page.get_by_label(label, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Schedule session")).to_be_visible()
+    assert fits(page) == []
+    shot(page, "schedule-form-phone")
+
+    page.goto("/action-items")
+    expect(page.get_by_role("button", name="Update progress").first).to_be_visible()
+    assert fits(page) == []
+    shot(page, "board-phone")
+
+    page.goto(f"/sessions/{setup['held']['id']}")
+    assert fits(page) == []
+    shot(page, "session-phone")
+    context.close()
+
+
+def test_decline_from_the_invitation_on_a_phone(
+    browser: Browser, service: Service, setup: dict, shot: Shots
+) -> None:
+    """The member's own view: the invitation's Decline link, opened on a phone."""
+    title = setup["held"]["title"]
+    invitation = service.wait_mail(MEMBER, lambda m: title in m["Subject"])
+    _accept, _maybe, decline = links(invitation, "/rsvp/")
+    context = new_context(
+        browser, service, locale="nl-BE", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(decline)
+    assert lang(page) == "nl"
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.get_by_text(t("nl", "I will not attend"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "rsvp-confirm-phone")
+    page.get_by_role("button", name=t("nl", "Confirm my answer")).click()
+    expect(page.get_by_role("heading", name=t("nl", "Thank you"))).to_be_visible()
+    shot(page, "rsvp-done-phone")
+    context.close()
+    answers = ok(setup["chair"].get(f"/sessions/{setup['held']['id']}/answers"))
+    assert MEMBER in [p["email"] for p in answers["declined"]]
