@@ -150,10 +150,11 @@ class Shots:
         self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", test.removeprefix("test_"))
         self.count = 0
 
-    def __call__(self, page: Page, name: str) -> Path:
+    def __call__(self, page: Page, name: str, full_page: bool = True) -> Path:
+        """The whole page by default; `full_page=False` keeps what the screen shows."""
         self.count += 1
         path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
 

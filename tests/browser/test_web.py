@@ -245,6 +245,7 @@ def test_schedule_see_invitation_answer_and_status(
     participants = page.get_by_role("group", name="Participants")
     expect(participants.get_by_role("checkbox", name=MEMBER_NAME)).to_be_checked()
     shot(page, "schedule-form")
+    shot(page, "schedule-form-screen", full_page=False)
     page.get_by_role("button", name="Schedule session").click()
 
     # The session page: agenda, participants not answered yet.
@@ -286,10 +287,23 @@ def test_schedule_see_invitation_answer_and_status(
     shot(answer, "rsvp-done")
     member.close()
 
-    # The co-chair sees the answer on the session page.
-    page.goto(session_url)
+    # The co-chair sees the answer on the session page, and every invitation sent.
+    page.goto(session_url.split("?")[0])
     expect(page.get_by_role("row").filter(has_text=MEMBER_NAME)).to_contain_text("I will attend")
+    participants = page.get_by_role("region", name=re.compile("^Participants"))
+
+    def mail_status() -> list[str]:
+        rows = participants.get_by_role("row").filter(has=page.get_by_role("cell"))
+        return [r.get_by_role("cell").nth(2).inner_text().split()[0] for r in rows.all()]
+
+    for _ in range(30):  # the last invitations may still be on their way
+        if set(mail_status()) == {"sent"}:
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    assert set(mail_status()) == {"sent"}, mail_status()
     shot(page, "session-answered")
+    shot(page, "session-answered-screen", full_page=False)
     ics = page.get_by_role("link", name="Download calendar file (.ics)")
     with page.expect_download() as download:
         ics.click()
@@ -316,6 +330,7 @@ def test_update_progress_on_the_board(chair: Page, setup: dict, shot: Shots) -> 
     expect(item.get_by_label("Status")).to_have_value("in_progress")
     expect(item.get_by_role("img")).to_have_accessible_name(re.compile("45%"))
     shot(page, "board-updated")
+    shot(page, "board-updated-screen", full_page=False)
     saved = ok(setup["chair"].get(f"/action-items/{setup['item']['id']}"))
     assert saved["status"] == "in_progress"
     assert saved["current_value"] == 18
@@ -334,6 +349,7 @@ def test_report_back_page(chair: Page, service: Service, setup: dict, shot: Shot
     indicators = page.get_by_role("region", name="Indicators")
     expect(indicators.get_by_role("img", name=f"{ITEM}: 30%")).to_be_visible()
     shot(page, "report")
+    shot(page, "report-screen", full_page=False)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as PDF").click()
     assert download.value.path().read_bytes().startswith(b"%PDF")
@@ -414,6 +430,7 @@ def test_pages_fit_a_phone(
     expect(page.get_by_role("button", name="Schedule session")).to_be_visible()
     assert fits(page) == []
     shot(page, "schedule-form-phone")
+    shot(page, "schedule-form-phone-screen", full_page=False)
 
     page.goto("/action-items")
     expect(page.get_by_role("button", name="Update progress").first).to_be_visible()
