@@ -424,6 +424,8 @@ class WebSignIn(SQLModel, table=True):
     expires_at: datetime = utc_column()  # of the link
     used_at: datetime | None = utc_column(nullable=True)
     ended_at: datetime | None = utc_column(nullable=True)
+    # The page asked for before signing in, to land on once signed in.
+    next_path: str | None = Field(default=None, max_length=500)
 
 
 class Event(SQLModel, table=True):

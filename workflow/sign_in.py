@@ -28,13 +28,18 @@ def link_for(row: WebSignIn) -> str:
     return f"{get_settings().effective_public_url}/sign-in/{token}"
 
 
-def request_link(db: DBSession, email: str) -> list[int]:
-    """Owe a sign-in mail if a person has this address; the deliveries to send."""
+def request_link(db: DBSession, email: str, next_path: str | None = None) -> list[int]:
+    """Owe a sign-in mail if a person has this address; the deliveries to send. Once
+    signed in, the person lands on `next_path` (a path on this service)."""
     person = db.exec(select(Person).where(Person.email == email.strip().lower()[:254])).first()
     if person is None:
         return []
     minutes = get_settings().sign_in_link_minutes
-    row = WebSignIn(person_id=person.id, expires_at=clock.now() + timedelta(minutes=minutes))  # type: ignore[arg-type]
+    row = WebSignIn(
+        person_id=person.id,  # type: ignore[arg-type]
+        expires_at=clock.now() + timedelta(minutes=minutes),
+        next_path=next_path,
+    )
     db.add(row)
     db.flush()
     return outbox.owe(

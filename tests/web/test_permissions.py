@@ -7,6 +7,7 @@ forum, and the owner of an action item who is not a member."""
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -124,9 +125,13 @@ def test_signed_out_every_page_leads_to_the_sign_in_page(w: World) -> None:
             r = c.get(url, follow_redirects=False)
         else:
             r = c.post(url, data={"csrf": token, **form}, follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"] == "/sign-in", url
-    for url in ("/", "/action-items", "/me", "/outbox", "/reports/1/view"):
-        assert c.get(url, follow_redirects=False).headers["location"] == "/sign-in"
+        assert r.status_code == 303, url
+        expected = f"/sign-in?next={quote(url, safe='')}" if method == "GET" else "/sign-in"
+        assert r.headers["location"] == expected, url
+    assert c.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+    for url in ("/action-items", "/me", "/outbox", "/reports/1/view"):
+        location = c.get(url, follow_redirects=False).headers["location"]
+        assert location == f"/sign-in?next={quote(url, safe='')}"
 
 
 def test_unknown_ids_and_junk_in_paths_are_clear_pages(w: World) -> None:

@@ -139,3 +139,33 @@ def test_a_session_ends_after_its_days(w: World) -> None:
     assert w.client.get("/", follow_redirects=False).status_code == 200
     clock.freeze(clock.now() + timedelta(days=2))
     assert w.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_after_signing_in_the_page_that_was_asked_for_opens(w: World) -> None:
+    s = w.schedule()
+    c = w.client
+    r = c.get(f"/sessions/{s['id']}?lang=en", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/sign-in?next=%2Fsessions%2F{s['id']}%3Flang%3Den"
+    page = c.get(r.headers["location"]).text
+    assert f'name="next" value="/sessions/{s["id"]}?lang=en"' in page
+    r = c.post(
+        "/sign-in",
+        data={"csrf": csrf(page), "email": "member@example.org", "next": f"/sessions/{s['id']}"},
+    )
+    link = path_of(mailed_link("member@example.org"))
+    r = post_form(c, link, link, {})
+    assert r.status_code == 303 and r.headers["location"] == f"/sessions/{s['id']}"
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example.org/", "https://evil.example.org/", "/\\evil.example.org", "x"]
+)
+def test_signing_in_never_leads_to_another_site(w: World, elsewhere: str) -> None:
+    c = w.client
+    page = c.get("/sign-in", params={"next": elsewhere}).text
+    assert 'name="next"' not in page
+    c.post("/sign-in", data={"csrf": csrf(page), "email": "member@example.org", "next": elsewhere})
+    link = path_of(mailed_link("member@example.org"))
+    r = post_form(c, link, link, {})
+    assert r.status_code == 303 and r.headers["location"] == "/"

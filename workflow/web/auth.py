@@ -24,6 +24,7 @@ from workflow.web.deps import (
     SignedInPost,
     WebRoute,
     end_session,
+    local_path,
     redirect,
     render,
     start_session,
@@ -34,19 +35,22 @@ limited = [Depends(public_rate_limit)]
 
 
 @router.get("/sign-in")
-def sign_in_form(v: Anyone) -> HTMLResponse:
+def sign_in_form(v: Anyone, next: str | None = None) -> HTMLResponse:
     if v.principal is not None:
-        return redirect(v, "/")  # type: ignore[return-value]
-    return render(v, "sign_in.html")
+        return redirect(v, local_path(next) or "/")  # type: ignore[return-value]
+    return render(v, "sign_in.html", next=local_path(next))
 
 
 @router.post("/sign-in", dependencies=limited)
 def sign_in_request(
-    v: AnyonePost, db: DB, email: Annotated[str, Form(max_length=320)] = ""
+    v: AnyonePost,
+    db: DB,
+    email: Annotated[str, Form(max_length=320)] = "",
+    next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> HTMLResponse:
     if "@" not in email:
-        return render(v, "sign_in.html", 422, email=email, invalid=True)
-    spine.mark_owed(db, request_link(db, email))
+        return render(v, "sign_in.html", 422, email=email, invalid=True, next=local_path(next))
+    spine.mark_owed(db, request_link(db, email, local_path(next)))
     spine.commit(db)
     return render(v, "sign_in_sent.html", embedded=get_settings().outbox_page)
 
@@ -91,7 +95,7 @@ def sign_in_use(token: str, v: AnyonePost, db: DB) -> Response:
     spine.commit(db)
     if used.rowcount != 1:
         return render(v, "sign_in_link.html", 410, problem="used")
-    response = redirect(v, "/")
+    response = redirect(v, local_path(found.next_path) or "/")
     start_session(v, response, found, now + timedelta(days=get_settings().web_session_days))
     return response
 

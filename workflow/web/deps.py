@@ -133,6 +133,15 @@ def visitor(request: Request, db: DB) -> Visitor:
     return v
 
 
+def local_path(value: object) -> str | None:
+    """A path on this service to go on to, or None: never another site (no open redirect)."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 500:
+        return None
+    if value.startswith(("//", "/\\", "/sign-in")) or any(c < " " or c == "\\" for c in value):
+        return None
+    return value
+
+
 def signed_in(v: Annotated[Visitor, Depends(visitor)]) -> Visitor:
     if v.principal is None:
         raise NotSignedIn
@@ -286,7 +295,15 @@ class WebRoute(APIRoute):
             try:
                 return await handler(request)
             except NotSignedIn:
-                return RedirectResponse("/sign-in", status_code=303)
+                # After signing in, back to the page that was asked for.
+                asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                wanted = local_path(asked) if request.method == "GET" else None
+                target = (
+                    f"/sign-in?{urlencode({'next': wanted})}"
+                    if wanted and wanted != "/"
+                    else "/sign-in"
+                )
+                return RedirectResponse(target, status_code=303)
             except CsrfRefused:
                 return error_page(request, 403, "csrf")
             except Problem as exc:

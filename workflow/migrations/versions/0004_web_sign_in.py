@@ -8,6 +8,7 @@ Create Date: 2026-12-01 20:28:34.516610
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import workflow.models
@@ -28,6 +29,7 @@ def upgrade() -> None:
         sa.Column("expires_at", workflow.models.UTCDateTime(), nullable=False),
         sa.Column("used_at", workflow.models.UTCDateTime(), nullable=True),
         sa.Column("ended_at", workflow.models.UTCDateTime(), nullable=True),
+        sa.Column("next_path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["person.id"],
