@@ -268,6 +268,7 @@ def test_schedule_see_invitation_answer_and_status(
     row = page.get_by_role("row").filter(has_text=MEMBER_NAME).filter(has_text=TITLE).first
     expect(row).to_be_visible()
     shot(page, "outbox")
+    shot(page, "outbox-screen", full_page=False)
     row.get_by_role("link").first.click()
     expect(page.get_by_text(TITLE).first).to_be_visible()
     expect(page.get_by_role("link", name="Download invite.ics")).to_be_visible()
