@@ -283,3 +283,12 @@ def test_html_in_a_title_is_shown_as_text(w: World) -> None:
     assert "<b>vet</b>" not in page and "&lt;b&gt;vet&lt;/b&gt;" in page
     overview = w.client.get("/").text
     assert "<script>alert" not in overview
+
+
+def test_a_field_in_error_says_so_to_screen_readers(w: World) -> None:
+    c = signed_in_as(w, "co_chair")
+    url = f"/forums/{w.forums['taskforce']}/sessions/new"
+    r = post_form(c, url, url, _schedule_form(w, online_url="not a url"))
+    assert r.status_code == 422
+    assert 'aria-invalid="true" aria-describedby="err-online_url"' in r.text
+    assert 'id="err-online_url"' in r.text
