@@ -292,3 +292,31 @@ def test_a_field_in_error_says_so_to_screen_readers(w: World) -> None:
     assert r.status_code == 422
     assert 'aria-invalid="true" aria-describedby="err-online_url"' in r.text
     assert 'id="err-online_url"' in r.text
+
+
+def test_a_participant_answers_on_the_session_page(w: World) -> None:
+    s = w.schedule()
+    c = signed_in_as(w, "member")
+    page = c.get(f"/sessions/{s['id']}").text
+    assert "Your answer: no answer yet" in page
+    r = c.post(
+        f"/sessions/{s['id']}/answer",
+        data={"csrf": csrf(page), "answer": "tentative"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Your answer has been recorded: I may attend" in c.get(r.headers["location"]).text
+    answers = ok(w.client.get(f"/api/v1/sessions/{s['id']}/answers", headers=w.auth("member")))
+    assert [p["person_id"] for p in answers["tentative"]] == [w.people["member"]]
+    with db_session() as db:
+        event = db.exec(select(Event).where(Event.kind == "session.answered")).one()
+    assert event.actor == f"person:{w.people['member']} via web"
+    bad = c.post(f"/sessions/{s['id']}/answer", data={"csrf": csrf(page), "answer": "maybe"})
+    assert bad.status_code == 422
+    # Someone reading the forum but not invited cannot answer.
+    w.member("taskforce", "outsider", "observer")
+    other = signed_in_as(w, "outsider")
+    page = other.get(f"/sessions/{s['id']}").text
+    assert "Your answer:" not in page
+    r = other.post(f"/sessions/{s['id']}/answer", data={"csrf": csrf(page), "answer": "accepted"})
+    assert r.status_code == 409

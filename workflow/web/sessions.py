@@ -19,6 +19,7 @@ from workflow import action_items, rules, sessions, spine
 from workflow.api.deps import DB, MAX_ID, PathId
 from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
+from workflow.invitations import answers
 from workflow.invitations.owed import Owed, ParticipantState, owed
 from workflow.invitations.reconcile import last_calendar_mail
 from workflow.invitations.render import format_when
@@ -236,6 +237,7 @@ def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
 def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = None) -> HTMLResponse:
     session = _readable(v, db, session_id)
     forum = sessions.get_forum(db, session.forum_id)
+    participants = sessions.participants(db, session_id)
     manages = v.me.may(session.forum_id, Action.manage)
     items, _ = action_items.list_items(
         db,
@@ -260,15 +262,28 @@ def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = Non
         session=session,
         forum=forum,
         agenda=sessions.agenda_rows(db, session_id),
-        participants=sessions.participants(db, session_id),
+        participants=participants,
         # Mail status is the managers' to see, as in the API.
         mail=_last_mail(db, session_id) if manages else None,
         items=items,
         owners=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
         reports=reports,
         manages=manages,
-        done=done if done in ("scheduled", "rescheduled", "cancelled") else None,
+        done=done if done in ("scheduled", "rescheduled", "cancelled", "answered") else None,
+        mine=next((p for p in participants if p.person_id == v.me.person_id), None),
     )
+
+
+@router.post("/sessions/{session_id}/answer")
+async def answer(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    """A participant's own answer, as from the links in their invitation."""
+    _readable(v, db, session_id)
+    given = (await request.form()).get("answer")
+    if given not in ("accepted", "tentative", "declined"):
+        raise Problem(422, "answer with one of the buttons")
+    answers.record_answer(db, session_id, v.me.person_id, given, "web")  # type: ignore[arg-type]
+    spine.commit(db)
+    return RedirectResponse(f"/sessions/{session_id}?done=answered", status_code=303)
 
 
 @router.get("/sessions/{session_id}/calendar.ics")
