@@ -245,6 +245,7 @@ def test_schedule_see_invitation_answer_and_status(
     participants = page.get_by_role("group", name="Participants")
     expect(participants.get_by_role("checkbox", name=MEMBER_NAME)).to_be_checked()
     shot(page, "schedule-form")
+    page.evaluate("window.scrollTo(0, 0)")  # the screen-sized capture shows the top
     shot(page, "schedule-form-screen", full_page=False)
     page.get_by_role("button", name="Schedule session").click()
 
