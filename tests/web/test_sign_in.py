@@ -169,3 +169,12 @@ def test_signing_in_never_leads_to_another_site(w: World, elsewhere: str) -> Non
     link = path_of(mailed_link("member@example.org"))
     r = post_form(c, link, link, {})
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_pages_are_not_cached_framed_or_leaked_by_referrer(w: World) -> None:
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    link = path_of(mailed_link("member@example.org"))
+    for r in (w.client.get("/sign-in"), w.client.get(link)):
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "same-origin"

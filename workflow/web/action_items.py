@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
 from sqlmodel import select
@@ -21,7 +21,7 @@ from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Per
 from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
-from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, names, render
+from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, names, redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATUSES = [s.value for s in ActionItemStatus]
@@ -170,4 +170,4 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
         return _board(v, db, query, 422, (item_id, "invalid"))
     spine.commit(db)
     target = urlencode({**query, "updated": item_id})
-    return RedirectResponse(f"/action-items?{target}#item-{item_id}", status_code=303)
+    return redirect(v, f"/action-items?{target}#item-{item_id}")

@@ -184,7 +184,19 @@ def _secure() -> bool:
     return get_settings().effective_public_url.startswith("https://")
 
 
-def apply_cookies(v: Visitor, response: Response) -> Response:
+# Pages are personal (and some show a token or a feed link once): never cached, never framed,
+# and no address of theirs (a sign-in link's) passed on to another site.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def finish(v: Visitor, response: Response) -> Response:
+    """The page headers and the cookies this visit set, on the answer."""
+    response.headers.update(PAGE_HEADERS)
     for name, value in v.cookies.items():
         if value:
             response.set_cookie(
@@ -254,11 +266,11 @@ def render(v: Visitor, template: str, status_code: int = 200, **context: Any) ->
         ),
         **context,
     )
-    return apply_cookies(v, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
+    return finish(v, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
 
 
 def redirect(v: Visitor, url: str) -> RedirectResponse:
-    return apply_cookies(v, RedirectResponse(url, status_code=303))  # type: ignore[return-value]
+    return finish(v, RedirectResponse(url, status_code=303))  # type: ignore[return-value]
 
 
 def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
 from sqlmodel import select
@@ -45,6 +45,7 @@ from workflow.web.deps import (
     WebRoute,
     field_errors,
     names,
+    redirect,
     render,
 )
 
@@ -190,7 +191,7 @@ async def schedule(forum_id: PathId, request: Request, v: SignedInPost, db: DB) 
         db.rollback()
         return _schedule_page(v, db, forum, 422, values, field_errors(exc))
     spine.commit(db)
-    return RedirectResponse(f"/sessions/{session.id}?done=scheduled", status_code=303)
+    return redirect(v, f"/sessions/{session.id}?done=scheduled")
 
 
 @router.get("/forums/{forum_id}/co-chair-check")
@@ -283,7 +284,7 @@ async def answer(session_id: PathId, request: Request, v: SignedInPost, db: DB) 
         raise Problem(422, "answer with one of the buttons")
     answers.record_answer(db, session_id, v.me.person_id, given, "web")  # type: ignore[arg-type]
     spine.commit(db)
-    return RedirectResponse(f"/sessions/{session_id}?done=answered", status_code=303)
+    return redirect(v, f"/sessions/{session_id}?done=answered")
 
 
 @router.get("/sessions/{session_id}/calendar.ics")
@@ -410,7 +411,7 @@ async def _change(
         )
     spine.commit(db)
     done = "cancelled" if template == "cancel.html" else "rescheduled"
-    return RedirectResponse(f"/sessions/{session_id}?done={done}", status_code=303)
+    return redirect(v, f"/sessions/{session_id}?done={done}")
 
 
 @router.post("/sessions/{session_id}/reschedule")
