@@ -93,6 +93,12 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
             _row(t, "name", "created_at", "revoked_at")
             for t in db.exec(select(ApiToken).where(ApiToken.person_id == person_id))
         ],
+        "web_sign_ins": [
+            _row(w, "created_at", "used_at", "ended_at")
+            for w in db.exec(
+                select(WebSignIn).where(WebSignIn.person_id == person_id).order_by(WebSignIn.id)
+            )
+        ],
     }
 
 

@@ -4,6 +4,7 @@ import pytest
 from sqlmodel import select
 
 from tests.api.world import World, build_world
+from tests.conftest import ADMIN
 from tests.web.pages import csrf, post_form, signed_in_as
 from workflow.config import get_settings
 from workflow.db import db_session
@@ -127,3 +128,13 @@ def test_every_form_on_my_settings_page_has_its_csrf_field(w: World) -> None:
     c = signed_in_as(w, "member")
     page = c.get("/me").text
     assert page.count("<form") == page.count('name="csrf"') and csrf(page)
+
+
+def test_sign_ins_are_in_a_persons_data_and_go_with_them(w: World) -> None:
+    signed_in_as(w, "member")
+    me = w.people["member"]
+    data = w.client.get(f"/api/v1/people/{me}/export", headers=w.auth("member")).json()
+    [row] = data["web_sign_ins"]
+    assert row["used_at"] is not None and row["ended_at"] is None
+    assert w.client.delete(f"/api/v1/people/{me}", headers=ADMIN).status_code == 200
+    assert w.client.get("/", follow_redirects=False).status_code == 303
