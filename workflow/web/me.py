@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import select
 
-from workflow import auth, clock, directory, spine
+from workflow import auth, directory, spine
 from workflow.api.deps import DB, PathId
 from workflow.errors import not_found
 from workflow.invitations import answers
@@ -105,7 +105,7 @@ def revoke_token(token_id: PathId, v: SignedInPost, db: DB) -> Response:
     row = db.get(ApiToken, token_id)
     if row is None or row.person_id != v.me.person_id or row.revoked_at is not None:
         raise not_found("token", token_id)
-    row.revoked_at = clock.now()
+    auth.revoke(row)
     spine.record(db, v.me.actor, "token.revoked", token_id=row.id, person_id=v.me.person_id)
     spine.commit(db)
     return redirect(v, "/me?saved=token_revoked")
