@@ -78,6 +78,9 @@ def test_scheduling_through_the_form_is_scheduling_through_the_api(w: World) -> 
     assert len(created) == 4  # an invitation each
     page = w.client.get(f"/sessions/{sid}?done=scheduled")
     assert "The invitations are on their way." in page.text
+    # Reminders 7 days and 1 day before, at the session's wall-clock time.
+    reminders = page.text.split('id="h-reminders"')[1].split("</section>")[0]
+    assert reminders.count("14:00 ·") == 2 and reminders.count("to come") == 2
     assert "Jobkanalen en mobiliteit" in page.text and "Mieke Vandenberghe" in page.text
 
 

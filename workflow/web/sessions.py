@@ -33,6 +33,7 @@ from workflow.models import (
     Participant,
     Person,
     Role,
+    SessionReminder,
     SessionStatus,
 )
 from workflow.models import Session as MeetingSession
@@ -269,6 +270,11 @@ def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = Non
         items=items,
         owners=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
         reports=reports,
+        reminders=db.exec(
+            select(SessionReminder)
+            .where(SessionReminder.session_id == session_id)
+            .order_by(SessionReminder.due_at)
+        ).all(),
         manages=manages,
         done=done if done in ("scheduled", "rescheduled", "cancelled", "answered") else None,
         mine=next((p for p in participants if p.person_id == v.me.person_id), None),
