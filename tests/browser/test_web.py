@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import PHONE, Service, Shots, links, new_context
+from tests.browser.conftest import PHONE, Service, Shots, links, mail_text, new_context
 from workflow.invitations.render import translations
 
 pytestmark = pytest.mark.browser
@@ -117,6 +117,8 @@ def setup(service: Service) -> dict:
                 "starts_at": f"{today + timedelta(days=14)}T09:00:00",
                 "ends_at": f"{today + timedelta(days=14)}T11:00:00",
                 "location": "Provinciehuis, Leuven",
+                # Not all thirty mayors: their invitations would queue ahead of the tests' mail.
+                "participant_ids": [people[CHAIR]],
             },
         ),
         201,
@@ -370,6 +372,53 @@ def test_report_back_page(chair: Page, service: Service, setup: dict, shot: Shot
     page.get_by_role("link", name="version 1").click()
     expect(page.get_by_text(re.compile(r"version 1 ·"))).to_be_visible()
     shot(page, "report-version-1")
+
+
+def test_reschedule_after_a_preview_of_who_will_be_told(
+    chair: Page, service: Service, setup: dict, shot: Shots
+) -> None:
+    held = setup["held"]
+    page = chair
+    page.goto(f"/sessions/{held['id']}")
+    page.get_by_role("link", name="Reschedule").click()
+    page.get_by_label("Start time", exact=True).fill("10:30")
+    page.get_by_label("End time", exact=True).fill("12:30")
+    page.get_by_role("button", name="Preview changes").click()
+
+    # Nothing is saved yet: the preview says what changes and who will be told.
+    expect(page.get_by_role("heading", name=f"Preview changes: {held['title']}")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("^When")).first).to_contain_text("10:30")
+    told = page.get_by_role("row").filter(has_text=MEMBER)
+    expect(told).to_be_visible()
+    shot(page, "reschedule-preview")
+    seen = service.message_ids()
+    page.get_by_role("button", name="Confirm and notify").click()
+    expect(
+        page.get_by_role("status").filter(
+            has_text="The change is saved. Everyone concerned is being told."
+        )
+    ).to_be_visible()
+    expect(page.get_by_text("10:30–12:30").first).to_be_visible()
+    shot(page, "rescheduled")
+
+    # The member's update arrives, with the new time.
+    update = service.wait_mail(MEMBER, lambda m: held["title"] in m["Subject"], seen)
+    assert "10:30" in mail_text(update)
+
+
+def test_my_calendar_feed_link(chair: Page, setup: dict, shot: Shots) -> None:
+    page = chair
+    page.goto("/")
+    menu(page, "My settings").click()
+    page.get_by_role("button", name="Issue my calendar feed link").click()
+    feed = page.get_by_label("Your calendar feed link")
+    expect(feed).to_be_visible()
+    shot(page, "my-settings-feed")
+    url = feed.input_value()
+    calendar = httpx.get(url, timeout=10)
+    assert calendar.status_code == 200
+    assert calendar.text.startswith("BEGIN:VCALENDAR")
+    assert setup["held"]["title"] in calendar.text
 
 
 def test_keyboard_reaches_the_schedule_form(chair: Page, setup: dict, shot: Shots) -> None:
