@@ -178,3 +178,19 @@ def test_pages_are_not_cached_framed_or_leaked_by_referrer(w: World) -> None:
         assert r.headers["cache-control"] == "no-store"
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_asking_for_links_too_often_is_a_page_that_says_wait(w: World, monkeypatch) -> None:
+    from workflow.api import ratelimit
+    from workflow.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_rate_limit", "2/minute")
+    ratelimit.reset()
+    page = w.client.get("/sign-in").text
+    answers = [
+        w.client.post("/sign-in", data={"csrf": csrf(page), "email": "nobody@example.org"})
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert "Too many requests" in answers[2].text and "retry-after" in answers[2].headers
+    ratelimit.reset()

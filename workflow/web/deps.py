@@ -319,7 +319,9 @@ class WebRoute(APIRoute):
             except CsrfRefused:
                 return error_page(request, 403, "csrf")
             except Problem as exc:
-                return error_page(request, exc.status, exc.detail)
+                response = error_page(request, exc.status, exc.detail)
+                response.headers.update(exc.headers or {})  # Retry-After on 429, say
+                return response
             except RuleError as exc:
                 return error_page(request, 422, exc.detail)
             except (RequestValidationError, ValidationError):
