@@ -186,6 +186,7 @@ def test_signed_out_pages_lead_to_sign_in_in_each_language(
         assert lang(page) == code
         expect(page.get_by_label(t(code, "E-mail address"))).to_be_visible()
         expect(page.get_by_role("button", name=t(code, "Send me a sign-in link"))).to_be_visible()
+        assert unlabelled(page) == []
         shot(page, f"sign-in-{code}")
 
 
@@ -413,6 +414,7 @@ def test_my_calendar_feed_link(chair: Page, setup: dict, shot: Shots) -> None:
     page.get_by_role("button", name="Issue my calendar feed link").click()
     feed = page.get_by_label("Your calendar feed link")
     expect(feed).to_be_visible()
+    assert unlabelled(page) == []
     shot(page, "my-settings-feed")
     url = feed.input_value()
     calendar = httpx.get(url, timeout=10)
@@ -434,6 +436,7 @@ def test_keyboard_reaches_the_schedule_form(chair: Page, setup: dict, shot: Shot
         page.get_by_label("Agenda items (one per line)"),
         page.get_by_role("button", name="Schedule session"),
     ]
+    assert unlabelled(page) == []
     page.locator("body").focus()
     presses = 0
     for target in targets:
@@ -464,6 +467,18 @@ def fits(page: Page) -> list[str]:
     )
 
 
+def unlabelled(page: Page) -> list[str]:
+    """Form controls a screen reader could not name (no label, aria-label or -labelledby)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+            "input:not([type=hidden]), select, textarea, button"))
+          .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                        && !el.getAttribute("aria-labelledby")
+                        && !(el.tagName === "BUTTON" && el.textContent.trim()))
+          .map(el => el.outerHTML.slice(0, 80))"""
+    )
+
+
 def test_pages_fit_a_phone(
     browser: Browser, service: Service, setup: dict, chair_state: dict, shot: Shots
 ) -> None:
@@ -473,6 +488,7 @@ def test_pages_fit_a_phone(
     page = context.new_page()
     page.goto("/")
     assert fits(page) == []
+    assert unlabelled(page) == []
     shot(page, "overview-phone")
 
     page.goto(f"/forums/{setup['taskforce']['id']}/sessions/new")
@@ -480,16 +496,19 @@ def test_pages_fit_a_phone(
         expect(page.get_by_label(label, exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Schedule session")).to_be_visible()
     assert fits(page) == []
+    assert unlabelled(page) == []
     shot(page, "schedule-form-phone")
     shot(page, "schedule-form-phone-screen", full_page=False)
 
     page.goto("/action-items")
     expect(page.get_by_role("button", name="Update progress").first).to_be_visible()
     assert fits(page) == []
+    assert unlabelled(page) == []
     shot(page, "board-phone")
 
     page.goto(f"/sessions/{setup['held']['id']}")
     assert fits(page) == []
+    assert unlabelled(page) == []
     shot(page, "session-phone")
     context.close()
 
