@@ -131,6 +131,7 @@ def setup(service: Service) -> dict:
         201,
     )
     return {
+        "base": service.base,
         "taskforce": taskforce,
         "held": held,
         "item": item,
@@ -339,6 +340,24 @@ def test_update_progress_on_the_board(chair: Page, setup: dict, shot: Shots) -> 
     saved = ok(setup["chair"].get(f"/action-items/{setup['item']['id']}"))
     assert saved["status"] == "in_progress"
     assert saved["current_value"] == 18
+
+
+def test_a_form_on_another_site_changes_nothing(chair: Page, setup: dict, shot: Shots) -> None:
+    """A signed-in co-chair visits a page elsewhere that posts to the board: refused."""
+    item = setup["overdue"]
+    chair.set_content(
+        f"""<html lang="en"><form method="post"
+              action="{setup["base"]}/action-items/{item["id"]}/progress">
+              <input type="hidden" name="status" value="done">
+              <input type="hidden" name="note" value="not by me">
+              <button>Win a prize</button></form></html>"""
+    )
+    chair.get_by_role("button", name="Win a prize").click()
+    expect(chair.get_by_role("heading", name="This form has expired")).to_be_visible()
+    shot(chair, "cross-site-post")
+    after = ok(setup["chair"].get(f"/action-items/{item['id']}"))
+    assert after["status"] == "open"
+    assert after["version"] == item["version"]
 
 
 def test_report_back_page(chair: Page, service: Service, setup: dict, shot: Shots) -> None:
