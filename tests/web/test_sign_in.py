@@ -194,3 +194,25 @@ def test_asking_for_links_too_often_is_a_page_that_says_wait(w: World, monkeypat
     assert [r.status_code for r in answers] == [200, 200, 429]
     assert "Too many requests" in answers[2].text and "retry-after" in answers[2].headers
     ratelimit.reset()
+
+
+@pytest.mark.parametrize(
+    ("who", "subject", "greeting"),
+    [
+        ("member", "Aanmelden bij Forum workflow", "Beste Koen Wouters,"),
+        ("fr_mayor", "Connexion à Forum workflow", "Bonjour Geneviève Dubois,"),
+    ],
+)
+def test_the_sign_in_mail_is_in_the_persons_language(
+    w: World, who: str, subject: str, greeting: str
+) -> None:
+    post_form(w.client, "/sign-in", "/sign-in", {"email": f"{who}@example.org"})
+    with db_session() as db:
+        delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
+        message = sign_in_mail.compose(db, delivery).message
+    assert message["Subject"] == subject and message["To"].addresses[0].username == who
+    assert message["Message-ID"] == delivery.message_id
+    text = message.get_body(("plain",)).get_content()
+    assert text.startswith(greeting) and "/sign-in/" in text
+    html = message.get_body(("html",)).get_content()
+    assert f'lang="{message["Content-Language"]}"' in html and "/sign-in/" in html
