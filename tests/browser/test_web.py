@@ -316,6 +316,20 @@ def test_schedule_see_invitation_answer_and_status(
     assert b"BEGIN:VCALENDAR" in download.value.path().read_bytes()
 
 
+def test_answer_on_the_session_page(chair: Page, setup: dict, shot: Shots) -> None:
+    page = chair
+    page.goto(f"/sessions/{setup['held']['id']}")
+    mine = page.get_by_role("form", name=re.compile("^Your answer:"))
+    mine.get_by_role("button", name="I may attend").click()
+    expect(page.get_by_role("heading", name="Your answer: I may attend")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=CHAIR_NAME)
+    expect(row.get_by_role("cell").nth(1)).to_have_text("I may attend")
+    expect(page.get_by_role("button", name="I may attend")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    shot(page, "session-my-answer")
+
+
 def test_update_progress_on_the_board(chair: Page, setup: dict, shot: Shots) -> None:
     page = chair
     page.goto("/action-items")
