@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from workflow import clock, outbox, signed
 from workflow.config import get_settings
+from workflow.follow_up.compose import mail_envelope
 from workflow.invitations.compose import Composed, Superseded
 from workflow.invitations.render import N_, render_named
-from workflow.mailmessage import Envelope, build
+from workflow.mailmessage import build
 from workflow.models import Delivery, Person, WebSignIn
 
 LINK_PURPOSE = "sign-in"
@@ -70,16 +71,5 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         link=link_for(row),
         minutes=s.sign_in_link_minutes,
     )
-    envelope = Envelope(
-        from_name="Forum workflow",
-        from_addr=s.mail_from,
-        reply_to_name="Forum workflow",
-        reply_to_addr=s.mail_from,
-        to_name=person.name,
-        to_addr=person.email,
-        subject=rendered.subject,
-        message_id=delivery.message_id,
-        date=clock.now(),
-        language=person.language,
-    )
+    envelope = mail_envelope(person, None, rendered.subject, delivery)
     return Composed(message=build(envelope, rendered.text, rendered.html), recipient=person.email)

@@ -40,7 +40,11 @@ SUBJECTS = {
 }
 
 
-def _envelope(person: Person, forum: Forum | None, subject: str, delivery: Delivery) -> Envelope:
+def mail_envelope(
+    person: Person, forum: Forum | None, subject: str, delivery: Delivery
+) -> Envelope:
+    """From the forum's secretariat (replies go there) via the service; without a forum, from
+    the service itself."""
     s = get_settings()
     organizer = (forum.secretariat_name or forum.name) if forum else "Forum workflow"
     reply_to = (forum.secretariat_email if forum else None) or s.mail_from
@@ -184,7 +188,7 @@ def summary(db: DBSession, delivery: Delivery) -> Composed | Superseded:
                 (("method", "PUBLISH"), ("charset", "UTF-8")),
             ),
         )
-    envelope = _envelope(person, forum, rendered.subject, delivery)
+    envelope = mail_envelope(person, forum, rendered.subject, delivery)
     message = build(envelope, rendered.text, rendered.html, attachments=attachments)
     return Composed(message=message, recipient=person.email)
 
@@ -231,7 +235,7 @@ def digest(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     context = {"recipient": person, "items": views, "count": len(views), "today": today}
     rendered = render_named("digest", person.language, SUBJECTS["digest"], **context)
     message = build(
-        _envelope(person, None, rendered.subject, delivery), rendered.text, rendered.html
+        mail_envelope(person, None, rendered.subject, delivery), rendered.text, rendered.html
     )
     return Composed(message=message, recipient=person.email)
 
@@ -281,7 +285,7 @@ def overview(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     }
     rendered = render_named("overview", person.language, SUBJECTS[delivery.reason], **context)
     message = build(
-        _envelope(person, forum, rendered.subject, delivery), rendered.text, rendered.html
+        mail_envelope(person, forum, rendered.subject, delivery), rendered.text, rendered.html
     )
     return Composed(message=message, recipient=person.email)
 
@@ -310,6 +314,6 @@ def decision(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     }
     rendered = render_named("decision", person.language, SUBJECTS["decision"], **context)
     message = build(
-        _envelope(person, parent, rendered.subject, delivery), rendered.text, rendered.html
+        mail_envelope(person, parent, rendered.subject, delivery), rendered.text, rendered.html
     )
     return Composed(message=message, recipient=person.email)

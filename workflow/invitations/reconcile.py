@@ -1,6 +1,8 @@
 """Reconciliation: bring every participant's calendar up to the session's current state by
 recording the calendar mail each one is owed. Safe to run twice, or concurrently."""
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import select
@@ -12,19 +14,24 @@ from workflow.models import Delivery, DeliveryStatus, Participant
 from workflow.models import Session as MeetingSession
 
 
-def last_calendar_mail(db: DBSession, session_id: int) -> dict[int, LastSent]:
-    """Per person, the latest calendar mail owed to them that a newer one has not replaced.
-    Failed ones count: the next change tries that address again, not the same mail."""
-    rows = db.exec(
-        select(Delivery.person_id, Delivery.method, Delivery.sequence)
+def calendar_mail(session_id: int, *columns: Any) -> Any:
+    """The calendar mails of a session that a newer one has not replaced, oldest first."""
+    return (
+        select(*columns)
         .where(
             Delivery.session_id == session_id,
             Delivery.method.is_not(None),  # type: ignore[union-attr]
             Delivery.status != DeliveryStatus.superseded,
         )
         .order_by(Delivery.sequence, Delivery.id)
-    ).all()
-    return {pid: LastSent(method, seq) for pid, method, seq in rows}  # type: ignore[misc]
+    )
+
+
+def last_calendar_mail(db: DBSession, session_id: int) -> dict[int, LastSent]:
+    """Per person, the latest calendar mail owed to them that a newer one has not replaced.
+    Failed ones count: the next change tries that address again, not the same mail."""
+    query = calendar_mail(session_id, Delivery.person_id, Delivery.method, Delivery.sequence)
+    return {pid: LastSent(method, seq) for pid, method, seq in db.exec(query).all()}  # type: ignore[misc]
 
 
 def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:

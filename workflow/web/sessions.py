@@ -21,11 +21,10 @@ from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
 from workflow.invitations import answers
 from workflow.invitations.owed import Owed, ParticipantState, owed
-from workflow.invitations.reconcile import last_calendar_mail
+from workflow.invitations.reconcile import calendar_mail, last_calendar_mail
 from workflow.invitations.render import format_when
 from workflow.models import (
     Delivery,
-    DeliveryStatus,
     FollowUpReport,
     Forum,
     Membership,
@@ -223,16 +222,7 @@ def _readable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
 
 def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
     """Per person, the latest calendar mail of this session that was not replaced."""
-    rows = db.exec(
-        select(Delivery)
-        .where(
-            Delivery.session_id == session_id,
-            Delivery.method.is_not(None),  # type: ignore[union-attr]
-            Delivery.status != DeliveryStatus.superseded,
-        )
-        .order_by(Delivery.sequence, Delivery.id)
-    ).all()
-    return {d.person_id: d for d in rows}
+    return {d.person_id: d for d in db.exec(calendar_mail(session_id, Delivery)).all()}
 
 
 @router.get("/sessions/{session_id}")
