@@ -442,6 +442,43 @@ def test_reschedule_after_a_preview_of_who_will_be_told(
     assert "10:30" in mail_text(update)
 
 
+def test_cancel_after_a_preview(chair: Page, service: Service, setup: dict, shot: Shots) -> None:
+    day = date.today() + timedelta(days=9)
+    people = {p["email"]: p["person_id"] for p in setup["held"]["participants"]}
+    doomed = ok(
+        setup["chair"].post(
+            f"/forums/{setup['taskforce']['id']}/sessions",
+            json={
+                "title": "Werkbezoek Haasrode",
+                "starts_at": f"{day}T09:00:00",
+                "ends_at": f"{day}T10:00:00",
+                "participant_ids": [people[CHAIR], people[MEMBER]],
+            },
+        ),
+        201,
+    )
+    service.wait_mail(MEMBER, lambda m: "Werkbezoek Haasrode" in m["Subject"])
+    page = chair
+    page.goto(f"/sessions/{doomed['id']}")
+    page.get_by_role("link", name="Cancel session").click()
+    page.get_by_label("Reason (optional)").fill("Bedrijf niet beschikbaar")
+    page.get_by_role("button", name="Preview cancellation").click()
+    expect(page.get_by_role("row").filter(has_text=MEMBER)).to_be_visible()
+    shot(page, "cancel-preview")
+    seen = service.message_ids()
+    page.get_by_role("button", name="Confirm cancellation").click()
+    expect(
+        page.get_by_role("status").filter(
+            has_text="The session is cancelled. Everyone concerned is being told."
+        )
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Werkbezoek Haasrode")).to_contain_text("cancelled")
+    expect(page.get_by_text("Bedrijf niet beschikbaar")).to_be_visible()
+    shot(page, "cancelled")
+    cancellation = service.wait_mail(MEMBER, lambda m: "Werkbezoek Haasrode" in m["Subject"], seen)
+    assert "Bedrijf niet beschikbaar" in mail_text(cancellation)
+
+
 def test_two_changes_at_once_never_overwrite_each_other(
     chair: Page, setup: dict, shot: Shots
 ) -> None:
