@@ -323,3 +323,43 @@ def test_a_participant_answers_on_the_session_page(w: World) -> None:
     assert "Your answer:" not in page
     r = other.post(f"/sessions/{s['id']}/answer", data={"csrf": csrf(page), "answer": "accepted"})
     assert r.status_code == 409
+
+
+def test_reschedule_changes_the_co_chairs_with_the_policy_checked(w: World) -> None:
+    sid = _schedule(w)
+    reconcile_session(sid)
+    c = w.client
+    form = c.get(f"/sessions/{sid}/reschedule").text
+    assert f'id="co-chair-{w.people["co_chair"]}" name="co_chair_ids"' in form
+    assert 'name="co_chairs_shown"' in form and form.count(" checked>") == 2
+    base = {
+        "csrf": csrf(form),
+        "version": "1",
+        "title": "Jobkanalen en mobiliteit",
+        "date": _day(),
+        "start": "14:00",
+        "end": "16:00",
+        "location": "Provinciehuis, Leuven",
+        "online_url": "",
+        "co_chairs_shown": "1",
+    }
+    # No co-chair at all: the policy says no, and the form says why.
+    none = c.post(f"/sessions/{sid}/reschedule", data=base)
+    assert none.status_code == 422 and "need 1 to 2 co-chairs, not 0" in none.text
+    one = {**base, "co_chair_ids": [str(w.people["co_chair"])]}
+    preview = c.post(f"/sessions/{sid}/reschedule", data=one)
+    changes = preview.text.split("What changes")[1].split("Who will be told")[0]
+    assert (
+        "Mieke Vandenberghe, Jan Peeters" in changes or "Jan Peeters, Mieke Vandenberghe" in changes
+    )
+    assert preview.text.count("an updated invitation") == 4
+    # The preview's form carries the choice on, as it was ticked.
+    assert f'name="co_chair_ids" value="{w.people["co_chair"]}"' in preview.text
+    r = c.post(f"/sessions/{sid}/reschedule", data={**one, "confirm": "1"}, follow_redirects=False)
+    assert r.status_code == 303
+    s = ok(c.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))
+    roles = {p["person_id"]: p["role"] for p in s["participants"]}
+    assert (
+        roles[w.people["co_chair"]] == "co_chair" and roles[w.people["co_chair_2"]] == "participant"
+    )
+    assert s["sequence"] == 1

@@ -125,6 +125,11 @@ def _by_organisation(members: list[tuple[Person, str, str]]) -> list[tuple[str, 
     return list(groups.items())
 
 
+def _ticked(form: Any, name: str) -> set[int]:
+    """The ids ticked in a group of checkboxes, to tick them again when the form comes back."""
+    return {int(x) for x in form.getlist(name) if isinstance(x, str) and x.isdigit()}
+
+
 def _policy(forum: Forum) -> dict[str, Any]:
     return {
         "minimum": forum.co_chairs_min,
@@ -175,8 +180,8 @@ async def schedule(forum_id: PathId, request: Request, v: SignedInPost, db: DB) 
     sessions.require(v.me, forum_id, Action.manage)
     form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form}
-    for name in ("co_chair_ids", "participant_ids"):  # what was ticked, to tick it again
-        values[name] = {int(x) for x in form.getlist(name) if isinstance(x, str) and x.isdigit()}
+    for name in ("co_chair_ids", "participant_ids"):
+        values[name] = _ticked(form, name)
     try:
         data = SessionCreate(
             title=_text(form, "title") or "",
@@ -324,13 +329,20 @@ def _local_values(session: MeetingSession) -> dict[str, Any]:
     }
 
 
-def _shown(session: MeetingSession, language: str) -> dict[str, str]:
+def _co_chair_ids(db: DBSession, session_id: int) -> set[int]:
+    return {p.person_id for p in sessions.participants(db, session_id) if p.role == "co_chair"}
+
+
+def _shown(db: DBSession, session: MeetingSession, language: str) -> dict[str, str]:
     """What participants see of a session, as the preview compares it."""
+    db.flush()
+    co_chairs = [p.name for p in sessions.participants(db, session.id) if p.role == "co_chair"]  # type: ignore[arg-type]
     return {
         "title": session.title,
         "when": format_when(session, language),  # type: ignore[arg-type]
         "location": session.location or "–",
         "online_url": session.online_url or "–",
+        "co_chairs": ", ".join(co_chairs) or "–",
     }
 
 
@@ -350,13 +362,17 @@ def _change_page(
     errors: dict[str, str] | None = None,
     stale: bool = False,
 ) -> HTMLResponse:
+    forum = sessions.get_forum(db, session.forum_id)
+    current = {**_local_values(session), "co_chair_ids": _co_chair_ids(db, session.id)}  # type: ignore[arg-type]
     return render(
         v,
         template,
         status_code,
         session=session,
-        forum=sessions.get_forum(db, session.forum_id),
-        values={**_local_values(session), **(values or {})},
+        forum=forum,
+        co_chairs=[m for m in _members(db, forum.id) if m[1] == Role.co_chair],  # type: ignore[arg-type]
+        policy=_policy(forum),
+        values={**current, **(values or {})},
         errors=errors or {},
         stale=stale,
         closed=session.status != SessionStatus.scheduled,
@@ -379,7 +395,7 @@ async def _change(
     """Preview a change (tried, then rolled back), or apply it once confirmed."""
     current = _changeable(v, db, session_id)
     form = await request.form()
-    values = {k: form.get(k) for k in form}
+    values = {k: form.get(k) for k in form} | {"co_chair_ids": _ticked(form, "co_chair_ids")}
     try:
         session = apply(form)
     except Problem as exc:
@@ -393,15 +409,15 @@ async def _change(
         return _change_page(v, db, template, current, 422, values, field_errors(exc))
     if form.get("confirm") != "1":
         told = who_will_be_told(db, session)
-        after = _shown(session, v.language)
+        after = _shown(db, session, v.language)
         spine.discard(db)
-        before = _shown(sessions.get_session(db, session_id), v.language)
+        before = _shown(db, sessions.get_session(db, session_id), v.language)
         return render(
             v,
             template.replace(".html", "_preview.html"),
             session=sessions.get_session(db, session_id),
             forum=sessions.get_forum(db, current.forum_id),
-            values=values,
+            posted=[(k, val) for k, val in form.multi_items() if k not in ("csrf", "confirm")],
             told=told,
             changes=[(k, before[k], after[k]) for k in before if before[k] != after[k]],
         )
@@ -413,7 +429,15 @@ async def _change(
 @router.post("/sessions/{session_id}/reschedule")
 async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     def apply(form: Any) -> MeetingSession:
-        data = SessionUpdate(title=_text(form, "title") or "", **_times(form), **_place(form))
+        data = SessionUpdate(
+            title=_text(form, "title") or "",
+            **_times(form),
+            **_place(form),
+            # Unticking every box sends nothing: the marker tells that from a form without them.
+            co_chair_ids=_ids(form.getlist("co_chair_ids"))
+            if form.get("co_chairs_shown")
+            else None,
+        )
         return sessions.update(db, v.me, session_id, data, _version(form))
 
     return await _change(request, v, db, session_id, "reschedule.html", apply)
