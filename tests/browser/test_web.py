@@ -62,8 +62,8 @@ def sign_in(page: Page, service: Service, email: str, shot: Shots | None = None)
 @pytest.fixture(scope="module")
 def setup(service: Service) -> dict:
     """What the pages do not create: a Taskforce session with two action items of the
-    co-chair's (one overdue), and the Taskforce's report-back compiled for a session of the
-    parent forum."""
+    co-chair's (one overdue), a small session to cancel, and the Taskforce's report-back
+    compiled for a session of the parent forum."""
     chair = service.api("co-chair, Taskforce")
     admin = service.api("Administrator")
     forums = {f["name"]: f for f in admin.get("/forums", params={"limit": 100}).json()["items"]}
@@ -109,6 +109,18 @@ def setup(service: Service) -> dict:
         ),
         201,
     )
+    doomed = ok(
+        chair.post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": "Werkbezoek Haasrode",
+                "starts_at": f"{today + timedelta(days=9)}T09:00:00",
+                "ends_at": f"{today + timedelta(days=9)}T10:00:00",
+                "participant_ids": [people[CHAIR], people[MEMBER]],
+            },
+        ),
+        201,
+    )
     mayors = ok(
         admin.post(
             f"/forums/{parent['id']}/sessions",
@@ -134,6 +146,7 @@ def setup(service: Service) -> dict:
         "base": service.base,
         "taskforce": taskforce,
         "held": held,
+        "doomed": doomed,
         "item": item,
         "overdue": overdue,
         "report": report,
@@ -443,21 +456,9 @@ def test_reschedule_after_a_preview_of_who_will_be_told(
 
 
 def test_cancel_after_a_preview(chair: Page, service: Service, setup: dict, shot: Shots) -> None:
-    day = date.today() + timedelta(days=9)
-    people = {p["email"]: p["person_id"] for p in setup["held"]["participants"]}
-    doomed = ok(
-        setup["chair"].post(
-            f"/forums/{setup['taskforce']['id']}/sessions",
-            json={
-                "title": "Werkbezoek Haasrode",
-                "starts_at": f"{day}T09:00:00",
-                "ends_at": f"{day}T10:00:00",
-                "participant_ids": [people[CHAIR], people[MEMBER]],
-            },
-        ),
-        201,
-    )
-    service.wait_mail(MEMBER, lambda m: "Werkbezoek Haasrode" in m["Subject"])
+    doomed = setup["doomed"]
+    # Its invitation went out long ago: the cancellation is owed to everyone invited.
+    service.wait_mail(MEMBER, lambda m: doomed["title"] in m["Subject"])
     page = chair
     page.goto(f"/sessions/{doomed['id']}")
     page.get_by_role("link", name="Cancel session").click()
@@ -472,10 +473,10 @@ def test_cancel_after_a_preview(chair: Page, service: Service, setup: dict, shot
             has_text="The session is cancelled. Everyone concerned is being told."
         )
     ).to_be_visible()
-    expect(page.get_by_role("heading", name="Werkbezoek Haasrode")).to_contain_text("cancelled")
+    expect(page.get_by_role("heading", name=doomed["title"])).to_contain_text("cancelled")
     expect(page.get_by_text("Bedrijf niet beschikbaar")).to_be_visible()
     shot(page, "cancelled")
-    cancellation = service.wait_mail(MEMBER, lambda m: "Werkbezoek Haasrode" in m["Subject"], seen)
+    cancellation = service.wait_mail(MEMBER, lambda m: doomed["title"] in m["Subject"], seen)
     assert "Bedrijf niet beschikbaar" in mail_text(cancellation)
 
 
