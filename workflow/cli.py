@@ -140,6 +140,17 @@ def _seed_demo() -> list[tuple[str, str, str]]:
         return seed_demo(db).tokens
 
 
+def _address_of(name: str) -> str:
+    """A demo person's e-mail address, to sign in to the web pages with."""
+    from sqlmodel import select
+
+    from workflow.db import db_session
+    from workflow.models import Person
+
+    with db_session() as db:
+        return db.exec(select(Person.email).where(Person.name == name)).first() or name
+
+
 def _print_tokens(tokens: list[tuple[str, str, str]], to: Path | None = None) -> None:
     lines = [f"{token}  {name} ({role})" for name, role, token in tokens]
     typer.echo("API tokens (shown once):")
@@ -211,9 +222,12 @@ def up(
     s.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade()
     tokens_file = s.data_dir / "demo-tokens.txt"
+    web = "sign in with your address: the link arrives as mail, below"
     if demo and _first_start():
-        tokens = [*_seed_demo(), ("Administrator", "admin", _admin_token())]
+        seeded = _seed_demo()
+        tokens = [*seeded, ("Administrator", "admin", _admin_token())]
         _print_tokens(tokens, to=tokens_file)
+        web = f"sign in as {_address_of(seeded[0][0])}: the link arrives as mail, below"
 
     me = [sys.executable, "-m", "workflow.cli"]
     commands = {"api": [*me, "api"], "worker": [*me, "worker"], "beat": [*me, "beat"]}
@@ -226,7 +240,7 @@ def up(
     base = s.effective_public_url
     typer.echo(
         f"\nForum workflow is starting.\n"
-        f"  Web      {base}/ (sign in with a demo address: the link arrives as mail, below)\n"
+        f"  Web      {base}/ ({web})\n"
         f"  API      {base}/api/v1\n"
         f"  Docs     {base}/docs\n"
         f"  Health   {base}/readyz\n"
