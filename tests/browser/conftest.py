@@ -10,8 +10,8 @@ browser context (no cookies), and saves a screenshot of every page it visits.
 import re
 import shutil
 import signal
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests import services
 from tests.integration.processes import Proc, free_port, service_env, wait_for
+from tests.integration.test_embedded import _demo_token
 from workflow.mailcatcher import read_captured
 
 # Playwright gives every launch a fresh temporary profile; these keep chromium from
@@ -46,18 +47,12 @@ class Service:
     base: str
     data: Path
     proc: Proc
-    _tokens: dict[str, str] = field(default_factory=dict)
-
-    def token(self, role: str) -> str:
-        """A demo API token by the role line in data/demo-tokens.txt (as in the README)."""
-        for line in (self.data / "demo-tokens.txt").read_text(encoding="utf-8").splitlines():
-            if role in line:
-                return line.split()[0]
-        raise AssertionError(f"no demo token for {role!r}")
 
     def api(self, role: str) -> httpx.Client:
-        """The API as a demo manager, to set up what a test does not do through the pages."""
-        headers = {"Authorization": f"Bearer {self.token(role)}"}
+        """The API as a demo manager (by the role line in data/demo-tokens.txt, as in the
+        README), to set up what a test does not do through the pages."""
+        token = _demo_token(self.data / "demo-tokens.txt", role)
+        headers = {"Authorization": f"Bearer {token}"}
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=15)
 
     def mails(self) -> list[EmailMessage]:
@@ -67,7 +62,7 @@ class Service:
         self,
         to: str,
         where: Callable[[EmailMessage], bool] = lambda m: True,
-        seen: set[str] = frozenset(),  # type: ignore[assignment]
+        seen: Collection[str] = (),
         timeout: float = 45,
     ) -> EmailMessage:
         """The first captured message to `to` that matches and was not among `seen`."""
