@@ -73,6 +73,11 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("GET", "/sessions/{session}/cancel", {}, MANAGE),
     ("POST", "/sessions/{session}/cancel", {"version": "x"}, MANAGE),
     ("POST", "/action-items/{item}/progress", {"note": "Via de pagina"}, PROGRESS),
+    ("POST", "/sessions/{session}/attendance", {"version": "x"}, MANAGE),
+    ("POST", "/sessions/{session}/outcomes", {"version": "x"}, MANAGE),
+    ("POST", "/sessions/{session}/action-items", {"title": ""}, MANAGE),
+    ("GET", "/sessions/{session}/close", {}, MANAGE),
+    ("POST", "/sessions/{session}/close", {"version": "x"}, MANAGE),
 ]
 
 

@@ -8,7 +8,16 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from workflow.web import action_items, auth, forums, me, outbox, reports, sessions
+    from workflow.web import (
+        action_items,
+        auth,
+        follow_up,
+        forums,
+        me,
+        outbox,
+        reports,
+        sessions,
+    )
 
-    modules = (auth, forums, sessions, action_items, reports, me, outbox)
+    modules = (auth, forums, sessions, follow_up, action_items, reports, me, outbox)
     return [m.router for m in modules]

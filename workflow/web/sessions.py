@@ -230,8 +230,24 @@ def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
     return {d.person_id: d for d in db.exec(calendar_mail(session_id, Delivery)).all()}
 
 
+DONE = ("scheduled", "rescheduled", "cancelled", "answered")
+
+
 @router.get("/sessions/{session_id}")
 def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = None) -> HTMLResponse:
+    return session_view(v, db, session_id, done=done)
+
+
+def session_view(
+    v: Visitor,
+    db: DBSession,
+    session_id: int,
+    status_code: int = 200,
+    done: str | None = None,
+    **after: Any,
+) -> HTMLResponse:
+    """The session's page; `after` is what the after-session forms need when one comes back
+    with a problem (workflow.web.follow_up)."""
     session = _readable(v, db, session_id)
     forum = sessions.get_forum(db, session.forum_id)
     participants = sessions.participants(db, session_id)
@@ -253,9 +269,16 @@ def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = Non
         .where(FollowUpReport.parent_session_id == session_id)
         .order_by(Forum.name, FollowUpReport.version.desc())  # type: ignore[attr-defined]
     ).all()
+    if manages:
+        from workflow.web import follow_up  # the after-session forms live there
+
+        after = follow_up.context(db, session, after)
+    else:
+        after = {"form": None}
     return render(
         v,
         "session.html",
+        status_code,
         session=session,
         forum=forum,
         agenda=sessions.agenda_rows(db, session_id),
@@ -271,8 +294,9 @@ def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = Non
             .order_by(SessionReminder.due_at)
         ).all(),
         manages=manages,
-        done=done if done in ("scheduled", "rescheduled", "cancelled", "answered") else None,
+        done=done if done in DONE or done in after.get("done_kinds", ()) else None,
         mine=next((p for p in participants if p.person_id == v.me.person_id), None),
+        after=after,
     )
 
 
