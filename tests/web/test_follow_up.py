@@ -179,6 +179,11 @@ def test_bad_input_csrf_and_stale_versions_are_clear_pages(w: World) -> None:
         assert r.status_code == 422, (bad, r.text)
         assert f'id="err-{field}"' in r.text and "Traceback" not in r.text, bad
     assert 'value="Actie"' in r.text  # what was typed is kept
+    # Every field's reason at once, not only the first one's.
+    bad = {"csrf": token, "title": "", "owner": "", "due_date": "2027-02-30", "target": "1e309"}
+    r = c.post(f"/sessions/{sid}/action-items", data=bad)
+    for field in ("title", "owner", "due_date", "target"):
+        assert f'id="err-{field}"' in r.text, field
     agenda = ok(w.client.get(f"/api/v1/sessions/{sid}/agenda-items", headers=w.auth("member")))
     name = f"outcome-{agenda[0]['id']}"
     for text in ("a\x00b", "x" * 20_001):

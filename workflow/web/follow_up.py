@@ -243,21 +243,32 @@ async def create_action_item(
     """As POST /api/v1/sessions/{id}/action-items."""
     _managed(v, db, session_id)
     form = await request.form()
+    rename = {"owner_person_id": "owner", "owner_organisation_id": "owner"}
+    errors: dict[str, str] = {}  # every field's reason at once, not the first one only
+    fields: dict[str, Any] = {
+        "title": _text(form, "title"),
+        "due_date": _text(form, "due_date") or None,
+        "indicator": _text(form, "indicator") or None,
+        "unit": _text(form, "unit") or None,
+    }
     try:
-        data = ActionItemCreate.model_validate(
-            {
-                "title": _text(form, "title"),
-                **_owner(form),
-                "due_date": _text(form, "due_date") or None,
-                "indicator": _text(form, "indicator") or None,
-                "unit": _text(form, "unit") or None,
-                "baseline": _number(form, "baseline"),
-                "target": _number(form, "target"),
-            }
-        )
+        fields.update(_owner(form))
+    except rules.RuleError as exc:
+        errors["owner"] = exc.detail
+    for name in ("baseline", "target"):
+        try:
+            fields[name] = _number(form, name)
+        except rules.RuleError as exc:
+            errors[name] = exc.detail
+    try:
+        data = ActionItemCreate.model_validate(fields)
+    except ValidationError as exc:
+        errors = _on_fields(exc, rename) | errors
+    if errors:
+        return _again(v, db, session_id, "action_item", form, errors)
+    try:
         action_items.create(db, v.me, session_id, data)
-    except (ValidationError, rules.RuleError) as exc:
-        rename = {"owner_person_id": "owner", "owner_organisation_id": "owner"}
+    except rules.RuleError as exc:
         return _again(v, db, session_id, "action_item", form, _on_fields(exc, rename))
     spine.commit(db)
     return redirect(v, f"/sessions/{session_id}?done=action_item#h-items")
