@@ -90,11 +90,12 @@ def links(mail: EmailMessage, path: str) -> list[str]:
     return [u for u in LINK.findall(mail_text(mail)) if re.match(rf"https?://[^/]+{path}", u)]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _screenshot_folder() -> Iterator[None]:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
-    yield
+def pytest_configure(config: pytest.Config) -> None:
+    # Once per run: under pytest-xdist only the controller (no workerinput) empties it, so
+    # one worker never wipes what another has taken.
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
