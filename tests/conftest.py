@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 # Before anything imports the settings: the API tests publish to an in-process broker.
 _TMP = tempfile.mkdtemp(prefix="workflow-tests-")
@@ -33,6 +34,21 @@ from workflow.config import get_settings
 from workflow.migrate import upgrade
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
+SCREENSHOTS = Path(__file__).parent / "browser" / "screenshots"
+
+
+# Here, not in tests/browser: under pytest-xdist only this conftest is loaded by the
+# controller, which empties the screenshot folder once per run and names it at the end.
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"browser screenshots: {len(shots)} in {SCREENSHOTS}")
 
 
 def use_database(url: str) -> None:

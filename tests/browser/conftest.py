@@ -8,7 +8,6 @@ browser context (no cookies), and saves a screenshot of every page it visits.
 """
 
 import re
-import shutil
 import signal
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests import services
+from tests.conftest import SCREENSHOTS
 from tests.integration.processes import Proc, free_port, service_env, wait_for
 from tests.integration.test_embedded import _demo_token
 from workflow.mailcatcher import read_captured
@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r"https?://[^\s<>\"]+")
@@ -88,20 +88,6 @@ def mail_text(mail: EmailMessage) -> str:
 def links(mail: EmailMessage, path: str) -> list[str]:
     """The links in a mail's text whose path starts with `path` (e.g. "/rsvp/")."""
     return [u for u in LINK.findall(mail_text(mail)) if re.match(rf"https?://[^/]+{path}", u)]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Once per run: under pytest-xdist only the controller (no workerinput) empties it, so
-    # one worker never wipes what another has taken.
-    if not hasattr(config, "workerinput"):
-        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
-    if shots:
-        terminalreporter.write_line(f"browser screenshots: {len(shots)} in {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="module")
