@@ -1,5 +1,7 @@
 """My settings (language, calendar feed, API tokens) and the outbox of embedded mode."""
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -104,6 +106,8 @@ def test_the_outbox_shows_captured_mail_to_managers(w: World) -> None:
     assert '<a href="/outbox"' in page.text and 'aria-current="page"' in page.text
     one = c.get("/outbox/20270329T140000-0123456789ab.eml")
     assert one.status_code == 200 and "Download invite.ics" in one.text
+    # The answer links can be followed from the page, as from a mail program.
+    assert re.search(r'<a href="https?://[^"]+/rsvp/[^"]+"', one.text)
     ics = c.get("/outbox/20270329T140000-0123456789ab.eml/invite.ics")
     assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.content
     for bad in ("../workflow.sqlite", "x.eml", "20270329T140000-0123456789ab.eml.tmp"):
