@@ -34,8 +34,6 @@ RUN set -eux; \
     rm -rf build ./*.egg-info /tmp/constraints.txt; \
     workflow --help > /dev/null
 
-COPY templates/ ./templates/
-
 # WORKFLOW_DATA_DIR holds beat's schedule file. Created here, owned by the service user,
 # so a named volume mounted on it starts out with the right ownership.
 RUN mkdir -p /app/data && chown workflow:workflow /app/data
