@@ -22,6 +22,7 @@ COPY workflow/ ./workflow/
 # requirements.lock is a pip-freeze file used as constraints. pip refuses editable and
 # URL entries as constraints, and a freeze taken in a development checkout lists the
 # project itself as `-e <path>`, so those lines and the project's own pin are dropped.
+# The last check: the templates came with the package, whatever the working directory.
 RUN set -eux; \
     python -m venv /opt/workflow; \
     if [ -f requirements.lock ]; then \
@@ -32,7 +33,6 @@ RUN set -eux; \
         /opt/workflow/bin/pip install --no-cache-dir . ; \
     fi; \
     /opt/workflow/bin/workflow --help > /dev/null; \
-    # The templates came with the package: rendering does not depend on the directory.
     cd / && /opt/workflow/bin/python -c \
         "from workflow.invitations.render import TEMPLATES_DIR; assert (TEMPLATES_DIR / 'email' / 'session.txt').is_file(), TEMPLATES_DIR"
 

@@ -1,6 +1,7 @@
 """The package as pip installs it (not this checkout): its templates travel with it, so the
 service renders mail and pages whatever the working directory of the process."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,14 @@ print(mail.subject)
 
 
 def test_an_installed_package_renders_mail_from_any_working_directory(tmp_path: Path) -> None:
+    # What the image copies, built apart: no build output of this checkout comes along.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "workflow", source / "workflow", ignore=shutil.ignore_patterns("__pycache__")
+    )
     target = tmp_path / "site"
     build = subprocess.run(
         [
@@ -35,7 +44,7 @@ def test_an_installed_package_renders_mail_from_any_working_directory(tmp_path: 
             "--no-deps",
             "--target",
             str(target),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,
