@@ -1,5 +1,6 @@
 """The `workflow` command: run the service's processes and administer it."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -19,15 +20,38 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+log = logging.getLogger("workflow.cli")
+
+
+def _wait_for_database() -> None:
+    """Every process starts by waiting for the database (WORKFLOW_DATABASE_WAIT_SECONDS),
+    then gives up with one clear line and exit code 1, not a traceback."""
+    from workflow.db import DatabaseUnavailable, wait_for_database
+
+    try:
+        wait_for_database()
+    except DatabaseUnavailable as exc:
+        log.error("%s", exc)
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date (Alembic upgrade head)."""
+    """Bring the database schema up to date (Alembic upgrade head), once the database
+    answers (it waits up to WORKFLOW_DATABASE_WAIT_SECONDS)."""
+    from workflow.db import describe
+    from workflow.logs import configure_logging
     from workflow.migrate import upgrade
 
-    upgrade()
-    typer.echo("database is up to date")
+    configure_logging()
+    _wait_for_database()
+    where = describe(get_settings().effective_database_url)
+    try:
+        upgrade()
+    except Exception as exc:
+        log.exception("the schema upgrade of the database at %s failed: %s", where, exc)
+        raise typer.Exit(1) from None
+    log.info("the database at %s is up to date", where)
 
 
 @app.command()
@@ -36,11 +60,13 @@ def api(
     port: Annotated[int | None, typer.Option(help="Defaults to WORKFLOW_API_PORT")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API. X-Forwarded-For is believed only from WORKFLOW_FORWARDED_ALLOW_IPS."""
     import uvicorn
 
-    from workflow.logs import uvicorn_log_config
+    from workflow.logs import configure_logging, uvicorn_log_config
 
+    configure_logging()
+    _wait_for_database()
     s = get_settings()
     uvicorn.run(
         "workflow.api.main:app",
@@ -48,6 +74,7 @@ def api(
         port=port or s.api_port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=s.forwarded_allow_ips,
         log_level=s.log_level.lower(),
         log_config=uvicorn_log_config(),
     )
@@ -65,18 +92,30 @@ def worker(
     from workflow.tasks import celery_app
 
     configure_logging()
+    _wait_for_database()
     s = get_settings()
+    pool = pool or s.worker_pool
+    concurrency = concurrency or s.worker_concurrency
+    log.info(
+        "worker starting: queue %s, %s pool of %d, log level %s",
+        s.queue_name,
+        pool,
+        concurrency,
+        s.log_level,
+    )
     celery_app.worker_main(
         [
+            # Quiet: no banner printed past the logs; its facts are in the line above.
+            "--quiet",
             "worker",
             "--loglevel",
             s.log_level,
             "--queues",
             s.queue_name,
             "--pool",
-            pool or s.worker_pool,
+            pool,
             "--concurrency",
-            str(concurrency or s.worker_concurrency),
+            str(concurrency),
             "--without-gossip",
             "--without-mingle",
         ]
@@ -90,10 +129,19 @@ def beat() -> None:
     from workflow.tasks import celery_app
 
     configure_logging()
+    _wait_for_database()
     s = get_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    log.info("beat starting: every %g s, queue %s", s.sweep_interval_seconds, s.queue_name)
     celery_app.start(
-        ["beat", "--loglevel", s.log_level, "--schedule", str(s.data_dir / "beat-schedule")]
+        [
+            "--quiet",
+            "beat",
+            "--loglevel",
+            s.log_level,
+            "--schedule",
+            str(s.data_dir / "beat-schedule"),
+        ]
     )
 
 
@@ -189,7 +237,57 @@ def token_create(
         spine.record(
             db, "cli", "token.created", token_id=row.id, person_id=person_id, is_admin=admin
         )
+        token_id = row.id
+    # The secret alone on the first line (scripts read it); the id revokes it later.
     typer.echo(token)
+    typer.echo(f"token id {token_id} (revoke with: workflow token revoke {token_id})", err=True)
+
+
+@token_app.command("list")
+def token_list(
+    revoked: Annotated[bool, typer.Option("--revoked", help="Show revoked tokens too")] = False,
+) -> None:
+    """The tokens issued: id, name, whom they act as, when created (never the secret:
+    only its hash is kept)."""
+    from sqlmodel import select
+
+    from workflow.db import db_session
+    from workflow.models import ApiToken, Person
+
+    with db_session() as db:
+        query = select(ApiToken, Person).join(
+            Person,
+            ApiToken.person_id == Person.id,  # type: ignore[arg-type]
+            isouter=True,
+        )
+        if not revoked:
+            query = query.where(ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        rows = db.exec(query.order_by(ApiToken.id)).all()  # type: ignore[arg-type]
+    table = [("ID", "NAME", "ACTS AS", "CREATED", "REVOKED")]
+    for token, person in rows:
+        acts_as = "administrator" if token.is_admin else (person.email if person else "-")
+        table.append(
+            (
+                str(token.id),
+                token.name,
+                acts_as,
+                _when(token.created_at),
+                _when(token.revoked_at) if token.revoked_at else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if len(table) == 1:
+        typer.echo("no tokens" + ("" if revoked else " (--revoked shows revoked ones)"))
+
+
+def _when(moment: object) -> str:
+    from datetime import datetime
+
+    if not isinstance(moment, datetime):
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @token_app.command("revoke")
@@ -220,6 +318,7 @@ def up(
 
     s = get_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    _wait_for_database()
     upgrade()
     tokens_file = s.data_dir / "demo-tokens.txt"
     web = "sign in with your address: the link arrives as mail, below"

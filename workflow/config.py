@@ -16,6 +16,9 @@ class Settings(BaseSettings):
 
     # Components. Empty means "the embedded default under data_dir".
     database_url: str = ""
+    # How long every process waits at start for the database to answer (it may still be
+    # starting, as in a fresh docker-compose stack) before it gives up with a clear error.
+    database_wait_seconds: float = Field(default=60.0, ge=0)
     broker_url: str = ""
     # Each deployment gets its own queue: a worker that does not know a task drops it.
     queue_name: str = "workflow"
@@ -34,6 +37,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = ""  # how participants reach the API; defaults to http://api_host:api_port
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: a
+    # comma-separated list of addresses or networks (e.g. 172.30.80.0/24), or * for any.
+    # From any other address the headers are ignored and the connection's address counts.
+    forwarded_allow_ips: str = "127.0.0.1"
     max_body_bytes: int = 1_048_576
     # Requests per client address to the login-free pages (links in mail, calendar feeds);
     # empty turns the limit off. Counted in memory per process unless a store is given.

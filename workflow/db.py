@@ -1,5 +1,7 @@
 """Database engine and sessions. SQLite for the embedded default, PostgreSQL in production."""
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -8,10 +10,14 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session as DBSession
 from sqlmodel import create_engine
 
 from workflow.config import get_settings
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -63,3 +69,70 @@ def db_session() -> Iterator[DBSession]:
 def ping(engine: Engine | None = None) -> None:
     with (engine or get_engine()).connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer within WORKFLOW_DATABASE_WAIT_SECONDS."""
+
+
+def describe(url: str) -> str:
+    """Where a database URL points, without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite {parsed.database}"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def wait_for_database(seconds: float | None = None, url: str | None = None) -> None:
+    """Wait until the database answers, trying again every two seconds for at most
+    `seconds` (WORKFLOW_DATABASE_WAIT_SECONDS): at a fresh start PostgreSQL may still be
+    initialising. Each failed try is logged; DatabaseUnavailable says why it gave up."""
+    s = get_settings()
+    url = url or s.effective_database_url
+    if make_url(url).get_backend_name() == "sqlite":
+        return
+    budget = s.database_wait_seconds if seconds is None else seconds
+    where = describe(url)
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
+    deadline = time.monotonic() + budget
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            try:
+                ping(engine)
+            except OperationalError as exc:
+                reason = _reason(exc)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DatabaseUnavailable(
+                        f"the database at {where} did not answer within {budget:g} s "
+                        f"(tried {_times(attempt)}; last: {reason}); check WORKFLOW_DATABASE_URL "
+                        f"and that the server is running"
+                    ) from None
+                log.warning(
+                    "waiting for the database at %s (attempt %d: %s); giving up in %.0f s",
+                    where,
+                    attempt,
+                    reason,
+                    left,
+                )
+                time.sleep(min(2.0, left))
+                continue
+            if attempt > 1:
+                log.info("the database at %s answers (after %d attempts)", where, attempt)
+            return
+    finally:
+        engine.dispose()
+
+
+def _reason(exc: OperationalError) -> str:
+    """The driver's own words, e.g. 'Connection refused' or 'FATAL:  the database system is
+    starting up', without the address (said already) and SQLAlchemy's background link."""
+    lines = str(exc.orig or exc).strip().splitlines()
+    first = lines[0] if lines else exc.__class__.__name__
+    return first.rsplit(" failed: ", 1)[-1].strip()
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")

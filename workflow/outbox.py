@@ -280,6 +280,7 @@ def deliver(delivery_id: int) -> str:
     try:
         accepted = mailer().send(composed.message, get_settings().mail_from, [composed.recipient])
     except TemporaryFailure as exc:
+        log.info("delivery %s (%s) to be tried again: %s", delivery_id, delivery.reason, exc)
         with db_session() as db:
             mark_retry(db, delivery, str(exc))
         _next_in_line(delivery)
@@ -291,6 +292,7 @@ def deliver(delivery_id: int) -> str:
         return "failed"
     with db_session() as db:
         mark_sent(db, delivery_id, accepted.answer)
+    log.info("delivery %s (%s) sent: %s", delivery_id, delivery.reason, accepted.answer)
     _next_in_line(delivery)
     return "sent"
 

@@ -7,10 +7,12 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from tests import services
 from tests.integration.conftest import ADMIN
 from tests.integration.processes import free_port, running, wait_for, wait_ready
+from tests.integration.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -127,19 +129,27 @@ def test_changes_are_accepted_while_the_broker_is_down(stack: dict) -> None:
 
 
 def test_database_down_answers_503_problem_details(stack: dict) -> None:
-    env = {
-        **stack["env"],
-        "WORKFLOW_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x",
-    }
+    real = make_url(stack["env"]["WORKFLOW_DATABASE_URL"])
     base = stack["base"]
-    with running("api", ["api"], env, stack["logs"]) as api:
-        wait_ready(base, api)
-        r = httpx.get(
-            f"{base}/api/v1/forums", headers={"Authorization": "Bearer wf_unknown"}, timeout=15
-        )
-        assert r.status_code == 503
-        assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["status"] == 503 and "database" in r.json()["detail"]
-        assert r.headers["Retry-After"] == "5"
-        ready = httpx.get(f"{base}/readyz", timeout=15)
-        assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unavailable"
+    with tcp_proxy((real.host or "127.0.0.1", real.port or 5432)) as database:
+        through = real.set(host="127.0.0.1", port=database.port)
+        env = {
+            **stack["env"],
+            "WORKFLOW_DATABASE_URL": through.render_as_string(hide_password=False),
+        }
+        with running("api", ["api"], env, stack["logs"]) as api:
+            wait_ready(base, api)  # it starts once the database answers
+            database.down()  # and then the database goes away
+            _answers_503(base)
+
+
+def _answers_503(base: str) -> None:
+    r = httpx.get(
+        f"{base}/api/v1/forums", headers={"Authorization": "Bearer wf_unknown"}, timeout=15
+    )
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 503 and "database" in r.json()["detail"]
+    assert r.headers["Retry-After"] == "5"
+    ready = httpx.get(f"{base}/readyz", timeout=15)
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unavailable"

@@ -152,12 +152,12 @@ def test_the_calendar_description_carries_the_agenda_in_the_language() -> None:
 def _extracted_ids() -> set[str]:
     method_map = [
         ("workflow/**.py", "python"),
-        ("templates/**.html", "jinja2"),
-        ("templates/**.txt", "jinja2"),
+        ("workflow/templates/**.html", "jinja2"),
+        ("workflow/templates/**.txt", "jinja2"),
     ]
     options = {
-        "templates/**.html": {"extensions": "jinja2.ext.i18n"},
-        "templates/**.txt": {"extensions": "jinja2.ext.i18n"},
+        "workflow/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+        "workflow/templates/**.txt": {"extensions": "jinja2.ext.i18n"},
     }
     ids = set()
     for _, _, message, *_ in extract_from_dir(

@@ -9,7 +9,6 @@ step). To add or change a text, edit the template, then:
 and translate the new entries in each messages.po.
 """
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -34,15 +33,8 @@ LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
-def _templates_dir() -> Path:
-    configured = os.environ.get("WORKFLOW_TEMPLATES_DIR")
-    if configured:
-        return Path(configured)
-    beside_package = Path(__file__).resolve().parents[2] / "templates"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "templates"
-
-
-TEMPLATES_DIR = _templates_dir()
+# Shipped in the package, so any working directory renders the same mail and pages.
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 
 def N_(message: str) -> str:
@@ -197,7 +189,7 @@ def render_mail(mail: Mail) -> RenderedMail:
 
 
 def render_named(name: str, language: str, subject: str, **context: Any) -> RenderedMail:
-    """A mail from templates/email/<name>.txt and .html; `subject` is an untranslated
+    """A mail from workflow/templates/email/<name>.txt and .html; `subject` is an untranslated
     message with %(...)s placeholders filled from `context`."""
     language = language_of(language)
     env = environment(language)

@@ -105,7 +105,7 @@ def html_context(
     versions: Sequence[dict[str, Any]] = (),
     pdf_url: str | None = None,
 ) -> dict[str, Any]:
-    """What templates/pages/_report_body.html shows, in the reader's language."""
+    """What workflow/templates/pages/_report_body.html shows, in the reader's language."""
     return {
         "report": content,
         "occasion": _occasion(content.get("parent") or {}, language),

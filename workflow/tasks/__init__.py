@@ -3,9 +3,16 @@
 Reliability settings (see DESIGN): late acknowledgement with reject-on-worker-lost and a
 prefetch of one, so a killed worker's task comes back; no ETA tasks (the database decides
 what is due); a periodic sweep re-drives whatever a lost message left behind.
+
+Logging is the service's own (workflow/logs.py), in the worker and in beat: Celery's set-up
+is replaced, so WORKFLOW_LOG_FORMAT=json holds for Celery's lines too. A task queued while
+an API request runs carries that request's id in its message headers, and passes it on to
+the tasks it queues in turn (reconcile, then send): the worker's log lines for that work
+carry the id the API returned as X-Request-ID.
 """
 
 import logging
+from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
@@ -34,6 +41,11 @@ def make_celery() -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
+        # When the broker connection drops, stop the tasks still running: their message
+        # cannot be acknowledged any more and comes back (the sweep re-drives the work
+        # sooner), so the work is not done twice in parallel. Celery 6's default; set, so
+        # no reconnect logs a deprecation warning.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
         # Task events for Flower and other monitors.
         worker_send_task_events=True,
@@ -61,20 +73,46 @@ def make_celery() -> Celery:
 celery_app = make_celery()
 
 
+@signals.setup_logging.connect
+def _own_logging(**_: object) -> None:
+    """Worker and beat log through the service's handler, in its format (not Celery's)."""
+    logs.configure_logging()
+    if logs.is_json():
+        # Celery writes "worker: Warm shutdown (MainProcess)" and its like straight to the
+        # file descriptor, past any stream: make them records like the rest.
+        from celery.apps import worker
+
+        say = logging.getLogger("celery.apps.worker")
+        worker.safe_say = lambda msg, f=None: say.info("%s", str(msg).strip())  # type: ignore[assignment]
+
+
 @signals.task_prerun.connect
-def _task_started(task_id: str, **_: object) -> None:
-    logs.task_id.set(task_id)  # every log record of the task carries its id
+def _task_started(task_id: str, task: Any = None, **_: object) -> None:
+    # Every log record of the task carries its id, and the id of the request behind it.
+    logs.task_id.set(task_id)
+    request = getattr(task, "request", None)
+    logs.request_id.set(request.get(REQUEST_ID_HEADER) if request is not None else None)
 
 
 @signals.task_postrun.connect
 def _task_finished(**_: object) -> None:
     logs.task_id.set(None)
+    logs.request_id.set(None)
+
+
+REQUEST_ID_HEADER = "request_id"
+
+
+def message_headers() -> dict[str, str] | None:
+    """The request id of the API call (or of the task) that queues work, for its message."""
+    rid = logs.request_id.get()
+    return {REQUEST_ID_HEADER: rid} if rid else None
 
 
 def _enqueue(task: str, ident: int) -> None:
     """Best effort: what is owed is already committed, and the sweep covers a failure here."""
     try:
-        celery_app.send_task(task, args=[ident], retry=False)
+        celery_app.send_task(task, args=[ident], retry=False, headers=message_headers())
     except Exception as exc:  # broker down
         log.warning("could not queue %s(%s): %s", task, ident, exc)
 
