@@ -34,10 +34,8 @@ def make_engine(url: str) -> Engine:
         return engine
     # A process cut off from the network inside a transaction keeps its row locks until the
     # server notices, which over a silent network takes hours, and every worker that needs
-    # those rows waits as long. The server ends a session that has kept a transaction open
-    # without a word for longer than a delivery's lease, so what a vanished worker held is
-    # taken over after the lease, as promised.
-    idle_ms = round(get_settings().delivery_lease_seconds * 1000)
+    # those rows waits as long. The server ends such a session instead (see the setting).
+    idle_ms = round(get_settings().database_idle_transaction_seconds * 1000)
     given = parsed.query.get("options")
     options = " ".join(
         [
