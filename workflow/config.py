@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     worker_pool: str = "prefork"
     # A claimed delivery not finished within the lease is taken up again (worker killed).
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
+    # PostgreSQL ends a session that has kept a transaction open this long without a word (a
+    # worker cut off from the network), so the row locks it held stop nobody. At most the
+    # lease, or what a vanished worker held is not taken over when its lease runs out.
+    database_idle_transaction_seconds: float = Field(default=60.0, gt=0)
     # Temporary SMTP failures wait retry_base * 2**(attempt-1), at most retry_max.
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)

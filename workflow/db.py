@@ -38,6 +38,17 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    # A process cut off from the network inside a transaction keeps its row locks until the
+    # server notices, which over a silent network takes hours, and every worker that needs
+    # those rows waits as long. The server ends such a session instead (see the setting).
+    idle_ms = round(get_settings().database_idle_transaction_seconds * 1000)
+    given = parsed.query.get("options")
+    options = " ".join(
+        [
+            *([given] if isinstance(given, str) else given or []),
+            f"-c idle_in_transaction_session_timeout={idle_ms}",
+        ]
+    )
     # pre_ping lets the service recover by itself after PostgreSQL restarts.
     return create_engine(
         url,
@@ -45,7 +56,7 @@ def make_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=5,
-        connect_args={"connect_timeout": 3},
+        connect_args={"connect_timeout": 3, "options": options},
     )
 
 

@@ -2,7 +2,9 @@
 
 A send claims its row under a lease (a conditional UPDATE, so two workers never both take
 it), hands the message to SMTP, then records the answer. A worker killed mid-send leaves the
-row 'sending' with a lease that runs out; the sweep then offers it again. Temporary SMTP
+row 'sending' with a lease that runs out; the sweep then offers it again. A worker cut off
+from the network rather than killed may come back later with the answer to its old attempt:
+it is recorded only if nobody claimed the row since. Temporary SMTP
 failures come back after an exponential backoff; the sweep, not an ETA task, decides when.
 """
 
@@ -145,25 +147,43 @@ def claim(db: DBSession, delivery_id: int) -> Delivery | None:
     return db.get(Delivery, delivery_id, populate_existing=True)
 
 
-def _finish(db: DBSession, delivery_id: int, **values: Any) -> None:
-    db.exec(  # type: ignore[call-overload]
-        update(Delivery).where(Delivery.id == delivery_id).values(lease_until=None, **values)
+def _finish(db: DBSession, delivery: Delivery, **values: Any) -> bool:
+    """Record how the attempt `delivery` was claimed for ended, unless the row has moved on
+    since: a worker cut off from the network past its lease comes back after another worker
+    took the delivery over (and perhaps sent it), and what it learnt then is no longer news.
+    The attempt count is the token: every claim raises it."""
+    result = db.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(
+            Delivery.id == delivery.id,
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.attempts == delivery.attempts,
+        )
+        .values(lease_until=None, **values)
     )
+    if result.rowcount == 0:
+        log.warning(
+            "delivery %s: attempt %s ended after the delivery was taken over; left as it is",
+            delivery.id,
+            delivery.attempts,
+        )
+        return False
+    return True
 
 
-def mark_sent(db: DBSession, delivery_id: int, answer: str) -> None:
+def mark_sent(db: DBSession, delivery: Delivery, answer: str) -> None:
     _finish(
-        db, delivery_id, status=DeliveryStatus.sent, sent_at=clock.now(), last_answer=answer[:1000]
+        db, delivery, status=DeliveryStatus.sent, sent_at=clock.now(), last_answer=answer[:1000]
     )
 
 
-def mark_failed(db: DBSession, delivery_id: int, answer: str) -> None:
-    log.warning("delivery %s failed: %s", delivery_id, answer)
-    _finish(db, delivery_id, status=DeliveryStatus.failed, last_answer=answer[:1000])
+def mark_failed(db: DBSession, delivery: Delivery, answer: str) -> None:
+    if _finish(db, delivery, status=DeliveryStatus.failed, last_answer=answer[:1000]):
+        log.warning("delivery %s failed: %s", delivery.id, answer)
 
 
-def mark_superseded(db: DBSession, delivery_id: int, why: str) -> None:
-    _finish(db, delivery_id, status=DeliveryStatus.superseded, last_answer=why[:1000])
+def mark_superseded(db: DBSession, delivery: Delivery, why: str) -> None:
+    _finish(db, delivery, status=DeliveryStatus.superseded, last_answer=why[:1000])
 
 
 def backoff(attempts: int) -> timedelta:
@@ -175,13 +195,13 @@ def backoff(attempts: int) -> timedelta:
 
 def mark_retry(db: DBSession, delivery: Delivery, answer: str) -> None:
     if delivery.attempts >= get_settings().delivery_max_attempts:
-        mark_failed(db, delivery.id, f"gave up after {delivery.attempts} attempts: {answer}")  # type: ignore[arg-type]
+        mark_failed(db, delivery, f"gave up after {delivery.attempts} attempts: {answer}")
         return
     _finish(
         db,
-        delivery.id,
+        delivery,
         status=DeliveryStatus.pending,
-        last_answer=answer[:1000],  # type: ignore[arg-type]
+        last_answer=answer[:1000],
         next_attempt_at=clock.now() + backoff(delivery.attempts),
     )
 
@@ -270,11 +290,11 @@ def deliver(delivery_id: int) -> str:
             composed = compose_mail(db, delivery)
     except ValueError as exc:  # e.g. a header that would not be safe: never retried
         with db_session() as db:
-            mark_failed(db, delivery_id, f"cannot compose: {exc}")
+            mark_failed(db, delivery, f"cannot compose: {exc}")
         return "failed"
     if isinstance(composed, Superseded):
         with db_session() as db:
-            mark_superseded(db, delivery_id, composed.why)
+            mark_superseded(db, delivery, composed.why)
         _next_in_line(delivery)
         return "superseded"
     try:
@@ -287,11 +307,11 @@ def deliver(delivery_id: int) -> str:
         return "retry"
     except PermanentFailure as exc:
         with db_session() as db:
-            mark_failed(db, delivery_id, str(exc))
+            mark_failed(db, delivery, str(exc))
         _next_in_line(delivery)
         return "failed"
     with db_session() as db:
-        mark_sent(db, delivery_id, accepted.answer)
+        mark_sent(db, delivery, accepted.answer)
     log.info("delivery %s (%s) sent: %s", delivery_id, delivery.reason, accepted.answer)
     _next_in_line(delivery)
     return "sent"

@@ -44,11 +44,36 @@ def test_one_worker_at_a_time_and_again_when_it_vanished(delivery: int) -> None:
         again = outbox.claim(db, delivery)
     assert again is not None and again.attempts == 2
     with db_session() as db:
-        outbox.mark_sent(db, delivery, "250 OK")
+        outbox.mark_sent(db, again, "250 OK")
     clock.freeze(T0 + timedelta(hours=1))
     with db_session() as db:
         assert outbox.claim(db, delivery) is None and outbox.due(db) == []
     assert _row(delivery).status == "sent" and _row(delivery).last_answer == "250 OK"
+
+
+def test_a_worker_back_after_its_lease_records_nothing_over_the_one_that_took_over(
+    delivery: int,
+) -> None:
+    """Cut off from the network rather than killed, a worker learns how its attempt ended long
+    after its lease; by then another worker has taken the delivery over."""
+    with db_session() as db:
+        cut_off = outbox.claim(db, delivery)
+    clock.freeze(T0 + timedelta(seconds=121))
+    with db_session() as db:
+        other = outbox.claim(db, delivery)
+    assert cut_off is not None and other is not None
+    with db_session() as db:
+        outbox.mark_retry(db, cut_off, "timed out")  # while the other one is sending
+    assert _row(delivery).status == "sending"
+    with db_session() as db:
+        outbox.mark_sent(db, other, "250 OK")
+    for late in (outbox.mark_retry, outbox.mark_failed, outbox.mark_sent):
+        with db_session() as db:
+            late(db, cut_off, "451 late")
+        row = _row(delivery)
+        assert (row.status, row.last_answer, row.lease_until) == ("sent", "250 OK", None)
+    with db_session() as db:
+        assert outbox.due(db) == []  # nothing to send again
 
 
 def test_temporary_failures_back_off(delivery: int) -> None:
@@ -66,8 +91,8 @@ def test_temporary_failures_back_off(delivery: int) -> None:
 
 def test_a_permanent_failure_is_final_and_visible(delivery: int) -> None:
     with db_session() as db:
-        outbox.claim(db, delivery)
-        outbox.mark_failed(db, delivery, "550 5.1.1 mailbox unknown")
+        claimed = outbox.claim(db, delivery)
+        outbox.mark_failed(db, claimed, "550 5.1.1 mailbox unknown")  # type: ignore[arg-type]
     clock.freeze(T0 + timedelta(days=1))
     with db_session() as db:
         assert outbox.due(db) == [] and outbox.claim(db, delivery) is None
@@ -109,12 +134,13 @@ def test_calendar_mails_to_one_person_go_one_at_a_time(client) -> None:  # type:
     with db_session() as db:
         first, second, someone_else = outbox.owe(db, [*rows, other])
     with db_session() as db:
-        assert outbox.claim(db, first) is not None
+        claimed = outbox.claim(db, first)
+        assert claimed is not None
     with db_session() as db:
         assert outbox.claim(db, second) is None  # waits for the first
         assert outbox.claim(db, someone_else) is not None  # others are not held up
     with db_session() as db:
-        outbox.mark_sent(db, first, "250 OK")
+        outbox.mark_sent(db, claimed, "250 OK")
         assert outbox.waiting_siblings(db, _row(first)) == [second]
     with db_session() as db:
         assert outbox.claim(db, second) is not None

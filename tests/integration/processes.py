@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,12 +28,20 @@ def service_env(**settings: str) -> dict[str, str]:
 
 
 class Proc:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_dir: Path,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        """`prefix` runs the process through another command (e.g. `ip netns exec NS`)."""
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "workflow.cli", *args],
+            [*prefix, sys.executable, "-m", "workflow.cli", *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -56,8 +64,14 @@ class Proc:
 
 
 @contextmanager
-def running(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Iterator[Proc]:
-    proc = Proc(name, args, env, log_dir)
+def running(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    prefix: Sequence[str] = (),
+) -> Iterator[Proc]:
+    proc = Proc(name, args, env, log_dir, prefix)
     try:
         yield proc
     finally:

@@ -5,26 +5,29 @@ import contextlib
 import selectors
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tests.integration.processes import free_port
 
 
 class Proxy:
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self.target = target
+        self.host = host  # the address it listens on
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Sees every chunk before it is passed on, and whether it comes from the client.
+        self.watch: Callable[[bytes, bool], None] | None = None
 
     def up(self) -> None:
         """Listen (again) on the same port."""
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen(64)
         self._listener = listener
         self._stop.clear()
@@ -71,6 +74,8 @@ class Proxy:
                     data = key.fileobj.recv(65536)  # type: ignore[union-attr]
                     if not data:
                         return
+                    if self.watch is not None:
+                        self.watch(data, key.fileobj is a)
                     key.data.sendall(data)
         except OSError:
             return
@@ -84,8 +89,8 @@ class Proxy:
 
 
 @contextmanager
-def tcp_proxy(target: tuple[str, int]) -> Iterator[Proxy]:
-    proxy = Proxy(target)
+def tcp_proxy(target: tuple[str, int], host: str = "127.0.0.1") -> Iterator[Proxy]:
+    proxy = Proxy(target, host)
     proxy.up()
     try:
         yield proxy
