@@ -27,12 +27,23 @@ from workflow.models import (
     Membership,
     Organisation,
     Participant,
+    Person,
     SessionStatus,
     WebSignIn,
 )
 from workflow.models import Session as MeetingSession
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
+
+
+def erased_address(person_id: int) -> str:
+    return f"erased-{person_id}@{ERASED_DOMAIN}"
+
+
+def is_erased(person: Person) -> bool:
+    """Was this person erased? Their row stays (held sessions keep an anonymous attendee),
+    so links signed for them earlier must ask this before they show anything."""
+    return person.email == erased_address(person.id)  # type: ignore[arg-type]
 
 
 def _iso(v: Any) -> Any:
@@ -147,7 +158,7 @@ def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]
         .values(actor=f"person:{person_id} (erased)")
     )
     person.name = f"Erased person {person_id}"
-    person.email = f"erased-{person_id}@{ERASED_DOMAIN}"
+    person.email = erased_address(person_id)
     person.organisation_id = None
     person.feed_token_hash = None
     spine.record(db, principal.actor, "person.erased", person_id=person_id, **done)
