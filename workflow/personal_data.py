@@ -4,7 +4,8 @@ public body in Belgium must allow (GDPR articles 15, 17 and 20).
 Erasure keeps what the forums' records need without the person in them: attendance and
 decisions of sessions already held stay, under an anonymous name; the mail they were sent is
 kept only as counts (in the audit trail); what was still to come for them (sessions ahead,
-pending mail, tokens, memberships) goes.
+pending mail, tokens, memberships) goes, and the links mailed to them stop working
+(`is_erased`, asked by the pages behind those links).
 """
 
 from collections import Counter

@@ -100,8 +100,7 @@ def _capture(w: World) -> dict[str, str]:
         for n, delivery_id in enumerate(sorted(created)):
             composed = compose_mail(db, db.get(Delivery, delivery_id))
             envelope = (
-                "X-Envelope-From: noreply@example.org\r\n"
-                f"X-Envelope-To: {composed.recipient}\r\n"
+                f"X-Envelope-From: noreply@example.org\r\nX-Envelope-To: {composed.recipient}\r\n"
             )
             name = f"20270329T1400{n:02d}-0123456789{n:02x}.eml"
             (directory / name).write_bytes(envelope.encode() + bytes(composed.message))
