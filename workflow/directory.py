@@ -54,10 +54,13 @@ def _check_organisation(db: DBSession, organisation_id: int | None) -> None:
         )
 
 
-def _check_email_free(db: DBSession, email: str, person_id: int | None = None) -> None:
+def _check_email_free(
+    db: DBSession, email: str, person_id: int | None = None, *, name_them: bool = True
+) -> None:
     other = db.exec(select(Person).where(Person.email == email)).first()
     if other is not None and other.id != person_id:
-        raise Problem(409, f"{email} already belongs to person {other.id}")
+        whose = f"person {other.id}" if name_them else "someone else in the directory"
+        raise Problem(409, f"{email} already belongs to {whose}")
 
 
 def create_person(db: DBSession, principal: Principal, data: PersonCreate) -> Person:
@@ -96,7 +99,8 @@ def update_person(
         _check_organisation(db, fields["organisation_id"])
     old_email = person.email
     if "email" in fields:
-        _check_email_free(db, fields["email"], person_id)
+        # Someone changing only their own address learns no one else's record from it.
+        _check_email_free(db, fields["email"], person_id, name_them=principal.manages_any_forum)
     for name, value in fields.items():
         setattr(person, name, value)
     spine.record(db, principal.actor, "person.updated", person_id=person_id, fields=sorted(fields))

@@ -175,6 +175,9 @@ def test_a_person_changes_their_own_address_and_keeps_their_tokens(w: World) -> 
     [mail] = owed(ADDRESS_CHANGED)
     composed = compose(mail.id)
     assert composed.recipient == "member@example.org"
+    # Someone else's address is refused without saying whose it is.
+    taken = c.patch(f"{API}/people/{me}", json={"email": "observer@example.org"}, headers=token)
+    assert taken.status_code == 409 and str(w.people["observer"]) not in taken.json()["detail"]
     text = composed.message.get_body(("plain",)).get_content()
     assert "met een van uw API-tokens" in text  # Dutch, the member's language
     with db_session() as db:
