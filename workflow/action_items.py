@@ -106,6 +106,11 @@ def update(
             raise forbidden(
                 f"owners may update status, current_value and notes only, not {', '.join(beyond)}"
             )
+        if _cancels_or_reopens(current, data):
+            raise forbidden(
+                "only the forum's co-chairs and secretariat cancel an action item "
+                "or take it out of cancelled"
+            )
     try:
         item = spine.claim(db, ActionItem, item_id, expected_version)
     except spine.VersionMismatch as exc:
@@ -151,6 +156,21 @@ def update(
         note=data.note is not None,
     )
     return item
+
+
+def _cancels_or_reopens(item: ActionItem, data: ActionItemUpdate) -> bool:
+    """Does this update cancel the item, or move it out of cancelled? Cancelling takes an
+    item off every overdue and escalation list, so it is the forum's managers' decision, and
+    so is undoing it."""
+    if "status" not in data.model_fields_set or data.status == item.status:
+        return False
+    return ActionItemStatus.cancelled in (data.status, item.status)
+
+
+def may_cancel(principal: Principal, item: ActionItem) -> bool:
+    """May this principal set the item's status to cancelled, or out of it? (The forms
+    offer the status only to those who may.)"""
+    return principal.may(item.forum_id, Action.manage)
 
 
 def _plain(v: object) -> object:

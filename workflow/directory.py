@@ -1,16 +1,30 @@
 """Organisations and people: one directory shared by every forum.
 
 Forum managers (co-chairs, secretariat) keep it up to date alongside the administrator,
-because they are the ones who invite experts and partners to their sessions.
+because they are the ones who invite experts and partners to their sessions; but a person's
+record is not any one forum's: who may change which field is `permissions.person_edit_refusal`
+(an e-mail address only by an administrator or the person themselves, the rest by the
+managers of a forum the person sits in). A changed address ends the person's browser
+sessions and sign-in links and is told to the old address.
 """
 
+from dataclasses import replace
+from datetime import datetime
+
+from babel.dates import format_date, format_time
+from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import select
 
-from workflow import rules, spine
+from workflow import clock, outbox, permissions, rules, spine
 from workflow.auth import Principal
+from workflow.config import get_settings
 from workflow.errors import Problem, forbidden, not_found
-from workflow.models import Organisation, Person
+from workflow.follow_up.compose import mail_envelope
+from workflow.invitations.compose import Composed, Superseded
+from workflow.invitations.render import LOCALES, N_, RenderedMail, language_of, render_named
+from workflow.mailmessage import build
+from workflow.models import ApiToken, Delivery, Membership, Organisation, Person, WebSignIn
 from workflow.schemas import OrganisationCreate, OrganisationUpdate, PersonCreate, PersonUpdate
 
 
@@ -40,10 +54,13 @@ def _check_organisation(db: DBSession, organisation_id: int | None) -> None:
         )
 
 
-def _check_email_free(db: DBSession, email: str, person_id: int | None = None) -> None:
+def _check_email_free(
+    db: DBSession, email: str, person_id: int | None = None, *, name_them: bool = True
+) -> None:
     other = db.exec(select(Person).where(Person.email == email)).first()
     if other is not None and other.id != person_id:
-        raise Problem(409, f"{email} already belongs to person {other.id}")
+        whose = f"person {other.id}" if name_them else "someone else in the directory"
+        raise Problem(409, f"{email} already belongs to {whose}")
 
 
 def create_person(db: DBSession, principal: Principal, data: PersonCreate) -> Person:
@@ -62,17 +79,137 @@ def update_person(
 ) -> Person:
     person = get_person(db, person_id)
     fields = data.model_dump(exclude_unset=True)
+    if fields.get("email") == person.email:
+        del fields["email"]  # sent back as it is: not a change, whoever sends it
     is_self = principal.person_id == person_id
-    if not (principal.manages_any_forum or (is_self and set(fields) <= {"language", "name"})):
-        raise forbidden("you may change your own name and language only")
+    their_forums = set(
+        db.exec(select(Membership.forum_id).where(Membership.person_id == person_id)).all()
+    )
+    refusal = permissions.person_edit_refusal(
+        set(fields),
+        is_admin=principal.is_admin,
+        is_self=is_self,
+        manages_any_forum=principal.manages_any_forum,
+        manages_a_forum_of_theirs=bool(their_forums & principal.managed_forums),
+        sits_in_a_forum=bool(their_forums),
+    )
+    if refusal is not None:
+        raise forbidden(refusal)
     if "organisation_id" in fields:
         _check_organisation(db, fields["organisation_id"])
+    old_email = person.email
     if "email" in fields:
-        _check_email_free(db, fields["email"], person_id)
+        # Someone changing only their own address learns no one else's record from it.
+        _check_email_free(db, fields["email"], person_id, name_them=principal.manages_any_forum)
     for name, value in fields.items():
         setattr(person, name, value)
     spine.record(db, principal.actor, "person.updated", person_id=person_id, fields=sorted(fields))
+    if "email" in fields:
+        _email_changed(db, principal, person, old_email, by_self=is_self)
     return person
+
+
+def _email_changed(
+    db: DBSession, principal: Principal, person: Person, old_email: str, *, by_self: bool
+) -> None:
+    """A new address takes over where sign-in links go: whoever held the browser sessions or
+    the links of the old one loses them, and the old address is told.
+
+    Changed by someone else (an administrator), the person's own API tokens go too: whoever
+    could sign in at the address it had may have made one on My settings, and it would act as
+    the person for good. Administrator tokens are not made that way and stay. Changed by the
+    person themselves, with a token of theirs, their tokens stay: they are already theirs."""
+    now = clock.now()
+    ended = db.exec(  # type: ignore[call-overload]
+        update(WebSignIn)
+        .where(WebSignIn.person_id == person.id, WebSignIn.ended_at.is_(None))  # type: ignore[union-attr]
+        .values(ended_at=now)
+    ).rowcount
+    revoked = 0
+    if not by_self:
+        tokens = db.exec(
+            select(ApiToken).where(
+                ApiToken.person_id == person.id,
+                ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                ApiToken.is_admin.is_(False),  # type: ignore[attr-defined]
+            )
+        ).all()
+        for token in tokens:
+            token.revoked_at = now
+        revoked = len(tokens)
+    event = spine.record(
+        db,
+        principal.actor,
+        "person.email_changed",
+        person_id=person.id,
+        changed_by="self" if by_self else "administrator",
+        sign_ins_ended=ended,
+        tokens_revoked=revoked,
+    )
+    db.flush()
+    owed = outbox.owe(
+        db,
+        [
+            {
+                "key": f"{ADDRESS_CHANGED}:{event.id}",
+                "reason": ADDRESS_CHANGED,
+                "person_id": person.id,
+                "data": {
+                    "old_email": old_email,
+                    "changed_by": "self" if by_self else "administrator",
+                    "changed_at": now.isoformat(),
+                },
+            }
+        ],
+    )
+    spine.mark_owed(db, owed)
+
+
+# The mail to the old address ----------------------------------------------------------------
+
+ADDRESS_CHANGED = "address_changed"
+ADDRESS_CHANGED_SUBJECT = N_("Your e-mail address at Forum workflow was changed")
+
+
+def render_address_changed(
+    language: str, name: str, changed_at: datetime, *, by_self: bool
+) -> RenderedMail:
+    """The mail telling the old address, in the person's language (pure, for snapshots)."""
+    local = changed_at.astimezone(rules.zone(get_settings().default_timezone))
+    locale = LOCALES[language_of(language)]
+    day, time = (
+        format_date(local, format="long", locale=locale),
+        format_time(local, "HH:mm", locale=locale),
+    )
+    when = f"{day}, {time}"
+    return render_named(
+        ADDRESS_CHANGED,
+        language,
+        ADDRESS_CHANGED_SUBJECT,
+        person_name=name,
+        when=when,
+        by_self=by_self,
+    )
+
+
+def compose_address_changed(db: DBSession, delivery: Delivery) -> Composed | Superseded:
+    """The mail to the address a person had, composed when it is sent (the outbox's table)."""
+    person = db.get(Person, delivery.person_id)
+    data = delivery.data or {}
+    if person is None or not data.get("old_email"):
+        return Superseded("the person is no longer in the directory")
+    rendered = render_address_changed(
+        person.language,
+        person.name,
+        datetime.fromisoformat(data["changed_at"]),
+        by_self=data.get("changed_by") == "self",
+    )
+    envelope = replace(
+        mail_envelope(person, None, rendered.subject, delivery), to_addr=data["old_email"]
+    )
+    return Composed(
+        message=build(envelope, rendered.text, rendered.html), recipient=data["old_email"]
+    )
 
 
 def can_read_person(principal: Principal, person_id: int) -> bool:

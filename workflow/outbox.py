@@ -246,7 +246,7 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
 
 def _composers() -> dict[str, Any]:
     # Each workflow composes its own mail; the outbox only knows how to deliver it.
-    from workflow import sign_in
+    from workflow import directory, sign_in
     from workflow.follow_up import compose as follow_up
     from workflow.invitations.compose import compose as calendar_mail
     from workflow.reports import mail as report_mail
@@ -264,6 +264,7 @@ def _composers() -> dict[str, Any]:
         "decision": follow_up.decision,
         "report": report_mail.compose,
         sign_in.REASON: sign_in.compose,
+        directory.ADDRESS_CHANGED: directory.compose_address_changed,
     }
 
 

@@ -4,7 +4,8 @@ public body in Belgium must allow (GDPR articles 15, 17 and 20).
 Erasure keeps what the forums' records need without the person in them: attendance and
 decisions of sessions already held stay, under an anonymous name; the mail they were sent is
 kept only as counts (in the audit trail); what was still to come for them (sessions ahead,
-pending mail, tokens, memberships) goes.
+pending mail, tokens, memberships) goes, and the links mailed to them stop working
+(`is_erased`, asked by the pages behind those links).
 """
 
 from collections import Counter
@@ -27,12 +28,23 @@ from workflow.models import (
     Membership,
     Organisation,
     Participant,
+    Person,
     SessionStatus,
     WebSignIn,
 )
 from workflow.models import Session as MeetingSession
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
+
+
+def erased_address(person_id: int) -> str:
+    return f"erased-{person_id}@{ERASED_DOMAIN}"
+
+
+def is_erased(person: Person) -> bool:
+    """Was this person erased? Their row stays (held sessions keep an anonymous attendee),
+    so links signed for them earlier must ask this before they show anything."""
+    return person.email == erased_address(person.id)  # type: ignore[arg-type]
 
 
 def _iso(v: Any) -> Any:
@@ -147,7 +159,7 @@ def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]
         .values(actor=f"person:{person_id} (erased)")
     )
     person.name = f"Erased person {person_id}"
-    person.email = f"erased-{person_id}@{ERASED_DOMAIN}"
+    person.email = erased_address(person_id)
     person.organisation_id = None
     person.feed_token_hash = None
     spine.record(db, principal.actor, "person.erased", person_id=person_id, **done)

@@ -60,8 +60,14 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     """The sign-in mail of a delivery; superseded once its link was used or expired."""
     row = db.get(WebSignIn, (delivery.data or {}).get("sign_in_id"))
     person = db.get(Person, delivery.person_id)
-    if row is None or person is None or row.used_at or row.expires_at <= clock.now():
-        return Superseded("the sign-in link was used or has expired")
+    if (
+        row is None
+        or person is None
+        or row.used_at
+        or row.ended_at
+        or row.expires_at <= clock.now()
+    ):
+        return Superseded("the sign-in link was used, has expired or was withdrawn")
     s = get_settings()
     rendered = render_named(
         "sign_in",

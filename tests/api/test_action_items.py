@@ -4,6 +4,7 @@ import pytest
 
 from tests.api.world import World, build_world, ok
 from workflow import clock
+from workflow.follow_up import links
 
 
 @pytest.fixture
@@ -151,3 +152,32 @@ def test_indicator_values_must_be_numbers(w: World) -> None:
             f'"target": {bad if not isinstance(bad, str) else chr(34) + bad + chr(34)}}}',
         )
         assert r.status_code == 422, (bad, r.text)
+
+
+def test_only_managers_cancel_an_item_or_take_it_out_of_cancelled(w: World) -> None:
+    """Cancelling takes an item off every overdue and escalation list: not the owner's call
+    (the owner here is a plain member of the forum, reporting with their own token)."""
+    s = w.schedule()
+    late = (date.today() - timedelta(days=20)).isoformat()
+    item = _item(w, s["id"], due_date=late)
+    url, owner = f"/api/v1/action-items/{item['id']}", w.auth("member")
+    overdue = {"forum_id": w.forums["taskforce"], "overdue": "true"}
+    r = w.client.patch(url, json={"status": "cancelled", "note": "Niet meer nodig"}, headers=owner)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    assert "co-chairs and secretariat cancel" in r.json()["detail"]
+    after = ok(w.client.get(url, headers=owner))
+    assert (after["status"], after["version"], after["progress"]) == ("open", 1, [])
+    listed = ok(w.client.get("/api/v1/action-items", params=overdue, headers=owner))
+    assert [i["id"] for i in listed["items"]] == [item["id"]]  # still overdue, still chased
+    # Everything else of their progress is still theirs to report.
+    ok(w.client.patch(url, json={"status": "in_progress", "current_value": 150}, headers=owner))
+    # A co-chair cancels; the owner cannot undo it, the secretariat can.
+    ok(w.client.patch(url, json={"status": "cancelled"}, headers=w.auth("co_chair")))
+    assert w.client.patch(url, json={"status": "open"}, headers=owner).status_code == 403
+    # Nor by the "done" link of a digest mailed before: the page says why.
+    done = links.links(item["id"], w.people["member"])["done"]
+    page = w.client.post("/" + done.split("/", 3)[3])
+    assert page.status_code == 403 and "heropenen" in page.text  # the member reads Dutch
+    ok(w.client.patch(url, json={"note": "Jammer", "current_value": 160}, headers=owner))
+    assert ok(w.client.get(url, headers=owner))["status"] == "cancelled"
+    ok(w.client.patch(url, json={"status": "open"}, headers=w.auth("secretariat")))

@@ -355,6 +355,29 @@ def update_other_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Res
 
 
 @action(write=True, forum_scoped=False, keeps_targets=True)
+def update_other_persons_email(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    return c.patch(
+        f"{API}/people/{w.people['co_chair_2']}",
+        headers=auth,
+        json={"email": f"ander-{next(_unique)}@example.org"},
+    )
+
+
+@action(write=True, forum_scoped=False, keeps_targets=True)
+def update_person_of_another_forum(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    """Someone who sits only in the cross-border consultation."""
+    return c.patch(f"{API}/people/{w.people['be_mayor_2']}", headers=auth, json={"language": "fr"})
+
+
+@action(write=True, forum_scoped=False, keeps_targets=True)
+def update_newcomer(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
+    """Someone in the directory who sits in no forum yet."""
+    return c.patch(
+        f"{API}/people/{p.newcomer}", headers=auth, json={"name": f"Nieuwkomer {next(_unique)}"}
+    )
+
+
+@action(write=True, forum_scoped=False, keeps_targets=True)
 def create_person(c: TestClient, w: World, p: Prepared, auth: Auth) -> Response:
     n = next(_unique)
     return c.post(
@@ -404,7 +427,10 @@ READ = frozenset(
         "list_session_reminders",
     }
 )
-SELF_SERVICE = frozenset({"read_own_person", "update_own_name_and_language", "export_own_data"})
+# One's own e-mail address too: only the person themselves or an administrator changes it.
+SELF_SERVICE = frozenset(
+    {"read_own_person", "update_own_name_and_language", "update_own_email", "export_own_data"}
+)
 # An action item's owner reads it and reports its progress whatever their role in the forum:
 # owners are often experts or partner organisations that do not sit in the forum.
 REPORT_OWN_PROGRESS = frozenset({"read_own_action_item", "update_own_item_progress"})
@@ -430,12 +456,14 @@ MANAGE = frozenset(
         "escalate_item_to_parent_forum",
     }
 )
+# Managers edit the people who sit in a forum they manage (`update_other_person`: a fellow
+# co-chair of the taskforce), and those who sit in no forum yet; never an e-mail address.
 DIRECTORY = frozenset(
     {
         "list_people",
         "read_other_person",
         "update_other_person",
-        "update_own_email",
+        "update_newcomer",
         "create_person",
         "create_organisation",
     }
@@ -443,6 +471,8 @@ DIRECTORY = frozenset(
 ADMIN_ONLY = frozenset(
     {
         "export_other_persons_data",
+        "update_other_persons_email",
+        "update_person_of_another_forum",
         "update_forum_parent",
         "update_forum_co_chair_policy",
         "create_token",

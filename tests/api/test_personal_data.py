@@ -1,6 +1,7 @@
 """A person's data: exported for them, erased by an administrator, with the forums' records
 kept without the person in them."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,3 +126,33 @@ def test_erasure_keeps_the_records_without_the_person(w: World) -> None:
         [event] = s.exec(select(Event).where(Event.kind == "person.erased")).all()
     assert event.data["mail"] == done["mail"] and event.data["person_id"] == me
     assert w.client.get(f"/api/v1/people/{me}/export", headers=ADMIN).json()["mail"] == []
+
+
+def test_the_report_link_of_an_erased_person_no_longer_opens(w: World) -> None:
+    """The report mailed to a co-chair opens from its link without logging in; once the
+    co-chair is erased, that link opens nothing, in HTML or PDF."""
+    from tests.api.test_follow_up import composed
+    from tests.api.test_reports import PARENT_START, held_taskforce_session
+
+    held_taskforce_session(w)
+    schedule(w, PARENT_START, forum="mayors")
+    at(datetime(2027, 3, 24, 9, 0, tzinfo=UTC))  # the report is compiled and owed
+    me = w.people["co_chair"]
+    [mail] = [d for d in deliveries("report") if d.person_id == me]
+    text = composed(mail).message.get_body(("plain",)).get_content()
+    [link] = re.findall(r"http://\S+/report/\S+", text)
+    path = "/" + link.split("/", 3)[3]
+    assert w.client.get(path).status_code == 200
+    assert w.client.get(f"{path}/pdf").status_code == 200
+    ok(w.client.delete(f"/api/v1/people/{me}", headers=ADMIN))
+    for url in (path, f"{path}/pdf", f"{path}?lang=fr"):
+        page = w.client.get(url)
+        assert page.status_code == 410, url
+        assert page.headers["content-type"].startswith("text/html")
+        assert "This link no longer works." in page.text
+        assert "Taskforce Spitsregio Leuven" not in page.text
+    # Another recipient's link still opens.
+    other = next(d for d in deliveries("report") if d.person_id == w.people["parent_co_chair"])
+    text = composed(other).message.get_body(("plain",)).get_content()
+    [link] = re.findall(r"http://\S+/report/\S+", text)
+    assert w.client.get("/" + link.split("/", 3)[3]).status_code == 200

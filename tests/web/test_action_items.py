@@ -115,3 +115,38 @@ def test_a_member_who_does_not_own_the_item_cannot_update_it(w: World) -> None:
         ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("member")))["status"]
         == "open"
     )
+
+
+def test_the_owners_form_does_not_offer_cancelling_and_a_forged_post_is_refused(
+    w: World,
+) -> None:
+    s = w.schedule()
+    item = _item(w, s["id"])  # owned by someone outside the forum
+    option = '<option value="cancelled"'
+    select = f'<select id="status-{item["id"]}" name="status">'
+    owner = signed_in_as(w, "outsider")
+    page = owner.get("/action-items").text
+    form = page.split(select)[1].split("</select>")[0]
+    assert option not in form and '<option value="done"' in form
+    r = owner.post(
+        f"/action-items/{item['id']}/progress",
+        data={"csrf": csrf(page), "status": "cancelled", "version": str(item["version"])},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "You may not do this" in r.text
+    detail = ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("co_chair")))
+    assert detail["status"] == "open" and detail["progress"] == []
+    # The forum's co-chair is offered it, and cancels.
+    chair = signed_in_as(w, "co_chair")
+    page = chair.get("/action-items").text
+    assert option in page.split(select)[1].split("</select>")[0]
+    r = chair.post(
+        f"/action-items/{item['id']}/progress",
+        data={"csrf": csrf(page), "status": "cancelled", "version": str(item["version"])},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    # Cancelled, the owner's form shows the status and offers nothing else for it.
+    owner = signed_in_as(w, "outsider")
+    form = owner.get("/action-items").text.split(select)[1].split("</select>")[0]
+    assert form.count("<option") == 1 and f"{option} selected" in form

@@ -86,35 +86,78 @@ def test_my_api_tokens_act_as_me_and_can_be_revoked(w: World) -> None:
     assert post_form(other, "/me", f"/me/tokens/{token_id}/revoke", {}).status_code == 404
 
 
-def _capture(w: World) -> None:
-    """An invitation as the embedded SMTP server writes it."""
+def _capture(w: World) -> dict[str, str]:
+    """The invitations of a session, as the embedded SMTP server writes them (the envelope's
+    recipients first); the captured file's name for each recipient's address."""
     s = w.schedule()
     _, created = reconcile_session(s["id"])
     directory = get_settings().mail_capture_dir
     directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.eml"):
+        old.unlink()
+    files = {}
     with db_session() as db:
-        delivery = db.get(Delivery, created[0])
-        message = compose_mail(db, delivery).message
-    (directory / "20270329T140000-0123456789ab.eml").write_bytes(bytes(message))
+        for n, delivery_id in enumerate(sorted(created)):
+            composed = compose_mail(db, db.get(Delivery, delivery_id))
+            envelope = (
+                f"X-Envelope-From: noreply@example.org\r\nX-Envelope-To: {composed.recipient}\r\n"
+            )
+            name = f"20270329T1400{n:02d}-0123456789{n:02x}.eml"
+            (directory / name).write_bytes(envelope.encode() + bytes(composed.message))
+            files[composed.recipient] = name
+    return files
 
 
-def test_the_outbox_shows_captured_mail_to_managers(w: World) -> None:
-    _capture(w)
+def test_the_outbox_shows_each_person_only_the_mail_addressed_to_them(w: World) -> None:
+    files = _capture(w)
+    mine, theirs = files["secretariat@example.org"], files["member@example.org"]
     c = signed_in_as(w, "secretariat")
     page = c.get("/outbox")
     assert page.status_code == 200 and "Uitnodiging: Overleg werk en economie" in page.text
     assert '<a href="/outbox"' in page.text and 'aria-current="page"' in page.text
-    one = c.get("/outbox/20270329T140000-0123456789ab.eml")
+    assert f'href="/outbox/{mine}"' in page.text and "1 messages." in page.text
+    assert "member@example.org" not in page.text and f"/outbox/{theirs}" not in page.text
+    assert "You see the mail addressed to you." in page.text
+    one = c.get(f"/outbox/{mine}")
     assert one.status_code == 200 and "Download invite.ics" in one.text
     # The answer links can be followed from the page, as from a mail program.
     assert re.search(r'<a href="https?://[^"]+/rsvp/[^"]+"', one.text)
-    ics = c.get("/outbox/20270329T140000-0123456789ab.eml/invite.ics")
+    ics = c.get(f"/outbox/{mine}/invite.ics")
     assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.content
-    for bad in ("../workflow.sqlite", "x.eml", "20270329T140000-0123456789ab.eml.tmp"):
+    # Someone else's mail, with its answer links, is as if it did not exist.
+    for url in (f"/outbox/{theirs}", f"/outbox/{theirs}/invite.ics"):
+        r = c.get(url)
+        assert r.status_code == 404 and "/rsvp/" not in r.text, url
+    for bad in ("../workflow.sqlite", "x.eml", f"{mine}.tmp"):
         assert c.get(f"/outbox/{bad}").status_code == 404
+    # A member reads their own; someone with no mail, nothing.
     member = signed_in_as(w, "member")
-    assert member.get("/outbox").status_code == 403
-    assert 'href="/outbox"' not in member.get("/").text
+    assert 'href="/outbox"' in member.get("/").text
+    page = member.get("/outbox").text
+    assert f"/outbox/{theirs}" in page and f"/outbox/{mine}" not in page
+    nobody = signed_in_as(w, "fr_mayor", lang="en").get("/outbox")
+    assert nobody.status_code == 200 and "No mail to you captured yet." in nobody.text
+
+
+def test_the_outbox_shows_everything_to_an_administrator(w: World) -> None:
+    files = _capture(w)
+    made = w.client.post(
+        "/api/v1/tokens",
+        json={"name": "beheer", "person_id": w.people["outsider"], "is_admin": True},
+        headers=ADMIN,
+    ).json()
+    c = signed_in_as(w, "outsider")  # in no forum, but an administrator of the service
+    page = c.get("/outbox").text
+    assert "As an administrator, you see every captured message." in page
+    assert all(f'href="/outbox/{name}"' in page for name in files.values())
+    assert f"{len(files)} messages." in page
+    assert c.get(f"/outbox/{files['member@example.org']}").status_code == 200
+    # A revoked administrator token makes them a person like any other again.
+    from workflow.cli import token_revoke
+
+    token_revoke(made["id"])
+    assert c.get(f"/outbox/{files['member@example.org']}").status_code == 404
+    assert "No mail to you captured yet." in c.get("/outbox").text
 
 
 def test_the_outbox_is_not_there_outside_embedded_mode(w: World, monkeypatch) -> None:

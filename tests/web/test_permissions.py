@@ -59,6 +59,7 @@ READ_SESSION = _api("GET", "/api/v1/sessions/{session}")
 CALENDAR = _api("GET", "/api/v1/sessions/{session}/calendar.ics")
 MANAGE = _api("GET", "/api/v1/sessions/{session}/deliveries")  # managers only, changes nothing
 PROGRESS = _api("PATCH", "/api/v1/action-items/{item}", json={"note": "Via de API"})
+CANCEL_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"status": "cancelled"})
 
 # (method, page, form, the API call that needs the same permission)
 PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
@@ -78,6 +79,8 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("POST", "/sessions/{session}/action-items", {"title": ""}, MANAGE),
     ("GET", "/sessions/{session}/close", {}, MANAGE),
     ("POST", "/sessions/{session}/close", {"version": "x"}, MANAGE),
+    # Only managers cancel an action item; its owner reports progress but does not cancel it.
+    ("POST", "/action-items/{item}/progress", {"status": "cancelled"}, CANCEL_ITEM),
 ]
 
 
@@ -103,7 +106,8 @@ def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
                 web = c.post(url, data={"csrf": token, **form}, follow_redirects=False).status_code
             api = probe(c, api_headers, ids[forum])
             assert web < 500, (role, forum, method, url, web)
-            seen.append((forum, method, page, web == 403, api == 403))
+            what = f"{page} {','.join(form)}" if method == "POST" else page
+            seen.append((forum, method, what, web == 403, api == 403))
     differ = [s for s in seen if s[3] != s[4]]
     assert not differ, f"{role}: the pages and the API disagree on {differ}"
     allowed = {(f, m, p) for f, m, p, denied, _ in seen if not denied}

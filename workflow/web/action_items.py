@@ -1,7 +1,8 @@
 """The action items board: filter, see what is overdue, update progress inline.
 
 Progress goes through action_items.update, as PATCH /api/v1/action-items/{id} does: the
-forum's managers and the item's owner may report status, value and a note."""
+forum's managers and the item's owner may report status, value and a note; only managers
+cancel an item (the form offers `cancelled` to them only)."""
 
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from sqlmodel import select
 
 from workflow import action_items, rules, spine
 from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import digests, due
 from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Person
@@ -103,6 +105,7 @@ def _board(
                 "overdue": action_items.is_overdue(i),
                 "chart": chart(i),
                 "may_update": i.id in owns or me.may(i.forum_id, Action.manage),
+                "statuses": _statuses_for(me, i),
             }
             for i in items
         ],
@@ -120,6 +123,16 @@ def _board(
         updated=query.get("updated"),
         problem=problem,
     )
+
+
+def _statuses_for(me: Principal, item: ActionItem) -> list[str]:
+    """The statuses the progress form offers: only managers cancel an item, or take it out
+    of cancelled (an owner's cancelled item shows its status and keeps it)."""
+    if action_items.may_cancel(me, item):
+        return STATUSES
+    if item.status == ActionItemStatus.cancelled:
+        return [ActionItemStatus.cancelled.value]
+    return [s for s in STATUSES if s != ActionItemStatus.cancelled]
 
 
 @router.get("/action-items")

@@ -68,6 +68,8 @@ def _link(v: Anyone, db: DB, token: str) -> WebSignIn | HTMLResponse:
         return render(v, "sign_in_link.html", 404, problem="invalid")
     if row.used_at is not None:
         return render(v, "sign_in_link.html", 410, problem="used")
+    if row.ended_at is not None:  # withdrawn: the person's e-mail address changed since
+        return render(v, "sign_in_link.html", 410, problem="expired")
     return row
 
 
@@ -89,7 +91,11 @@ def sign_in_use(token: str, v: AnyonePost, db: DB) -> Response:
     # Conditional, so two posts of one link (a double click, a replay) sign in only once.
     used = db.exec(  # type: ignore[call-overload]
         update(WebSignIn)
-        .where(WebSignIn.id == found.id, WebSignIn.used_at.is_(None))  # type: ignore[union-attr]
+        .where(
+            WebSignIn.id == found.id,
+            WebSignIn.used_at.is_(None),  # type: ignore[union-attr]
+            WebSignIn.ended_at.is_(None),  # type: ignore[union-attr]
+        )
         .values(used_at=now)
     )
     spine.commit(db)

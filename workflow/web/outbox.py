@@ -2,24 +2,35 @@
 
 So a first-time user sees the invitations arrive without a mail program. Only in embedded
 mode (settings.outbox_page): a real relay delivers the mail, and this page does not exist.
-Every message of every person is here, sign-in links included, so it is for the forums'
-co-chairs and secretariats only, like the files themselves on the machine.
+The capture holds every message of every person, sign-in links included, so each signed-in
+person sees only the mail addressed to them (To or Cc), as their own mailbox would show it;
+a message of someone else's is "not found", exactly like one that does not exist.
+
+Everything is shown only to an administrator. Administrators act through API tokens (the
+web has no administrator session), so here an administrator is a person who holds an
+administrator token of their own that is not revoked (`workflow token create --email ...
+--admin`, or `POST /api/v1/tokens` with `person_id` and `is_admin`).
 """
 
 import email.policy
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session as DBSession
+from sqlmodel import select
 
+from workflow.api.deps import DB
 from workflow.config import get_settings
-from workflow.errors import Problem, forbidden
+from workflow.errors import Problem
+from workflow.models import ApiToken
 from workflow.web.deps import SignedIn, Visitor, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -29,12 +40,52 @@ NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{12}\.eml$")
 SHOWN = 200
 
 
-def _require(v: Visitor) -> Path:
+@dataclass(frozen=True)
+class Reader:
+    """Whose mail a visitor reads in the capture: everyone's (an administrator), or theirs."""
+
+    directory: Path
+    address: str | None  # None: every message
+
+    def may_read(self, message: EmailMessage) -> bool:
+        if self.address is None:
+            return True
+        return self.address in addressed_to(message)
+
+
+def addressed_to(message: EmailMessage) -> set[str]:
+    """The mailboxes a captured message went to, lower-cased: the envelope's recipients as
+    the capture server wrote them first (X-Envelope-To, bare addresses from SMTP RCPT TO),
+    else its To and Cc. The envelope comes first because a display name in To is text a
+    forum's manager can set, and must never be what decides who reads a sign-in link."""
+    envelope = message.get_all("X-Envelope-To") or []
+    values = [str(envelope[0])] if envelope else []
+    if not values:
+        values = [str(v) for h in ("To", "Cc") for v in (message.get_all(h) or [])]
+    return {addr.strip().lower() for _, addr in getaddresses(values) if addr}
+
+
+def is_administrator(db: DBSession, person_id: int | None) -> bool:
+    if person_id is None:
+        return False
+    return (
+        db.exec(
+            select(ApiToken.id).where(
+                ApiToken.person_id == person_id,
+                ApiToken.is_admin.is_(True),  # type: ignore[attr-defined]
+                ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).first()
+        is not None
+    )
+
+
+def _require(v: Visitor, db: DBSession) -> Reader:
     if not get_settings().outbox_page:
         raise Problem(404, "the outbox exists only when mail is captured locally")
-    if not v.me.manages_any_forum:
-        raise forbidden()
-    return get_settings().mail_capture_dir
+    everything = is_administrator(db, v.me.person_id)
+    address = None if everything else v.person.email.lower()  # type: ignore[union-attr]
+    return Reader(get_settings().mail_capture_dir, address)
 
 
 def _parse(path: Path, headers_only: bool = False) -> EmailMessage:
@@ -59,30 +110,51 @@ def _calendar(message: EmailMessage) -> EmailMessage | None:
     return (attached or parts or [None])[0]  # type: ignore[return-value]
 
 
-def _message(directory: Path, name: str) -> EmailMessage:
-    path = directory / name
+def _message(reader: Reader, name: str) -> EmailMessage:
+    path = reader.directory / name
     if not NAME.match(name) or not path.is_file():
         raise Problem(404, "no such captured message")
-    return _parse(path)
+    message = _parse(path)
+    if not reader.may_read(message):  # someone else's: as if it did not exist
+        raise Problem(404, "no such captured message")
+    return message
 
 
 @router.get("/outbox")
-def captured(v: SignedIn) -> HTMLResponse:
-    directory = _require(v)
+def captured(v: SignedIn, db: DB) -> HTMLResponse:
+    reader = _require(v, db)
+    directory = reader.directory
     paths = sorted(directory.glob("*.eml"), reverse=True) if directory.is_dir() else []
     rows: list[dict[str, Any]] = []
-    for path in paths[:SHOWN]:
-        if NAME.match(path.name):
-            m = _parse(path, headers_only=True)
+    if reader.address is None:  # an administrator: the latest of everything
+        total, candidates = len(paths), paths[:SHOWN]
+    else:  # one's own: every file's headers are read to find them
+        total, candidates = 0, paths
+    for path in candidates:
+        if not NAME.match(path.name):
+            continue
+        m = _parse(path, headers_only=True)
+        if reader.address is not None:
+            if not reader.may_read(m):
+                continue
+            total += 1
+        if len(rows) < SHOWN:
             rows.append(
                 {"name": path.name, "date": _date(m), "to": m["To"], "subject": m["Subject"]}
             )
-    return render(v, "outbox.html", rows=rows, total=len(paths), shown=SHOWN)
+    return render(
+        v,
+        "outbox.html",
+        rows=rows,
+        total=total,
+        shown=SHOWN,
+        everything=reader.address is None,
+    )
 
 
 @router.get("/outbox/{name}")
-def captured_message(name: str, v: SignedIn) -> HTMLResponse:
-    m = _message(_require(v), name)
+def captured_message(name: str, v: SignedIn, db: DB) -> HTMLResponse:
+    m = _message(_require(v, db), name)
     body = m.get_body(("plain",))
     return render(
         v,
@@ -96,8 +168,8 @@ def captured_message(name: str, v: SignedIn) -> HTMLResponse:
 
 
 @router.get("/outbox/{name}/invite.ics")
-def captured_calendar(name: str, v: SignedIn) -> Response:
-    part = _calendar(_message(_require(v), name))
+def captured_calendar(name: str, v: SignedIn, db: DB) -> Response:
+    part = _calendar(_message(_require(v, db), name))
     if part is None:
         raise Problem(404, "this message has no calendar data")
     content = part.get_content()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from workflow import action_items, spine
+from workflow import action_items, personal_data, spine
 from workflow.api.deps import DB
 from workflow.api.ratelimit import public_rate_limit
 from workflow.api.routes.reports import pdf_response
@@ -16,7 +16,7 @@ from workflow.follow_up import links
 from workflow.invitations import answers, rsvp
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import render_page
-from workflow.models import ActionItem, FollowUpReport, Forum, Person
+from workflow.models import ActionItem, ActionItemStatus, FollowUpReport, Forum, Person
 from workflow.reports import export
 from workflow.schemas import ActionItemUpdate
 from workflow.sessions import get_session
@@ -111,6 +111,9 @@ def _action(db: DB, token: str) -> tuple[links.ItemAction, ActionItem, Person] |
         return _page("error.html", "en", 404, reason="invalid")
     if item.owner_person_id != person.id:
         return _page("error.html", person.language, 403, reason="not_owner")
+    if item.status == ActionItemStatus.cancelled and action.action != "value":
+        # Only the forum's managers take an item out of cancelled (workflow.action_items).
+        return _page("error.html", person.language, 403, reason="item_cancelled")
     return action, item, person
 
 
@@ -191,6 +194,8 @@ def _report_from_link(db: DB, token: str) -> tuple[FollowUpReport, Person] | HTM
     report, person = db.get(FollowUpReport, report_id), db.get(Person, person_id)
     if report is None or person is None:
         return _page("error.html", "en", 404, reason="invalid")
+    if personal_data.is_erased(person):  # the person it was sent to is no longer known
+        return _page("error.html", "en", 410, reason="withdrawn")
     return report, person
 
 
