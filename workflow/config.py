@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     public_rate_limit: str = "120/minute"
     rate_limit_storage_url: str = ""
     admin_token: SecretStr = SecretStr("")
+    # When set, /metrics answers only `Authorization: Bearer <metrics_token>` (Prometheus's
+    # `authorization` scrape setting); empty leaves it open, for a scrape on a private network.
+    metrics_token: SecretStr = SecretStr("")
     # Signs links in mails (RSVP, action items, sign-in) and the web session cookie. Required,
     # at least 32 bytes, outside the embedded mode; there, unset, the key file made by
     # `workflow up` in the data directory is used.
