@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # The web pages: how long a mailed sign-in link works, and how long a session lasts.
     sign_in_link_minutes: int = Field(default=30, ge=1, le=24 * 60)
     web_session_days: int = Field(default=14, ge=1, le=90)
+    # At most this many sign-in mails to one address within the window; more requests get the
+    # same answer, and no mail.
+    sign_in_mails_per_address: int = Field(default=3, ge=1)
+    sign_in_mail_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # The page listing captured mail. None: on only when mail goes to the local capture
     # server (the same rule `workflow up` uses to start it).
     web_outbox: bool | None = None
