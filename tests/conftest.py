@@ -19,6 +19,8 @@ atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault("WORKFLOW_DATA_DIR", _TMP)
 os.environ["WORKFLOW_BROKER_URL"] = os.environ.get("WORKFLOW_TEST_API_BROKER_URL", "memory://")
 os.environ["WORKFLOW_ADMIN_TOKEN"] = "test-admin-token"
+# Long enough for the PostgreSQL runs, where the documented default is refused.
+os.environ["WORKFLOW_SECRET_KEY"] = "test-secret-key-0123456789abcdefghijklmnopqrstuv"
 os.environ.pop("WORKFLOW_DATABASE_URL", None)
 
 import pytest

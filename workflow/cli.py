@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.config import get_settings
+from workflow.config import ensure_secret_key_file, get_settings
 
 app = typer.Typer(
     help="Consultation workflow for inter-municipal mayors' forums.",
@@ -33,6 +33,26 @@ def _wait_for_database() -> None:
     except DatabaseUnavailable as exc:
         log.error("%s", exc)
         raise typer.Exit(1) from None
+
+
+EX_CONFIG = 78  # sysexits.h: a configuration error
+
+
+@app.callback()
+def _before_every_command() -> None:
+    """No process starts with a signing key anyone can know: outside the embedded mode the
+    key must be set and long enough; in it, an unset key is the data directory's own."""
+    if "--help" in sys.argv[1:]:
+        return
+    s = get_settings()
+    if s.is_embedded and not s.secret_key_given:
+        ensure_secret_key_file(s.secret_key_path)
+        get_settings.cache_clear()
+        s = get_settings()
+    problem = s.secret_key_problem()
+    if problem:
+        typer.echo(f"workflow: {problem}", err=True)
+        raise typer.Exit(EX_CONFIG)
 
 
 @app.command()

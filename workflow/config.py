@@ -1,11 +1,20 @@
 """All configuration, read once from environment variables prefixed WORKFLOW_."""
 
+import contextlib
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The documented default: anyone who reads the source knows it, so it only ever serves the
+# embedded mode without a key file (tests); every other process refuses to start with it.
+DEFAULT_SECRET_KEY = "change-me-in-production"
+MIN_SECRET_KEY_BYTES = 32
+SECRET_KEY_FILE = "secret-key"  # in the data directory, made by `workflow up`
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class Settings(BaseSettings):
@@ -47,12 +56,21 @@ class Settings(BaseSettings):
     public_rate_limit: str = "120/minute"
     rate_limit_storage_url: str = ""
     admin_token: SecretStr = SecretStr("")
-    # Signs links in mails (RSVP, action items). Must be set in production.
-    secret_key: SecretStr = SecretStr("change-me-in-production")
+    # When set, /metrics answers only `Authorization: Bearer <metrics_token>` (Prometheus's
+    # `authorization` scrape setting); empty leaves it open, for a scrape on a private network.
+    metrics_token: SecretStr = SecretStr("")
+    # Signs links in mails (RSVP, action items, sign-in) and the web session cookie. Required,
+    # at least 32 bytes, outside the embedded mode; there, unset, the key file made by
+    # `workflow up` in the data directory is used.
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
 
     # The web pages: how long a mailed sign-in link works, and how long a session lasts.
     sign_in_link_minutes: int = Field(default=30, ge=1, le=24 * 60)
     web_session_days: int = Field(default=14, ge=1, le=90)
+    # At most this many sign-in mails to one address within the window; more requests get the
+    # same answer, and no mail.
+    sign_in_mails_per_address: int = Field(default=3, ge=1)
+    sign_in_mail_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # The page listing captured mail. None: on only when mail goes to the local capture
     # server (the same rule `workflow up` uses to start it).
     web_outbox: bool | None = None
@@ -100,6 +118,40 @@ class Settings(BaseSettings):
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
 
+    @model_validator(mode="after")
+    def _embedded_key(self) -> "Settings":
+        if self.is_embedded and not self.secret_key_given and self.secret_key_path.is_file():
+            self.secret_key = SecretStr(self.secret_key_path.read_text(encoding="utf-8").strip())
+        return self
+
+    @property
+    def secret_key_given(self) -> bool:
+        return self.secret_key.get_secret_value() not in ("", DEFAULT_SECRET_KEY)
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / SECRET_KEY_FILE
+
+    def secret_key_problem(self) -> str | None:
+        """Why no process may start with this key, in one line; None when it may. Outside the
+        embedded mode the key must be set, not the documented default, and 32 bytes or more."""
+        if self.is_embedded:
+            return None
+        key = self.secret_key.get_secret_value()
+        if not self.secret_key_given:
+            why = (
+                "WORKFLOW_SECRET_KEY is not set, and its documented default would let anyone "
+                "who reads the source forge sign-in and answer links"
+            )
+        elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            why = (
+                f"WORKFLOW_SECRET_KEY is {len(key.encode())} bytes long; it needs at least "
+                f"{MIN_SECRET_KEY_BYTES} random bytes so that links in mail cannot be forged"
+            )
+        else:
+            return None
+        return f"refusing to start: {why}. Make one with: {MAKE_A_KEY}"
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'workflow.sqlite'}"
@@ -127,6 +179,28 @@ class Settings(BaseSettings):
     @property
     def is_embedded_database(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        """`workflow up` on one machine: SQLite and the local capture server."""
+        return self.is_embedded_database and self.is_embedded_smtp
+
+
+def ensure_secret_key_file(path: Path) -> None:
+    """Make the embedded mode's random key once (mode 0600); later starts reuse it. Written
+    aside and linked into place, so processes starting at once all read the same whole key."""
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_urlsafe(48) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+            os.link(aside, path)
+    finally:
+        aside.unlink()
 
 
 @lru_cache

@@ -4,8 +4,12 @@ multipart/mixed [ multipart/alternative [ text/plain, text/html, (text/calendar;
 attachments ]. The inline calendar part is what makes mail programs show Accept and Decline;
 it is only there when an answer is expected (iMIP, RFC 6047). Header values are checked
 against CR, LF, controls and the RFC 2047 opener (CVE-2024-6923) before they are set.
+Address headers are written and folded here, not by the email package: its folding can
+break a quoted display name apart so that a name such as `Mayor <mayor@other.example>, x"`
+becomes a second address.
 """
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +29,53 @@ def header_safe(value: str) -> str:
     return value
 
 
-def address(name: str, email: str) -> Address:
+# A display name of plain words is written as it is: letters, digits, spaces, hyphens and
+# apostrophes are atoms that no parser reads as structure. Anything else is encoded.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9'-]+( [A-Za-z0-9'-]+)*")
+# Headers stored as written (the address headers) are never refolded by the email package.
+_POLICY = SMTP.clone(refold_source="none")
+_LINE = 78  # RFC 5322's recommended line length
+# RFC 2047 allows 75; shorter, so that even after "Reply-To: " a word fits on a line.
+_WORD = _LINE - len("Reply-To: ")
+
+
+def _encoded_words(name: str) -> list[str]:
+    """`name` as RFC 2047 base64 encoded-words (shorter than 75 characters), cut between
+    characters (never inside one). Their text is [A-Za-z0-9+/=?]: no quote, comma, angle
+    bracket or backslash, so no folding or unfolding can turn part of it into an address."""
+    room = (_WORD - len("=?utf-8?b??=")) // 4 * 3  # bytes that fit in one word
+    words, chunk = [], b""
+    for char in name:
+        encoded = char.encode("utf-8")
+        if chunk and len(chunk) + len(encoded) > room:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words]
+
+
+def address(name: str, email: str) -> str:
+    """One mailbox, `name <local@domain>`, as the folded header value: the name can never
+    become, or add, an address. Raises ValueError for what is not safe in a header."""
     local, _, domain = header_safe(email).rpartition("@")
-    return Address(display_name=header_safe(name), username=local, domain=domain)
+    addr_spec = Address(username=local, domain=domain).addr_spec
+    if not addr_spec.isascii():
+        raise ValueError(f"an address needs SMTPUTF8, which is not used: {addr_spec[:60]!r}")
+    name = header_safe(name)
+    if not name.strip():
+        return addr_spec
+    plain = _PLAIN_NAME.fullmatch(name) and max(map(len, name.split(" "))) <= 40
+    words = name.split(" ") if plain else _encoded_words(name)
+    lines, line = [], ""
+    for word in [*words, f"<{addr_spec}>"]:
+        if line and len(line) + 1 + len(word) > _WORD:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\n ".join(lines)
 
 
 @dataclass(frozen=True)
@@ -64,10 +112,11 @@ def build(
     attachments: tuple[Attachment, ...] = (),
 ) -> EmailMessage:
     """`inline_calendar` is (iCalendar bytes, METHOD) for mail that expects an answer."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = address(envelope.from_name, envelope.from_addr)
-    msg["Reply-To"] = address(envelope.reply_to_name, envelope.reply_to_addr)
-    msg["To"] = address(envelope.to_name, envelope.to_addr)
+    msg = EmailMessage(policy=_POLICY)
+    # Stored as written: folded above, they are never refolded (every line is short).
+    msg.set_raw("From", address(envelope.from_name, envelope.from_addr))
+    msg.set_raw("Reply-To", address(envelope.reply_to_name, envelope.reply_to_addr))
+    msg.set_raw("To", address(envelope.to_name, envelope.to_addr))
     msg["Subject"] = header_safe(" ".join(envelope.subject.split()))
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = header_safe(envelope.message_id)

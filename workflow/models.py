@@ -428,6 +428,19 @@ class WebSignIn(SQLModel, table=True):
     next_path: str | None = Field(default=None, max_length=500)
 
 
+class SignInRequest(SQLModel, table=True):
+    """A sign-in link asked for on the web, known address or not: the request only records
+    this, and a background step (workflow.sign_in.owe_requested) owes the mail, if any, and
+    deletes the row. So a known and an unknown address cost the request the same work."""
+
+    __tablename__ = "sign_in_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    next_path: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_column()
+
+
 class Event(SQLModel, table=True):
     """Append-only audit trail of every domain change."""
 

@@ -77,3 +77,27 @@ def test_json_logs_carry_the_request_and_task_ids(monkeypatch: Any) -> None:
     assert record["message"] == "invitation owed to Geneviève"
     assert record["request_id"] == "abc123" and record["task_id"] is None
     assert record["level"] == "INFO" and record["logger"] == "workflow.test" and record["time"]
+
+
+def test_with_a_metrics_token_only_its_bearer_reads_the_metrics(client: Any, monkeypatch) -> None:
+    from pydantic import SecretStr
+
+    from workflow.config import get_settings
+
+    assert client.get("/metrics").status_code == 200  # unset: open, as before
+    token = "metrics-scraper-token-0123456789abcdef"
+    monkeypatch.setattr(get_settings(), "metrics_token", SecretStr(token))
+    for headers in (
+        {},
+        {"Authorization": f"Bearer {token[:-1]}"},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": token},
+        ADMIN,  # an administrator's API token is not the scraper's
+    ):
+        r = client.get("/metrics", headers=headers)
+        assert r.status_code == 401, headers
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"] == 'Bearer realm="metrics"'
+        assert r.json()["status"] == 401 and "workflow_" not in r.text
+    r = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and "workflow_http_requests" in r.text

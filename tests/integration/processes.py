@@ -20,8 +20,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Outside the embedded mode the service refuses the documented default key; the processes
+# of a test share this one with the test process (tests/conftest.py). `secret_key=""` leaves
+# it unset, as a first-time user of `workflow up` has it.
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnopqrstuv"
+
+
 def service_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env["WORKFLOW_SECRET_KEY"] = TEST_SECRET_KEY
     env.update({f"WORKFLOW_{k.upper()}": v for k, v in settings.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env

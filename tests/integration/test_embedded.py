@@ -1,18 +1,22 @@
 """The embedded defaults as a first-time user gets them from `make run` (`workflow up`):
 SQLite, a broker that needs no server, a real worker and beat, and the capture SMTP server."""
 
+import re
 import signal
 import smtplib
 import socket
 import sqlite3
+import stat
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from tests.integration.processes import Proc, free_port, service_env, wait_for
+from workflow.config import DEFAULT_SECRET_KEY
 from workflow.mailcatcher import read_captured
 from workflow.mailcatcher import start as start_capture
 
@@ -39,6 +43,11 @@ def test_capture_server_keeps_every_message_readable(tmp_path: Path) -> None:
     assert "Tot dan." in received.get_content()
 
 
+def _text(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
 def _demo_token(tokens_file: Path, role: str) -> str:
     for line in tokens_file.read_text(encoding="utf-8").splitlines():
         if role in line:
@@ -50,7 +59,11 @@ def test_workflow_up_runs_everything_on_embedded_defaults(tmp_path: Path) -> Non
     data = tmp_path / "data"
     port, smtp_port = free_port(), free_port()
     env = service_env(
-        data_dir=str(data), api_port=str(port), smtp_port=str(smtp_port), sweep_interval_seconds="2"
+        data_dir=str(data),
+        api_port=str(port),
+        smtp_port=str(smtp_port),
+        sweep_interval_seconds="2",
+        secret_key="",  # as a first-time user has it: no key set
     )
     base = f"http://127.0.0.1:{port}"
     up = Proc("up", ["up"], env, tmp_path)
@@ -94,6 +107,12 @@ def test_workflow_up_runs_everything_on_embedded_defaults(tmp_path: Path) -> Non
             return row[0] == row[1]
 
         wait_for(reconciled, 60, "the embedded worker to reconcile the session", (up,))
+        invitation = wait_for(
+            lambda: next((m for m in read_captured(data / "mail") if "/rsvp/" in _text(m)), None),
+            60,
+            "an invitation in the capture server",
+            (up,),
+        )
 
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
             smtp.sendmail("a@example.org", ["b@example.org"], b"Subject: hello\r\n\r\nhi\r\n")
@@ -101,6 +120,16 @@ def test_workflow_up_runs_everything_on_embedded_defaults(tmp_path: Path) -> Non
     finally:
         up.kill(signal.SIGINT, timeout=30)
     assert up.popen.returncode == 0, up.log()
+    # No well-known key, even here: `up` made one, private to the data directory, and every
+    # process signed with it (the invitation's answer link is valid under it, not the default).
+    key_file = data / "secret-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert len(key.encode()) >= 32 and key != DEFAULT_SECRET_KEY
+    token = re.search(r"/rsvp/(\S+)", _text(invitation)).group(1)  # type: ignore[arg-type,union-attr]
+    assert URLSafeSerializer(key, salt="rsvp").loads(token)
+    with pytest.raises(BadSignature):
+        URLSafeSerializer(DEFAULT_SECRET_KEY, salt="rsvp").loads(token)
     # Everything it started has stopped: the ports are free again.
     for p in (port, smtp_port):
         with socket.socket() as s:

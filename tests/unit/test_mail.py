@@ -280,3 +280,91 @@ def test_an_unsafe_name_never_reaches_a_header() -> None:
             message_id="<x@y>",
             date=datetime(2027, 3, 1, tzinfo=UTC),
         )
+
+
+# Names that try to become addresses: a forum's secretariat name or a person's name with
+# quotes, commas, angle brackets and padding that makes the header fold.
+HOSTILE_NAMES = [
+    'Mayor <mayor@other.example>, x"' + " " * 70 + "padding",
+    'Mayor <mayor@other.example>, x"' + "a" * 80,
+    'a"b, <evil@other.example>' + " pad" * 40,
+    'Back\\slash \\" <b@other.example>,' + "b" * 70,
+    '"Quoted" Name, Jr. <q@other.example>',
+    "(comment) <c@other.example>",
+    "plain@other.example",
+    'Échevin "de" <e@other.example>, ' + "é" * 70,
+    "Bürgermeisterin " * 12,
+    "Jan Peeters",
+    "Geneviève Dubois",
+]
+
+
+def _addresses(raw: bytes, header: str) -> list[tuple[str, str]]:
+    """The (display name, address) pairs of a header as a mail program reads them: the raw
+    header parsed by email.utils.getaddresses, each RFC 2047 encoded-word decoded."""
+    from email.header import decode_header, make_header
+    from email.utils import getaddresses
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return [
+        (str(make_header(decode_header(name))), addr)
+        for name, addr in getaddresses(parsed.get_all(header, []))
+    ]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_name_never_becomes_an_address(name: str) -> None:
+    from workflow.mailmessage import Envelope, build
+
+    envelope = Envelope(
+        from_name=f"{name} via Forum workflow",
+        from_addr="noreply@forum-workflow.example.org",
+        reply_to_name=name,
+        reply_to_addr="secretariaat@ersv.example.org",
+        to_name=name,
+        to_addr="genevieve@example.org",
+        subject="Uitnodiging",
+        message_id="<abc@forum-workflow.example.org>",
+        date=datetime(2027, 3, 1, 8, tzinfo=UTC),
+        language="nl",
+    )
+    raw = build(envelope, "text", "<p>html</p>").as_bytes()
+    expected = {
+        "From": (f"{name} via Forum workflow", "noreply@forum-workflow.example.org"),
+        "Reply-To": (name, "secretariaat@ersv.example.org"),
+        "To": (name, "genevieve@example.org"),
+        "Cc": None,
+    }
+    for header, want in expected.items():
+        got = _addresses(raw, header)
+        assert got == ([want] if want else []), f"{header}: {got}"
+        # The email package's own parser agrees on the address (it keeps the space between
+        # two encoded-words in a name, which RFC 2047 says to drop, so only the address).
+        if want:
+            modern = email.message_from_bytes(raw, policy=email.policy.default)[header]
+            assert [a.addr_spec for a in modern.addresses] == [want[1]]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and max(len(line) for line in head.split(b"\r\n")) <= 78
+
+
+def test_a_hostile_name_in_an_invitation_is_one_address() -> None:
+    m = mail(MailKind.invitation, "nl")
+    name = HOSTILE_NAMES[0]
+    evil = Mail(
+        **{
+            **m.__dict__,
+            "session": SESSION.__class__(**{**SESSION.__dict__, "organizer_name": name}),
+            "recipient": Attendee(name, "eve@example.org", "participant", "needs_action", "nl"),
+        }
+    )
+    raw = build_message(
+        evil,
+        render_mail(evil),
+        b"",
+        from_addr="noreply@example.org",
+        message_id="<x@y>",
+        date=datetime(2027, 3, 1, tzinfo=UTC),
+    ).as_bytes()
+    assert _addresses(raw, "From") == [(f"{name} via Forum workflow", "noreply@example.org")]
+    assert _addresses(raw, "Reply-To") == [(name, "taskforce@ersv.example.org")]
+    assert _addresses(raw, "To") == [(name, "eve@example.org")]

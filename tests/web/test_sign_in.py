@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -5,11 +6,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from tests.api.world import World, build_world
-from tests.web.pages import csrf, mailed_link, path_of, post_form, sign_in
+from tests.web.pages import csrf, mailed_link, owe_sign_in_mail, path_of, post_form, sign_in
 from workflow import clock
 from workflow import sign_in as sign_in_mail
 from workflow.db import db_session
-from workflow.models import Delivery, WebSignIn
+from workflow.models import Delivery, Person, WebSignIn
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def test_the_link_is_mailed_as_a_delivery_and_signs_in_once(w: World) -> None:
     c = w.client
     r = post_form(c, "/sign-in", "/sign-in", {"email": "Member@Example.org "})
     assert "If this address is known to us, a sign-in link is on its way." in r.text
+    owe_sign_in_mail()  # the worker's step
     with db_session() as db:
         delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
         assert delivery.person_id == w.people["member"] and delivery.status == "pending"
@@ -54,6 +56,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(w: World) -> None:
     unknown = post_form(w.client, "/sign-in", "/sign-in", {"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text
+    owe_sign_in_mail()
     with db_session() as db:
         assert len(db.exec(select(Delivery).where(Delivery.reason == "sign_in")).all()) == 1
 
@@ -127,6 +130,7 @@ def test_the_send_task_composes_the_sign_in_mail(w: World) -> None:
     from workflow.outbox import compose_mail
 
     post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    owe_sign_in_mail()
     with db_session() as db:
         delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
         composed = compose_mail(db, delivery)
@@ -207,6 +211,7 @@ def test_the_sign_in_mail_is_in_the_persons_language(
     w: World, who: str, subject: str, greeting: str
 ) -> None:
     post_form(w.client, "/sign-in", "/sign-in", {"email": f"{who}@example.org"})
+    owe_sign_in_mail()
     with db_session() as db:
         delivery = db.exec(select(Delivery).where(Delivery.reason == "sign_in")).one()
         message = sign_in_mail.compose(db, delivery).message
@@ -216,3 +221,94 @@ def test_the_sign_in_mail_is_in_the_persons_language(
     assert text.startswith(greeting) and "/sign-in/" in text
     html = message.get_body(("html",)).get_content()
     assert f'lang="{message["Content-Language"]}"' in html and "/sign-in/" in html
+
+
+def _sign_in_deliveries(email: str) -> int:
+    with db_session() as db:
+        person = db.exec(select(Person).where(Person.email == email)).one()
+        return len(
+            db.exec(
+                select(Delivery).where(
+                    Delivery.person_id == person.id, Delivery.reason == "sign_in"
+                )
+            ).all()
+        )
+
+
+def _without_csrf(html: str) -> str:
+    return re.sub(r'name="csrf" value="[0-9a-f]+"', 'name="csrf" value=""', html)
+
+
+def test_one_address_gets_three_links_in_a_quarter_of_an_hour_and_no_visitor_can_tell(
+    w: World,
+) -> None:
+    asked = [
+        post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+        for _ in range(5)
+    ]
+    owe_sign_in_mail()
+    assert _sign_in_deliveries("member@example.org") == 3
+    # Known, unknown and capped: the same status and the same page (a fresh browser each, so
+    # only the CSRF token differs).
+    w.client.cookies.clear()
+    unknown = post_form(w.client, "/sign-in", "/sign-in", {"email": "nobody@example.org"})
+    answers = {r.status_code for r in [*asked, unknown]}
+    assert answers == {200}
+    assert len({_without_csrf(r.text) for r in [*asked, unknown]}) == 1
+    # A quarter of an hour later the address gets a link again.
+    clock.freeze(clock.now() + timedelta(minutes=16))
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    owe_sign_in_mail()
+    assert _sign_in_deliveries("member@example.org") == 4
+
+
+def test_the_cap_is_a_setting(w: World, monkeypatch) -> None:
+    from workflow.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "sign_in_mails_per_address", 1)
+    for _ in range(2):
+        post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    owe_sign_in_mail()
+    assert _sign_in_deliveries("member@example.org") == 1
+
+
+def test_a_known_and_an_unknown_address_cost_the_request_the_same_queries(w: World) -> None:
+    from sqlalchemy import event
+
+    from workflow.db import get_engine
+
+    def statements(email: str) -> list[str]:
+        page = w.client.get("/sign-in").text
+        seen: list[str] = []
+
+        def note(*args: object) -> None:  # conn, cursor, statement, parameters, ...
+            seen.append(str(args[2]))
+
+        event.listen(get_engine(), "before_cursor_execute", note)
+        try:
+            r = w.client.post("/sign-in", data={"csrf": csrf(page), "email": email})
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", note)
+        assert r.status_code == 200
+        return seen
+
+    known = statements("member@example.org")
+    unknown = statements("nobody@example.org")
+    for _ in range(3):
+        statements("member@example.org")
+    capped = statements("member@example.org")
+    assert known and known == unknown == capped
+    # The request reads no person: the worker's step does, after the answer has gone.
+    assert not [s for s in known if "FROM person" in s]
+
+
+def test_a_request_whose_task_was_lost_is_mailed_by_the_sweep(w: World) -> None:
+    from workflow.models import SignInRequest
+    from workflow.tasks.jobs import sweep
+
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
+    post_form(w.client, "/sign-in", "/sign-in", {"email": "nobody@example.org"})
+    sweep()  # the tasks went to a broker nobody reads here: as if they were lost
+    assert _sign_in_deliveries("member@example.org") == 1
+    with db_session() as db:  # nothing of either request is kept, the unknown address least
+        assert db.exec(select(SignInRequest)).all() == []

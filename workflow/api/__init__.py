@@ -3,6 +3,7 @@
 from fastapi import APIRouter, FastAPI
 
 from workflow.api import errors
+from workflow.api.headers import Headers
 from workflow.api.limits import BodySizeLimit
 from workflow.api.observe import Observe
 from workflow.api.routes import (
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(Headers)  # page headers, and Allow listing every method of a path
     app.add_middleware(Observe)  # outermost: every answer has an id, and is counted
     v1 = APIRouter(prefix="/api/v1")
     for module in (

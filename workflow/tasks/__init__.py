@@ -123,3 +123,7 @@ def enqueue_reconcile(session_id: int) -> None:
 
 def enqueue_send(delivery_id: int) -> None:
     _enqueue("workflow.send_delivery", delivery_id)
+
+
+def enqueue_sign_in(request_id: int) -> None:
+    _enqueue("workflow.sign_in_requested", request_id)

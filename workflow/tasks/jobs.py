@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session as DBSession
 
-from workflow import outbox
+from workflow import outbox, sign_in
 from workflow.db import db_session
 from workflow.follow_up import digests, reminders
 from workflow.invitations import reconcile
@@ -28,9 +28,24 @@ def send_delivery(delivery_id: int) -> str:
     return outbox.deliver(delivery_id)
 
 
+@celery_app.task(name="workflow.sign_in_requested")
+def sign_in_requested(request_id: int) -> int:
+    """A sign-in link asked for: owe its mail if the address is known (workflow.sign_in)."""
+    return _owe_sign_in(request_id)
+
+
+def _owe_sign_in(request_id: int | None) -> int:
+    with db_session() as db:
+        created = sign_in.owe_requested(db, request_id)
+    for delivery_id in created:
+        enqueue_send(delivery_id)
+    return len(created)
+
+
 @celery_app.task(name="workflow.sweep")
 def sweep() -> dict[str, int]:
     """Re-drive whatever a lost message, a killed worker or a backoff left behind."""
+    _owe_sign_in(None)  # sign-in requests whose task was lost
     lagging = reconcile.lagging_sessions()
     for session_id in lagging:
         celery_app.send_task("workflow.reconcile_session", args=[session_id])

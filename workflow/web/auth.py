@@ -1,8 +1,9 @@
 """The sign-in pages: ask for a link (workflow.sign_in mails it), use it, sign out.
 
 Opening the link records nothing (mail scanners follow links); the Continue button posts,
-and the first post uses the link up. The answer to the form is the same whether or not the
-address is known, so the form cannot be used to find out who has an account.
+and the first post uses the link up. The answer to the form, and the work behind it, is the
+same whether the address is known, unknown or has had its share of links lately, so the form
+cannot be used to find out who has an account.
 """
 
 from datetime import timedelta
@@ -17,7 +18,7 @@ from workflow.api.deps import DB
 from workflow.api.ratelimit import public_rate_limit
 from workflow.config import get_settings
 from workflow.models import WebSignIn
-from workflow.sign_in import LINK_PURPOSE, request_link
+from workflow.sign_in import LINK_PURPOSE, record_request
 from workflow.web.deps import (
     Anyone,
     AnyonePost,
@@ -50,8 +51,13 @@ def sign_in_request(
 ) -> HTMLResponse:
     if "@" not in email:
         return render(v, "sign_in.html", 422, email=email, invalid=True, next=local_path(next))
-    spine.mark_owed(db, request_link(db, email, local_path(next)))
+    # The same work for any address, known or not: record the request, and let the worker
+    # look it up and mail it (workflow.sign_in).
+    from workflow.tasks import enqueue_sign_in
+
+    request = record_request(db, email, local_path(next))
     spine.commit(db)
+    enqueue_sign_in(request.id)  # type: ignore[arg-type]
     return render(v, "sign_in_sent.html", embedded=get_settings().outbox_page)
 
 

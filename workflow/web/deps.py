@@ -27,6 +27,7 @@ from sqlmodel import select
 
 from workflow import action_items, clock, signed
 from workflow.api.deps import DB
+from workflow.api.headers import PAGE_HEADERS
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import Problem
@@ -185,13 +186,8 @@ def _secure() -> bool:
 
 
 # Pages are personal (and some show a token or a feed link once): never cached, never framed,
-# and no address of theirs (a sign-in link's) passed on to another site.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+# and no address of theirs (a sign-in link's) passed on to another site. The same headers as
+# the pages behind links in mail (workflow.api.headers sets them on both).
 
 
 def finish(v: Visitor, response: Response) -> Response:

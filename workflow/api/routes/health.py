@@ -1,6 +1,6 @@
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from workflow.db import ping
@@ -14,12 +14,14 @@ log = logging.getLogger(__name__)
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def prometheus_metrics() -> Response:
-    """Prometheus metrics (text exposition format)."""
+def prometheus_metrics(request: Request) -> Response:
+    """Prometheus metrics (text exposition format). With WORKFLOW_METRICS_TOKEN set, only
+    `Authorization: Bearer <token>` may read them (401 otherwise)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    from workflow.metrics import render
+    from workflow.metrics import check_token, render
 
+    check_token(request.headers.get("authorization"))
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
