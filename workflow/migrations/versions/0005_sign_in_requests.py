@@ -1,6 +1,6 @@
 """Sign-in requests: what the sign-in form records, for a background step to mail.
 
-Revision ID: 0005_sec_keys
+Revision ID: 0005_sign_in_requests
 Revises: 0004_web_sign_in
 Create Date: 2026-12-02 06:40:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import workflow.models
 
-revision: str = "0005_sec_keys"
+revision: str = "0005_sign_in_requests"
 down_revision: str | None = "0004_web_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
