@@ -115,17 +115,18 @@ def _email_changed(
     """A new address takes over where sign-in links go: whoever held the browser sessions or
     the links of the old one loses them, and the old address is told.
 
-    Changed by someone else (an administrator), the person's own API tokens go too: whoever
-    could sign in at the address it had may have made one on My settings, and it would act as
-    the person for good. Administrator tokens are not made that way and stay. Changed by the
-    person themselves, with a token of theirs, their tokens stay: they are already theirs."""
+    Changed by someone else (an administrator), the person's own API tokens and calendar feed
+    link go too: whoever could sign in at the address it had may have made them on My
+    settings, and they would act as (or read for) the person for good. Administrator tokens
+    are not made that way and stay. Changed by the person themselves, with a token of theirs,
+    their tokens and feed stay: they are already theirs."""
     now = clock.now()
     ended = db.exec(  # type: ignore[call-overload]
         update(WebSignIn)
         .where(WebSignIn.person_id == person.id, WebSignIn.ended_at.is_(None))  # type: ignore[union-attr]
         .values(ended_at=now)
     ).rowcount
-    revoked = 0
+    revoked, feed_revoked = 0, False
     if not by_self:
         tokens = db.exec(
             select(ApiToken).where(
@@ -137,6 +138,9 @@ def _email_changed(
         for token in tokens:
             token.revoked_at = now
         revoked = len(tokens)
+        # The calendar feed link made on My settings is a standing credential too.
+        feed_revoked = person.feed_token_hash is not None
+        person.feed_token_hash = None
     event = spine.record(
         db,
         principal.actor,
@@ -145,6 +149,7 @@ def _email_changed(
         changed_by="self" if by_self else "administrator",
         sign_ins_ended=ended,
         tokens_revoked=revoked,
+        feed_revoked=feed_revoked,
     )
     db.flush()
     owed = outbox.owe(

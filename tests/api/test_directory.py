@@ -98,6 +98,9 @@ def test_an_address_changed_by_an_administrator_ends_sessions_links_and_tokens(
     me = w.people["fr_mayor"]
     c = signed_in_as(w, "fr_mayor", lang=None)
     made_on_my_settings = my_settings_token(w, "Agenda-koppeling")
+    issued = post_form(c, "/me", "/me/calendar-feed", {}).text
+    feed = path_of(issued.split('id="feed-url" readonly value="')[1].split('"')[0])
+    assert c.get(feed).status_code == 200
     admin_issued = w.auth("fr_mayor")  # a person's token an administrator issued
     administrator = {
         "Authorization": "Bearer "
@@ -133,6 +136,7 @@ def test_an_address_changed_by_an_administrator_ends_sessions_links_and_tokens(
     assert c.get(f"{API}/people/{me}", headers=made_on_my_settings).status_code == 401
     assert c.get(f"{API}/people/{me}", headers=admin_issued).status_code == 401
     assert c.get(f"{API}/people/{me}", headers=administrator).status_code == 200
+    assert c.get(feed).status_code == 404  # the calendar feed link made there goes too
 
     # The old address is told, in the person's language, by a mail recorded before it is sent.
     [mail] = owed(ADDRESS_CHANGED)
@@ -155,6 +159,7 @@ def test_an_address_changed_by_an_administrator_ends_sessions_links_and_tokens(
                 "changed_by": "administrator",
                 "sign_ins_ended": 2,
                 "tokens_revoked": 2,
+                "feed_revoked": True,
             },
         )
     ]
@@ -183,6 +188,7 @@ def test_a_person_changes_their_own_address_and_keeps_their_tokens(w: World) -> 
     with db_session() as db:
         [event] = db.exec(select(Event).where(Event.kind == "person.email_changed")).all()
     assert event.data["changed_by"] == "self" and event.data["tokens_revoked"] == 0
+    assert event.data["feed_revoked"] is False
 
 
 def test_managers_edit_the_people_of_their_forums_and_newcomers(w: World) -> None:

@@ -35,9 +35,9 @@ def test_snapshot(by: str, language: str) -> None:
 @pytest.mark.parametrize(
     ("language", "subject", "when", "tokens"),
     [
-        ("nl", "Uw e-mailadres", "29 maart 2027, 14:05", "API-tokens van uw account"),
-        ("fr", "Votre adresse e-mail", "29 mars 2027, 14:05", "jetons d’API de votre compte"),
-        ("en", "Your e-mail address", "29 March 2027, 14:05", "API tokens of your account"),
+        ("nl", "Uw e-mailadres", "29 maart 2027, 14:05", "agendafeedlink van uw account"),
+        ("fr", "Votre adresse e-mail", "29 mars 2027, 14:05", "flux d’agenda de votre compte"),
+        ("en", "Your e-mail address", "29 March 2027, 14:05", "calendar feed link of your account"),
     ],
 )
 def test_each_language_reads_like_itself(
