@@ -130,7 +130,12 @@ def test_workflow_up_runs_everything_on_embedded_defaults(tmp_path: Path) -> Non
     assert URLSafeSerializer(key, salt="rsvp").loads(token)
     with pytest.raises(BadSignature):
         URLSafeSerializer(DEFAULT_SECRET_KEY, salt="rsvp").loads(token)
-    # Everything it started has stopped: the ports are free again.
+    # Everything it started has stopped: the ports are free again. A connection the server
+    # side closed first (the capture server closes it after its 221 answer to QUIT, often
+    # before the client does) stays in TIME_WAIT on that port for a minute: that is the
+    # kernel, not a process left running. SO_REUSEADDR looks past such leftovers and still
+    # fails while any process listens on the port or holds it.
     for p in (port, smtp_port):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", p))
