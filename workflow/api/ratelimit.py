@@ -1,7 +1,7 @@
 """Login-free pages (answer links, digest links, report links, calendar feeds) are rate
 limited per client address, so a leaked link cannot be hammered and links cannot be guessed
-at speed. Behind a reverse proxy, run the API with the proxy's address trusted
-(`--forwarded-allow-ips`) so the client's own address is the one counted.
+at speed. Behind a reverse proxy, trust the proxy's address (WORKFLOW_FORWARDED_ALLOW_IPS)
+so the client's own address, from X-Forwarded-For, is the one counted.
 
 The count lives in memory per API process by default; WORKFLOW_RATE_LIMIT_STORAGE_URL
 (e.g. redis://redis:6379/1) shares it between processes and machines.
