@@ -200,10 +200,15 @@ def test_redis_restarted_empty_while_work_is_queued(stack: dict, tmp_path: Path)
                     "work after the second restart",
                     (api, worker, beat),
                 )
+                worker_log = worker.log()
     finally:
         controller.stop()
     per_person = Counter(r.rcpt for r in sink.received)
     assert len(per_person) == 2 * PEOPLE and set(per_person.values()) == {1}
+    # The worker lost the broker and came back, without Celery's reminder of its future
+    # default at the reconnect: running sends finish rather than being cancelled.
+    assert "Connection to broker lost" in worker_log, worker_log[-3000:]
+    assert "In Celery 5.1 we introduced" not in worker_log, worker_log[-3000:]
 
 
 def test_postgresql_unreachable_then_back(stack: dict) -> None:

@@ -12,15 +12,27 @@ carry the id the API returned as X-Request-ID.
 """
 
 import logging
+import warnings
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
 from workflow import logs
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)
+
+
+@signals.worker_ready.connect
+def _no_cancel_reminder(**_: object) -> None:
+    """With worker_cancel_long_running_tasks_on_connection_loss said to be False (see
+    below), Celery still reminds of its future default at every broker reconnect. Added
+    once the worker is ready: Celery's logging set-up puts its own 'always' filters first."""
+    warnings.filterwarnings(
+        "ignore", message=r"\s*In Celery 5\.1 we introduced", category=CPendingDeprecationWarning
+    )
 
 
 def make_celery() -> Celery:
@@ -41,11 +53,12 @@ def make_celery() -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
-        # When the broker connection drops, stop the tasks still running: their message
-        # cannot be acknowledged any more and comes back (the sweep re-drives the work
-        # sooner), so the work is not done twice in parallel. Celery 6's default; set, so
-        # no reconnect logs a deprecation warning.
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # When the broker connection drops, let the tasks still running finish: a send
+        # stopped between the SMTP server's 250 and its mark would be sent again after the
+        # lease, so cancelling could double a mail a restarted broker must only delay. The
+        # message that can no longer be acknowledged comes back and finds its delivery done.
+        # Said explicitly (Celery 6 will default to True); its reminder is filtered below.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         # Task events for Flower and other monitors.
         worker_send_task_events=True,
