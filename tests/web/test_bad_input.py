@@ -97,7 +97,7 @@ def test_junk_in_every_form_is_a_clear_page(w: World) -> None:
 
 
 # Digits that str.isdigit() (and some str.isdecimal()) accept but int() or a person does not.
-NOT_ASCII_DIGITS = ["²", "٣", "１２", "1²", "⑦"]
+NOT_ASCII_DIGITS = ["²", "٣", "\uff11\uff12", "1²", "⑦"]  # fullwidth "12" among them
 
 
 def test_digits_that_are_not_ascii_are_a_clear_page(w: World) -> None:
