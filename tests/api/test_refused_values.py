@@ -251,3 +251,18 @@ def test_booleans_ids_and_numbers_are_what_the_document_says(w: World) -> None:
         assert r.status_code == 422, (params, r.text)
     assert w.client.get(f"/api/v1/forums/{fid}.0", headers=ADMIN).status_code == 422
     ok(w.client.get("/api/v1/action-items", headers=ADMIN, params={"overdue": "true"}))
+
+
+def test_the_document_declares_each_error_status_as_problem_details(w: World) -> None:
+    document = ok(w.client.get("/openapi.json"))
+    patch = document["paths"]["/api/v1/sessions/{session_id}"]["patch"]["responses"]
+    assert {"401", "403", "404", "409", "412", "413", "422", "428", "503"} <= set(patch)
+    problem = {"$ref": "#/components/schemas/ProblemDocument"}
+    assert patch["412"]["content"]["application/problem+json"]["schema"] == problem
+    assert "ETag" in patch["412"]["headers"]
+    assert "429" in document["paths"]["/rsvp/{token}"]["get"]["responses"]
+    assert "415" in document["paths"]["/api/v1/itip/reply"]["post"]["responses"]
+    assert "401" not in document["paths"]["/healthz"]["get"]["responses"]
+    assert "ProblemDocument" in document["components"]["schemas"]
+    # Nothing left of the framework's own 422 shape, which the API never answers.
+    assert "HTTPValidationError" not in document["components"]["schemas"]

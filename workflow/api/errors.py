@@ -187,7 +187,8 @@ _HEADERS = {
 # Statuses no general rule can see: raised inside an operation's own workflow.
 EXTRA_STATUSES: dict[str, set[int]] = {
     "update_session": {428},
-    "itip_reply": {415},
+    "itip_reply": {415, 422},  # reads its text/calendar body itself
+    "readyz": {503},
 }
 
 
@@ -240,14 +241,17 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 def document_problems(app: FastAPI) -> None:
     """Declare on every operation of the document each error status it can answer, as a
     problem details document; and put that document's schema in the components."""
+    from workflow.api.ratelimit import public_rate_limit
+
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}
     for route in _api_routes(app.routes):
         if not route.include_in_schema:
             continue
         content = dict(problem)
         response_class = getattr(route.response_class, "value", route.response_class)
-        if isinstance(response_class, type) and issubclass(response_class, HTMLResponse):
-            # A page says what is wrong as a page.
+        page = isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+        if page or public_rate_limit in set(_calls(route.dependant)):
+            # Behind a link in a mail: a person reads what is wrong, as a page.
             content["text/html"] = {"schema": {"type": "string"}}
         for status in sorted(statuses_of(route)):
             route.responses.setdefault(
