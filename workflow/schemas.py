@@ -98,9 +98,10 @@ ReminderOffset = Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
 # Times are ISO 8601 strings ("2027-03-29T14:00:00", with or without an offset): never a
 # number of seconds, which pydantic would otherwise read as a Unix time ("0.5" included).
 _ISO_MOMENT = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$",
+    re.ASCII,  # \d: 0-9 only
 )
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def _iso_moment(v: object) -> object:
