@@ -7,11 +7,25 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from workflow.models import ActionItemStatus, Role, SessionStatus
 
+# Every time the service takes in lies between these days (on the UTC clock as well), so no
+# arithmetic on a stored time (a calendar line, a reminder, an end past midnight) can ever
+# reach year 10000. What may be scheduled is bounded much tighter: SCHEDULE_YEARS_AHEAD.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+SCHEDULE_YEARS_AHEAD = 5
+
 
 class RuleError(ValueError):
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    """A broken rule, about `field`. With `params`, `detail` is a catalogue message
+    (`msgid % params`), so the API and the pages can say it in the reader's language."""
+
+    def __init__(
+        self, detail: str, field: str | None = None, params: dict[str, object] | None = None
+    ) -> None:
+        self.msgid = detail
+        self.params = params or {}
+        self.detail = detail % self.params if params else detail
+        super().__init__(self.detail)
         self.field = field
 
 
@@ -49,11 +63,25 @@ def to_utc(value: datetime, tz_name: str, field: str) -> datetime:
     return first.astimezone(UTC)
 
 
+def latest_start(now: datetime) -> datetime:
+    """The latest moment a session may start: SCHEDULE_YEARS_AHEAD years from now."""
+    try:
+        return now.replace(year=now.year + SCHEDULE_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year + SCHEDULE_YEARS_AHEAD, day=28)
+
+
 def check_session_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     if ends_at <= starts_at:
         raise RuleError("a session must end after it starts", "ends_at")
     if starts_at <= now:
         raise RuleError("a session cannot be scheduled in the past", "starts_at")
+    if starts_at > latest_start(now):
+        raise RuleError(
+            "a session can be scheduled at most %(years)s years ahead",
+            "starts_at",
+            {"years": SCHEDULE_YEARS_AHEAD},
+        )
     if (ends_at - starts_at).days >= 7:
         raise RuleError("a session cannot last a week or more", "ends_at")
 

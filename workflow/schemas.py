@@ -2,19 +2,28 @@
 checked here, at the edge: no control characters, no encoded-word openers."""
 
 import re
-from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     HttpUrl,
+    Strict,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from sqlmodel import SQLModel
 
+from workflow import models
 from workflow.models import (
     ActionItemStatus,
     AgendaItemKind,
@@ -27,7 +36,7 @@ from workflow.models import (
     Role,
     SessionStatus,
 )
-from workflow.rules import is_known_timezone
+from workflow.rules import EARLIEST_DAY, LATEST_DAY, is_known_timezone
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -78,13 +87,120 @@ Title = SingleLine(300)
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# Strict: `true`, not 0 or "yes"; 5, not "5" or 5.0 (pydantic would otherwise coerce them).
+Flag = Annotated[bool, Strict()]
+Count = Annotated[int, Strict()]
+Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
+Version = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
-ReminderOffset = Annotated[int, Field(ge=1, le=24 * 60)]
+ReminderOffset = Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
+
+# Times are ISO 8601 strings ("2027-03-29T14:00:00", with or without an offset): never a
+# number of seconds, which pydantic would otherwise read as a Unix time ("0.5" included).
+_ISO_MOMENT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$",
+    re.ASCII,  # \d: 0-9 only
+)
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _iso_moment(v: object) -> object:
+    if isinstance(v, datetime) or (isinstance(v, str) and _ISO_MOMENT.match(v)):
+        return v
+    raise ValueError("must be an ISO 8601 date and time, such as 2027-03-29T14:00:00+02:00")
+
+
+def _iso_day(v: object) -> object:
+    if (isinstance(v, date) and not isinstance(v, datetime)) or (
+        isinstance(v, str) and _ISO_DAY.match(v)
+    ):
+        return v
+    raise ValueError("must be an ISO 8601 date, such as 2027-03-29")
+
+
+def _moment_in_range(v: datetime) -> datetime:
+    """Between 1970 and 2999, on the UTC clock too: year 10000 can never be reached."""
+    try:
+        day = (v.astimezone(UTC) if v.tzinfo is not None else v).date()
+    except OverflowError:
+        day = date.max
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"must be between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
+    return v
+
+
+def _day_in_range(v: date) -> date:
+    if not EARLIEST_DAY <= v <= LATEST_DAY:
+        raise ValueError(f"must be between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
+    return v
+
+
+Moment = Annotated[datetime, BeforeValidator(_iso_moment), AfterValidator(_moment_in_range)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_in_range)]
+
+
+# In a path or a query string everything is text: these read only what the document says.
+def wire_whole_number(v: object) -> object:
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"[0-9]{1,10}", v):
+        return int(v)
+    raise ValueError("must be a whole number written with the digits 0-9")
+
+
+def wire_flag(v: object) -> object:
+    if v is None or isinstance(v, bool):
+        return v
+    if v in ("true", "false"):
+        return v == "true"
+    raise ValueError("must be true or false")
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Update(Input):
+    """A change: only the fields sent are applied. A field left out is unchanged; an explicit
+    null is only accepted where the stored column may be empty (null clears it), taken from
+    the table named in `stores`, plus `null_allowed` for fields that are not columns. Anywhere
+    else null is refused with a pointer to the field, and the OpenAPI document says so."""
+
+    stores: ClassVar[type[SQLModel] | None] = None
+    null_allowed: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def nullable(cls) -> frozenset[str]:
+        table = getattr(cls.stores, "__table__", None)
+        columns = {c.name for c in table.columns if c.nullable} if table is not None else set()
+        return frozenset(columns) | cls.null_allowed
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null_where_stored_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable():
+            raise ValueError("may not be null: leave the field out to keep it as it is")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        target = handler.resolve_ref_schema(json_schema)
+        allowed = cls.nullable()
+        for name, prop in target.get("properties", {}).items():
+            if name in allowed or "anyOf" not in prop:
+                continue
+            kept = [s for s in prop["anyOf"] if s.get("type") != "null"]
+            del prop["anyOf"]
+            if prop.get("default", "") is None:
+                del prop["default"]
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+        return json_schema
 
 
 class Output(BaseModel):
@@ -111,37 +227,38 @@ class ForumCreate(Input):
     parent_id: Id | None = None
     timezone: TimeZone = "Europe/Brussels"
     languages: list[Language] = Field(default=[Language.nl], min_length=1, max_length=3)
-    co_chairs_min: int = Field(default=1, ge=1, le=10)
-    co_chairs_max: int = Field(default=2, ge=1, le=10)
-    co_chairs_distinct_countries: bool = False
+    co_chairs_min: Count = Field(default=1, ge=1, le=10)
+    co_chairs_max: Count = Field(default=2, ge=1, le=10)
+    co_chairs_distinct_countries: Flag = False
     secretariat_email: Email | None = None
     secretariat_name: Name | None = None
-    report_lead_days: int = Field(default=5, ge=0, le=60)
+    report_lead_days: Count = Field(default=5, ge=0, le=60)
     reminder_offsets_hours: list[ReminderOffset] = Field(
         default=[168, 24],
         max_length=5,
         description="Hours before each session that participants are reminded.",
     )
-    escalation_days: int = Field(
+    escalation_days: Count = Field(
         default=14, ge=1, le=365, description="Days overdue before co-chairs are told."
     )
 
 
-class ForumUpdate(Input):
+class ForumUpdate(Update):
+    stores = models.Forum
     name: Name | None = None
     short_name: SingleLine(60) | None = None
     kind: ForumKind | None = None
     parent_id: Id | None = None
     timezone: TimeZone | None = None
     languages: list[Language] | None = Field(default=None, min_length=1, max_length=3)
-    co_chairs_min: int | None = Field(default=None, ge=1, le=10)
-    co_chairs_max: int | None = Field(default=None, ge=1, le=10)
-    co_chairs_distinct_countries: bool | None = None
+    co_chairs_min: Count | None = Field(default=None, ge=1, le=10)
+    co_chairs_max: Count | None = Field(default=None, ge=1, le=10)
+    co_chairs_distinct_countries: Flag | None = None
     secretariat_email: Email | None = None
     secretariat_name: Name | None = None
-    report_lead_days: int | None = Field(default=None, ge=0, le=60)
+    report_lead_days: Count | None = Field(default=None, ge=0, le=60)
     reminder_offsets_hours: list[ReminderOffset] | None = Field(default=None, max_length=5)
-    escalation_days: int | None = Field(default=None, ge=1, le=365)
+    escalation_days: Count | None = Field(default=None, ge=1, le=365)
 
 
 class ForumRead(Output):
@@ -152,14 +269,14 @@ class ForumRead(Output):
     parent_id: int | None
     timezone: str
     languages: list[str]
-    co_chairs_min: int
-    co_chairs_max: int
+    co_chairs_min: Count
+    co_chairs_max: Count
     co_chairs_distinct_countries: bool
     secretariat_email: str | None
     secretariat_name: str | None
-    report_lead_days: int
+    report_lead_days: Count
     reminder_offsets_hours: list[int]
-    escalation_days: int
+    escalation_days: Count
     created_at: datetime
 
 
@@ -172,7 +289,8 @@ class OrganisationCreate(Input):
     country: Country = "BE"
 
 
-class OrganisationUpdate(Input):
+class OrganisationUpdate(Update):
+    stores = models.Organisation
     name: Name | None = None
     kind: OrganisationKind | None = None
     country: Country | None = None
@@ -194,7 +312,8 @@ class PersonCreate(Input):
     organisation_id: Id | None = None
 
 
-class PersonUpdate(Input):
+class PersonUpdate(Update):
+    stores = models.Person
     name: Name | None = None
     email: Email | None = None
     language: Language | None = None
@@ -217,7 +336,8 @@ class MembershipCreate(Input):
     role: Role
 
 
-class MembershipUpdate(Input):
+class MembershipUpdate(Update):
+    stores = models.Membership
     role: Role
 
 
@@ -236,21 +356,22 @@ class AgendaItemCreate(Input):
     title: Title
     kind: AgendaItemKind = AgendaItemKind.discussion
     description: MultiLine(10_000) | None = None
-    position: int | None = Field(default=None, ge=1, le=1000)
+    position: Count | None = Field(default=None, ge=1, le=1000)
 
 
-class AgendaItemUpdate(Input):
+class AgendaItemUpdate(Update):
+    stores = models.AgendaItem
     title: Title | None = None
     kind: AgendaItemKind | None = None
     description: MultiLine(10_000) | None = None
     outcome: MultiLine(20_000) | None = None
-    position: int | None = Field(default=None, ge=1, le=1000)
+    position: Count | None = Field(default=None, ge=1, le=1000)
 
 
 class AgendaItemRead(Output):
     id: int
     session_id: int
-    position: int
+    position: Count
     title: str
     kind: str
     description: str | None
@@ -260,10 +381,10 @@ class AgendaItemRead(Output):
 
 class SessionCreate(Input):
     title: Title
-    starts_at: datetime = Field(
+    starts_at: Moment = Field(
         description="With a UTC offset, or a wall-clock time in the forum's time zone."
     )
-    ends_at: datetime
+    ends_at: Moment
     timezone: TimeZone | None = Field(default=None, description="Defaults to the forum's zone.")
     location: SingleLine(500) | None = None
     online_url: HttpUrl | None = None
@@ -276,21 +397,23 @@ class SessionCreate(Input):
     agenda: list[AgendaItemCreate] = Field(default=[], max_length=200)
 
 
-class SessionUpdate(Input):
+class SessionUpdate(Update):
+    stores = models.Session
+    null_allowed = frozenset({"version", "co_chair_ids"})  # null: not given, keep as they are
     title: Title | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     location: SingleLine(500) | None = None
     online_url: HttpUrl | None = None
     co_chair_ids: list[Id] | None = Field(default=None, max_length=10)
-    version: int | None = Field(
+    version: Version | None = Field(
         default=None, ge=1, description="The version you edited; or send it as If-Match."
     )
 
 
 class SessionCancel(Input):
     reason: MultiLine(2000) | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 class ParticipantAdd(Input):
@@ -341,7 +464,7 @@ class ActionItemCreate(Input):
     owner_person_id: Id | None = None
     owner_organisation_id: Id | None = None
     agenda_item_id: Id | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     indicator: SingleLine(300) | None = None
     unit: SingleLine(40) | None = None
     baseline: Number | None = None
@@ -349,12 +472,14 @@ class ActionItemCreate(Input):
     current_value: Number | None = None
 
 
-class ActionItemUpdate(Input):
+class ActionItemUpdate(Update):
+    stores = models.ActionItem
+    null_allowed = frozenset({"version", "note"})  # null: not given
     title: Title | None = None
     description: MultiLine(10_000) | None = None
     owner_person_id: Id | None = None
     owner_organisation_id: Id | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     status: ActionItemStatus | None = None
     indicator: SingleLine(300) | None = None
     unit: SingleLine(40) | None = None
@@ -362,7 +487,7 @@ class ActionItemUpdate(Input):
     target: Number | None = None
     current_value: Number | None = None
     note: MultiLine(10_000) | None = Field(default=None, description="A progress note.")
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 class ProgressRead(Output):
@@ -409,12 +534,12 @@ class EscalationCreate(Input):
     note: MultiLine(10_000) = Field(
         min_length=1, description="What the child forum asks the mayors to decide."
     )
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 class DecisionCreate(Input):
     decision: MultiLine(10_000) = Field(min_length=1)
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 # After the session ----------------------------------------------------------------------
@@ -432,13 +557,13 @@ class OutcomeRecord(Input):
 
 class AttendanceRecord(Input):
     attendance: list[AttendanceMark] = Field(max_length=2000)
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 class SessionClose(Input):
     attendance: list[AttendanceMark] = Field(default=[], max_length=2000)
     outcomes: list[OutcomeRecord] = Field(default=[], max_length=200)
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = Field(default=None, ge=1)
 
 
 # Report-back ----------------------------------------------------------------------------
@@ -446,7 +571,7 @@ class SessionClose(Input):
 
 class ReportCompile(Input):
     child_forum_id: Id
-    notify: bool = Field(default=True, description="Mail the report to its recipients.")
+    notify: Flag = Field(default=True, description="Mail the report to its recipients.")
 
 
 class ReportSummary(Output):
@@ -482,7 +607,7 @@ class EventRead(Output):
 class TokenCreate(Input):
     name: Name
     person_id: Id | None = None
-    is_admin: bool = False
+    is_admin: Flag = False
 
 
 class TokenCreated(Output):

@@ -28,11 +28,6 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Consultation sessions, invitations, action items and report-backs for "
         "inter-municipal mayors' forums.",
-        responses={
-            401: {"description": "No valid token (problem details)"},
-            403: {"description": "Not allowed in this forum (problem details)"},
-            422: {"description": "Invalid input or a domain rule (problem details)"},
-        },
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
@@ -55,4 +50,5 @@ def create_app() -> FastAPI:
     app.include_router(public.router)
     for router in web_routers():
         app.include_router(router)
+    errors.document_problems(app)  # every error status of every operation, in the document
     return app

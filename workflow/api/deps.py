@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlmodel import Session as DBSession
 
 from workflow.auth import Principal, principal_for_token
 from workflow.config import get_settings
 from workflow.db import get_engine
 from workflow.errors import Problem
+from workflow.schemas import Moment, wire_flag, wire_whole_number
 
 
 def get_db() -> Iterator[DBSession]:
@@ -66,10 +68,18 @@ def expected_version(header: int | None, body: int | None) -> int | None:
 DB = Annotated[DBSession, Depends(get_db)]
 Caller = Annotated[Principal, Depends(get_principal)]
 IfMatch = Annotated[int | None, Depends(if_match)]
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+# The validator after Query/Path: the document keeps the bounds as minimum and maximum.
+_digits = BeforeValidator(wire_whole_number)
+Limit = Annotated[int, Query(ge=1, le=200), _digits]
+Offset = Annotated[int, Query(ge=0, le=1_000_000), _digits]
 
 # Row ids are 32-bit in the database: anything outside is refused with 422 at the edge.
+# Only the digits 0-9: not "5.0", "+5", "5_0" or "²", which pydantic would otherwise read.
 MAX_ID = 2**31 - 1
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID), _digits]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID), _digits]
+QueryFlag = Annotated[bool | None, Query(), BeforeValidator(wire_flag)]
+QueryMoment = Annotated[
+    Moment | None,
+    Query(description="ISO 8601, e.g. 2027-03-29T14:00:00+02:00; UTC if no offset"),
+]

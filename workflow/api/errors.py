@@ -1,17 +1,21 @@
 """Every error is an RFC 9457 problem details document."""
 
 import logging
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import Problem
+from workflow.invitations.render import LANGUAGES, translations
 from workflow.rules import RuleError
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def asked_language(request: Request) -> str:
+    """The first of nl, fr, en in Accept-Language, in the client's order of preference."""
+    ranked = []
+    for n, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        ranked.append((-weight, n, tag.strip()[:2].lower()))
+    return next((tag for _, _, tag in sorted(ranked) if tag in LANGUAGES), "en")
+
+
+def rule_message(exc: RuleError, language: str) -> str:
+    """A broken rule in the reader's language (as written when the catalogue lacks it)."""
+    said = translations(language).gettext(exc.msgid)
+    return said % exc.params if exc.params else said
+
+
 def _is_connection_error(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
 
@@ -70,8 +93,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RuleError)
     async def _rule(request: Request, exc: RuleError) -> JSONResponse:
-        errors = [{"pointer": f"/{exc.field}", "detail": exc.detail}] if exc.field else None
-        return problem_response(request, 422, exc.detail, errors=errors)
+        detail = rule_message(exc, asked_language(request))
+        errors = [{"pointer": f"/{exc.field}", "detail": detail}] if exc.field else None
+        return problem_response(request, 422, detail, errors=errors)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,3 +141,139 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(request, 500, "an unexpected error occurred")
+
+
+# What the OpenAPI document says each operation answers besides success -------------------
+
+
+class _PointedError(BaseModel):
+    pointer: str = Field(description="JSON pointer to the field, e.g. /starts_at or /query/limit")
+    detail: str
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[_PointedError] | None = Field(
+        default=None, description="One entry per refused field."
+    )
+
+
+_MEANING = {
+    400: "The request is malformed (an invalid Content-Length, say)",
+    401: "No valid token",
+    403: "Not allowed in this forum",
+    404: "Not found",
+    409: "Conflicts with what is stored (a duplicate, a closed session)",
+    412: "Changed meanwhile: send the current version (If-Match)",
+    413: "The request body is too large",
+    415: "The body is not of a type this operation reads",
+    422: "Invalid input or a broken domain rule, with a pointer to each field",
+    428: "The version you edited is needed (If-Match or 'version')",
+    429: "Too many requests from this address",
+    503: "The database is unavailable; try again shortly",
+}
+_HEADERS = {
+    401: {"WWW-Authenticate": "Bearer"},
+    412: {"ETag": 'The current version, e.g. "4"'},
+    429: {"Retry-After": "Seconds to wait"},
+    503: {"Retry-After": "Seconds to wait"},
+}
+# Statuses no general rule can see: raised inside an operation's own workflow.
+EXTRA_STATUSES: dict[str, set[int]] = {
+    "update_session": {428},
+    "itip_reply": {415, 422},  # reads its text/calendar body itself
+    "readyz": {503},
+}
+
+
+def _calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def statuses_of(route: APIRoute) -> set[int]:
+    """The error statuses an operation can answer, from what it takes and depends on."""
+    from workflow.api.deps import get_db, get_principal, if_match
+    from workflow.api.ratelimit import public_rate_limit
+
+    calls = set(_calls(route.dependant))
+    body = route.body_field is not None
+    params = body or bool(route.dependant.path_params or route.dependant.query_params)
+    params = params or bool(route.dependant.header_params or route.dependant.cookie_params)
+    found = {400, 413}  # the body size limit answers these on any request
+    if params:
+        found.add(422)
+    if get_principal in calls:
+        found |= {401, 403}
+    if route.dependant.path_params or body:
+        found.add(404)  # a row named in the path or the body that does not exist
+    if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+        found.add(409)  # the net under every write: a conflict with stored data
+    versioned = body and "version" in getattr(
+        route.body_field.field_info.annotation, "model_fields", {}
+    )  # type: ignore[union-attr]
+    if if_match in calls or versioned:
+        found.add(412)
+    if public_rate_limit in calls:
+        found.add(429)
+    if get_db in calls:
+        found.add(503)
+    return found | EXTRA_STATUSES.get(route.name, set())
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every operation, also inside included routers (which FastAPI may keep unflattened)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare on every operation of the document each error status it can answer, as a
+    problem details document; and put that document's schema in the components."""
+    from workflow.api.ratelimit import public_rate_limit
+
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}
+    for route in _api_routes(app.routes):
+        if not route.include_in_schema:
+            continue
+        content = dict(problem)
+        response_class = getattr(route.response_class, "value", route.response_class)
+        page = isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+        if page or public_rate_limit in set(_calls(route.dependant)):
+            # Behind a link in a mail: a person reads what is wrong, as a page.
+            content["text/html"] = {"schema": {"type": "string"}}
+        for status in sorted(statuses_of(route)):
+            route.responses.setdefault(
+                status,
+                {
+                    "description": f"{_MEANING[status]} (problem details)",
+                    "content": content,
+                    "headers": {
+                        name: {"description": text, "schema": {"type": "string"}}
+                        for name, text in _HEADERS.get(status, {}).items()
+                    },
+                },
+            )
+    make_document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = make_document()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem.pop("$defs", {}))
+            schemas["ProblemDocument"] = problem
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

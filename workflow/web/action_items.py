@@ -15,7 +15,7 @@ from sqlmodel import Session as DBSession
 from sqlmodel import select
 
 from workflow import action_items, rules, spine
-from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.api.deps import DB, PathId
 from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import digests, due
@@ -23,7 +23,16 @@ from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Per
 from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
-from workflow.web.deps import SignedIn, SignedInPost, Visitor, WebRoute, names, redirect, render
+from workflow.web.deps import (
+    SignedIn,
+    SignedInPost,
+    Visitor,
+    WebRoute,
+    form_id,
+    names,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATUSES = [s.value for s in ActionItemStatus]
@@ -33,8 +42,7 @@ def _filters(query: dict[str, str]) -> dict[str, Any]:
     """The board's filters from a query string; anything malformed is ignored."""
 
     def an_id(name: str) -> int | None:
-        value = query.get(name, "")
-        return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+        return form_id(query.get(name))
 
     try:
         due_by = date.fromisoformat(query.get("due_by", "")) if query.get("due_by") else None
@@ -171,7 +179,7 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
         if isinstance(note, str) and note.strip():
             fields["note"] = note.strip()
         data = ActionItemUpdate(**fields)
-        action_items.update(db, v.me, item_id, data, int(version) if version.isdigit() else None)
+        action_items.update(db, v.me, item_id, data, form_id(version))
     except Problem as exc:
         db.rollback()
         if exc.status == 403:

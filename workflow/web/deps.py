@@ -8,6 +8,7 @@ visitor cookie) with an HMAC, so nothing more is stored.
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -26,12 +27,12 @@ from sqlmodel import Session as DBSession
 from sqlmodel import select
 
 from workflow import action_items, clock, signed
-from workflow.api.deps import DB
+from workflow.api.deps import DB, MAX_ID
 from workflow.api.headers import PAGE_HEADERS
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import Problem
-from workflow.invitations.render import LANGUAGES, LOCALES, environment, language_of
+from workflow.invitations.render import LANGUAGES, LOCALES, environment, language_of, translations
 from workflow.models import Person, WebSignIn
 from workflow.rules import RuleError
 
@@ -132,6 +133,18 @@ def visitor(request: Request, db: DB) -> Visitor:
     )
     request.state.visitor = v  # for the error pages
     return v
+
+
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def form_id(value: object) -> int | None:
+    """A row id or a version from a form field or a query string, or None. ASCII digits only:
+    "²".isdigit() and "٣".isdecimal() are true, but neither is a number anyone typed."""
+    if not isinstance(value, str) or not _ASCII_NUMBER.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def local_path(value: object) -> str | None:
@@ -249,6 +262,8 @@ def _language_url(request: Request, language: str) -> str:
 def render(v: Visitor, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env = environment(v.language)
     path = v.request.url.path
+    if isinstance(context.get("errors"), dict):
+        context["errors"] = {k: in_language(v.language, m) for k, m in context["errors"].items()}
     html = env.get_template(f"web/{template}").render(
         v=v,
         csrf=v.csrf,
@@ -270,10 +285,34 @@ def redirect(v: Visitor, url: str) -> RedirectResponse:
     return finish(v, RedirectResponse(url, status_code=303))  # type: ignore[return-value]
 
 
+class Said(str):
+    """A broken rule's message as written, with what it takes to say it in another language."""
+
+    msgid: str
+    params: dict[str, object]
+
+    @classmethod
+    def of(cls, exc: RuleError) -> "Said":
+        said = cls(exc.detail)
+        said.msgid, said.params = exc.msgid, exc.params
+        return said
+
+
+def in_language(language: str, message: object) -> object:
+    """A message from a form check or a domain rule in the reader's language, where the
+    catalogue has it; anything else as it is."""
+    if isinstance(message, Said):
+        text = translations(language).gettext(message.msgid)
+        return text % message.params if message.params else text
+    if isinstance(message, str) and message:
+        return translations(language).gettext(message)
+    return message
+
+
 def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:
     """Errors by form field name, from the schema's validation or a domain rule."""
     if isinstance(exc, RuleError):
-        return {exc.field or "": exc.detail}
+        return {exc.field or "": Said.of(exc)}
     out: dict[str, str] = {}
     for e in exc.errors():
         name = str(e["loc"][0]) if e.get("loc") else ""
@@ -284,13 +323,13 @@ def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:
 # Errors as pages ----------------------------------------------------------------------------
 
 
-def error_page(request: Request, status: int, detail: str | None = None) -> HTMLResponse:
+def error_page(request: Request, status: int, detail: object = None) -> HTMLResponse:
     v = getattr(request.state, "visitor", None)
     if v is None:  # the request failed before anyone was looked up
         cookie = request.cookies.get(LANGUAGE_COOKIE)
         language = _asked_language(request) or (cookie if cookie in LANGUAGES else "en")
         v = Visitor(request=request, language=language)
-    return render(v, "error.html", status, status=status, detail=detail)
+    return render(v, "error.html", status, status=status, detail=in_language(v.language, detail))
 
 
 class WebRoute(APIRoute):
@@ -320,7 +359,7 @@ class WebRoute(APIRoute):
                 response.headers.update(exc.headers or {})  # Retry-After on 429, say
                 return response
             except RuleError as exc:
-                return error_page(request, 422, exc.detail)
+                return error_page(request, 422, Said.of(exc))
             except (RequestValidationError, ValidationError):
                 return error_page(request, 422, None)
 

@@ -16,7 +16,7 @@ from sqlmodel import Session as DBSession
 from sqlmodel import select
 
 from workflow import action_items, clock, rules, sessions, spine
-from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.api.deps import DB, PathId
 from workflow.errors import Problem
 from workflow.follow_up import closing
 from workflow.models import (
@@ -37,6 +37,7 @@ from workflow.web.deps import (
     Visitor,
     WebRoute,
     field_errors,
+    form_id,
     redirect,
     render,
 )
@@ -100,10 +101,10 @@ def _text(form: Any, name: str) -> str:
 
 
 def _version(form: Any) -> int:
-    value = _text(form, "version")
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+    version = form_id(_text(form, "version"))
+    if version is None:
         raise Problem(422, "the form lost the version it was made for; reload the page")
-    return int(value)
+    return version
 
 
 def _number(form: Any, name: str) -> float | None:
@@ -231,9 +232,10 @@ async def record_outcomes(
 def _owner(form: Any) -> dict[str, int]:
     """'person:12' or 'organisation:3' from the owner list."""
     kind, _, value = _text(form, "owner").partition(":")
-    if kind not in ("person", "organisation") or not value.isdigit() or int(value) > MAX_ID:
+    owner = form_id(value)
+    if kind not in ("person", "organisation") or owner is None:
         raise rules.RuleError("choose an owner from the list", "owner")
-    return {f"owner_{kind}_id": int(value)}
+    return {f"owner_{kind}_id": owner}
 
 
 @router.post("/sessions/{session_id}/action-items")

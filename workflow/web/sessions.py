@@ -16,7 +16,7 @@ from sqlmodel import Session as DBSession
 from sqlmodel import select
 
 from workflow import action_items, rules, sessions, spine
-from workflow.api.deps import DB, MAX_ID, PathId
+from workflow.api.deps import DB, PathId
 from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
 from workflow.invitations import answers
@@ -44,6 +44,7 @@ from workflow.web.deps import (
     Visitor,
     WebRoute,
     field_errors,
+    form_id,
     names,
     redirect,
     render,
@@ -58,8 +59,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 def _ids(values: list[Any]) -> list[int]:
     out = []
     for value in values:
-        if isinstance(value, str) and value.isdigit() and 0 < int(value) <= MAX_ID:
-            out.append(int(value))
+        person_id = form_id(value)
+        if person_id is not None:
+            out.append(person_id)
         else:
             raise rules.RuleError("choose people from the list", "participant_ids")
     return out
@@ -82,10 +84,10 @@ def _moment(form: Any, day_field: str, time_field: str) -> datetime:
 
 
 def _version(form: Any) -> int:
-    value = _text(form, "version") or ""
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+    version = form_id(_text(form, "version"))
+    if version is None:
         raise Problem(422, "the form lost the version it was made for; reload the page")
-    return int(value)
+    return version
 
 
 def _times(form: Any) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def _by_organisation(members: list[tuple[Person, str, str]]) -> list[tuple[str, 
 
 def _ticked(form: Any, name: str) -> set[int]:
     """The ids ticked in a group of checkboxes, to tick them again when the form comes back."""
-    return {int(x) for x in form.getlist(name) if isinstance(x, str) and x.isdigit()}
+    return {i for i in (form_id(x) for x in form.getlist(name)) if i is not None}
 
 
 def _policy(forum: Forum) -> dict[str, Any]:

@@ -1,7 +1,17 @@
 from fastapi import APIRouter, Response
 
 from workflow import action_items, spine
-from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
+from workflow.api.deps import (
+    DB,
+    Caller,
+    IfMatch,
+    Limit,
+    Offset,
+    PathId,
+    QueryFlag,
+    QueryId,
+    expected_version,
+)
 from workflow.errors import forbidden
 from workflow.models import ActionItemStatus
 from workflow.schemas import ActionItemDetail, ActionItemRead, ActionItemUpdate, Page
@@ -19,7 +29,7 @@ def list_action_items(
     session_id: QueryId = None,
     owner_person_id: QueryId = None,
     status: ActionItemStatus | None = None,
-    overdue: bool | None = None,
+    overdue: QueryFlag = None,
 ) -> dict:
     rows, total = action_items.list_items(
         db,

@@ -119,7 +119,16 @@ def calendar_file(db: DBSession, session: MeetingSession, caller: Principal) -> 
     )
 
 
-@router.post("/itip/reply", response_model=list[ParticipantRead])
+@router.post(
+    "/itip/reply",
+    response_model=list[ParticipantRead],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def itip_reply(request: Request, db: DB, caller: Caller) -> list[ParticipantRead]:
     """Record a calendar client's answer (iTIP METHOD:REPLY), as forwarded by the mail
     system that receives replies to the secretariat's mailbox. Administrator tokens only."""

@@ -1,10 +1,19 @@
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from workflow import action_items, sessions, spine
-from workflow.api.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
+from workflow.api.deps import (
+    DB,
+    Caller,
+    IfMatch,
+    Limit,
+    Offset,
+    PathId,
+    QueryId,
+    QueryMoment,
+    expected_version,
+)
 from workflow.api.routes.forums import event_page
 from workflow.models import Event, SessionStatus
 from workflow.models import Session as MeetingSession
@@ -44,9 +53,11 @@ def schedule_session(
 ) -> SessionRead:
     """Schedule a session. Participants are invited by mail once this is committed."""
     session = sessions.schedule(db, caller, forum_id, data)
+    # The answer is made before the commit: if making it fails, nothing is stored.
+    answer = _with_etag(db, session, response)
     spine.commit(db)
     response.headers["Location"] = f"/api/v1/sessions/{session.id}"
-    return _with_etag(db, session, response)
+    return answer
 
 
 @router.get("/sessions", response_model=Page[SessionSummary])
@@ -57,8 +68,8 @@ def list_sessions(
     offset: Offset = 0,
     forum_id: QueryId = None,
     status: SessionStatus | None = None,
-    starts_after: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
-    starts_before: Annotated[datetime | None, Query(description="UTC if no offset")] = None,
+    starts_after: QueryMoment = None,
+    starts_before: QueryMoment = None,
 ) -> dict:
     rows, total = sessions.list_sessions(
         db,
@@ -97,8 +108,9 @@ def update_session(
     """Reschedule or change a session. Needs the version you edited (If-Match or `version`):
     412 if someone changed it meanwhile, 428 if you did not say."""
     session = sessions.update(db, caller, session_id, data, expected_version(version, data.version))
+    answer = _with_etag(db, session, response)  # before the commit, as above
     spine.commit(db)
-    return _with_etag(db, session, response)
+    return answer
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=SessionRead)
