@@ -46,9 +46,6 @@ config = SchemathesisConfig.from_dict(
                     *["422", "428", "429"],
                 ]
             },
-            # OPTIONS lists only one of a path's methods in Allow: a known fault of the same
-            # issue, repaired on its own; switch this check on again when it is.
-            "allow_header_conformance": {"enabled": False},
         },
     }
 )

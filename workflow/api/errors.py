@@ -189,6 +189,7 @@ EXTRA_STATUSES: dict[str, set[int]] = {
     "update_session": {428},
     "itip_reply": {415, 422},  # reads its text/calendar body itself
     "readyz": {503},
+    "prometheus_metrics": {401},  # with WORKFLOW_METRICS_TOKEN set
 }
 
 
