@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import Problem
-from workflow.invitations.render import LANGUAGES, translations
+from workflow.invitations.render import accepted_language, translations
 from workflow.rules import RuleError
 
 log = logging.getLogger(__name__)
@@ -57,15 +57,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def asked_language(request: Request) -> str:
     """The first of nl, fr, en in Accept-Language, in the client's order of preference."""
-    ranked = []
-    for n, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            continue
-        ranked.append((-weight, n, tag.strip()[:2].lower()))
-    return next((tag for _, _, tag in sorted(ranked) if tag in LANGUAGES), "en")
+    return accepted_language(request.headers.get("accept-language", "")) or "en"
 
 
 def rule_message(exc: RuleError, language: str) -> str:

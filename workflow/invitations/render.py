@@ -28,6 +28,22 @@ from workflow.config import get_settings
 from workflow.invitations.view import CalendarSession, Mail, MailKind
 
 LANGUAGES = ("nl", "fr", "en")
+
+
+def accepted_language(header: str) -> str | None:
+    """The first of nl, fr, en in an Accept-Language header, in the sender's order of
+    preference (q values, then order); None when it names none of them."""
+    ranked = []
+    for n, part in enumerate(header.split(",")[:20]):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        ranked.append((-weight, n, tag.strip()[:2].lower()))
+    return next((tag for _, _, tag in sorted(ranked) if tag in LANGUAGES), None)
+
+
 # Belgian conventions for Dutch and French, British for English (29 March, 24-hour clock).
 LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"

@@ -32,7 +32,14 @@ from workflow.api.headers import PAGE_HEADERS
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import Problem
-from workflow.invitations.render import LANGUAGES, LOCALES, environment, language_of, translations
+from workflow.invitations.render import (
+    LANGUAGES,
+    LOCALES,
+    accepted_language,
+    environment,
+    language_of,
+    translations,
+)
 from workflow.models import Person, WebSignIn
 from workflow.rules import RuleError
 
@@ -85,15 +92,7 @@ def _asked_language(request: Request) -> str | None:
 
 def _browser_language(request: Request) -> str | None:
     """The first of nl, fr, en in Accept-Language, in the browser's order of preference."""
-    ranked = []
-    for n, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            continue
-        ranked.append((-weight, n, tag.strip()[:2].lower()))
-    return next((tag for _, _, tag in sorted(ranked) if tag in LANGUAGES), None)
+    return accepted_language(request.headers.get("accept-language", ""))
 
 
 def _session_claim(request: Request) -> signed.Claim | None:
