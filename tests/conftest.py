@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Before anything imports the settings: the API tests publish to an in-process broker.
 _TMP = tempfile.mkdtemp(prefix="workflow-tests-")
@@ -34,6 +35,9 @@ from workflow import clock, db
 from workflow.api import create_app, ratelimit
 from workflow.config import get_settings
 from workflow.migrate import upgrade
+
+if TYPE_CHECKING:
+    from tests.api.world import World
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 SCREENSHOTS = Path(__file__).parent / "browser" / "screenshots"
@@ -98,3 +102,12 @@ def client(backend: str) -> Iterator[TestClient]:
     with TestClient(create_app(), raise_server_exceptions=False) as c:
         yield c
     clock.freeze(None)
+
+
+@pytest.fixture
+def w(client: TestClient) -> "World":
+    """The API and web tests' world (tests/api/world.py), built through the API. A test file
+    whose world needs a frozen clock overrides it."""
+    from tests.api.world import build_world  # it imports this module
+
+    return build_world(client)

@@ -1,15 +1,8 @@
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from workflow import clock
 from workflow.follow_up import links
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def _item(w: World, session_id: int, **overrides: object) -> dict:

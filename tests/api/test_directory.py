@@ -9,10 +9,9 @@ address in the person's language and is in the event log."""
 from email.utils import getaddresses
 from typing import Any
 
-import pytest
 from sqlmodel import SQLModel, select
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from tests.web.pages import (
     mailed_link,
@@ -29,11 +28,6 @@ from workflow.outbox import compose_mail
 
 API = "/api/v1"
 ADDRESS_CHANGED = "address_changed"  # the reason of the mail to the old address
-
-
-@pytest.fixture
-def w(client: Any) -> World:
-    return build_world(client)
 
 
 def everything() -> dict[str, list]:

@@ -1,12 +1,5 @@
-import pytest
-
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_forum_tree_and_its_children(w: World) -> None:

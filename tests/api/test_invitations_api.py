@@ -1,17 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
 import icalendar
-import pytest
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from workflow import clock
 from workflow.invitations import rsvp
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_session_calendar_file(w: World) -> None:

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import SQLModel
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from workflow.db import get_engine
 
@@ -663,11 +663,6 @@ class Runner:
             if changed:
                 self.prepared = None  # start the next action from a known state again
             assert not changed, f"a refused write changed {changed}"
-
-
-@pytest.fixture
-def w(client: TestClient) -> World:
-    return build_world(client)
 
 
 # The matrix ---------------------------------------------------------------------------------

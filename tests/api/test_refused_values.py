@@ -6,15 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from tests.web.pages import signed_in_as
 from workflow import models, schemas
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def _pointers(r: Any) -> list[str]:

@@ -2,13 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from workflow import clock
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_schedule_invites_forum_members_with_its_co_chairs(w: World) -> None:

@@ -3,15 +3,8 @@ updated inline by those the API lets update it."""
 
 from datetime import date, timedelta
 
-import pytest
-
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.web.pages import csrf, signed_in_as
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def _item(w: World, session_id: int, **overrides: object) -> dict:

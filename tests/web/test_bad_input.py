@@ -3,9 +3,7 @@ a stack trace."""
 
 from datetime import date
 
-import pytest
-
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from tests.web.pages import csrf, signed_in_as
 
@@ -46,11 +44,6 @@ FIELDS = [
     "next",
     "back",
 ]
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_junk_in_every_form_is_a_clear_page(w: World) -> None:

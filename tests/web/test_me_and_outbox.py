@@ -2,10 +2,9 @@
 
 import re
 
-import pytest
 from sqlmodel import select
 
-from tests.api.world import World, build_world
+from tests.api.world import World
 from tests.conftest import ADMIN
 from tests.web.pages import csrf, post_form, signed_in_as
 from workflow.config import get_settings
@@ -13,11 +12,6 @@ from workflow.db import db_session
 from workflow.invitations.reconcile import reconcile_session
 from workflow.models import Delivery, Event, Person
 from workflow.outbox import compose_mail
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_my_language_is_saved_for_pages_and_mail(w: World) -> None:

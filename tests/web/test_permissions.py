@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from tests.web.pages import csrf, signed_in_as
 
@@ -82,11 +82,6 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     # Only managers cancel an action item; its owner reports progress but does not cancel it.
     ("POST", "/action-items/{item}/progress", {"status": "cancelled"}, CANCEL_ITEM),
 ]
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -4,19 +4,13 @@ API (version, events, mail owed), a preview of who will be told, and clear refus
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
 from tests.web.pages import csrf, post_form, signed_in_as
 from workflow.db import db_session
 from workflow.invitations.reconcile import reconcile_session
 from workflow.models import Delivery, Event
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def _day(days: int = 21) -> str:

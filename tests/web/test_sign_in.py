@@ -5,17 +5,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from tests.api.world import World, build_world
+from tests.api.world import World
 from tests.web.pages import csrf, mailed_link, owe_sign_in_mail, path_of, post_form, sign_in
 from workflow import clock
 from workflow import sign_in as sign_in_mail
 from workflow.db import db_session
 from workflow.models import Delivery, Person, WebSignIn
-
-
-@pytest.fixture
-def w(client) -> World:
-    return build_world(client)
 
 
 def test_a_signed_out_visitor_is_sent_to_the_sign_in_page(w: World) -> None:
