@@ -21,6 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy workflow
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

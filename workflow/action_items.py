@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, rules, spine
 from workflow.auth import Principal
@@ -174,7 +174,7 @@ def may_cancel(principal: Principal, item: ActionItem) -> bool:
 
 
 def _plain(v: object) -> object:
-    return v.isoformat() if hasattr(v, "isoformat") else v  # type: ignore[union-attr]
+    return v.isoformat() if hasattr(v, "isoformat") else v
 
 
 def read(item: ActionItem) -> ActionItemRead:
@@ -188,8 +188,8 @@ def is_overdue(item: ActionItem) -> bool:
 def detail(db: DBSession, item: ActionItem) -> ActionItemDetail:
     progress = db.exec(
         select(ActionItemProgress)
-        .where(ActionItemProgress.action_item_id == item.id)
-        .order_by(ActionItemProgress.created_at, ActionItemProgress.id)  # type: ignore[arg-type]
+        .where(col(ActionItemProgress.action_item_id) == item.id)
+        .order_by(col(ActionItemProgress.created_at), col(ActionItemProgress.id))
     ).all()
     return ActionItemDetail(
         **read(item).model_dump(), progress=[ProgressRead.model_validate(p) for p in progress]
@@ -217,28 +217,32 @@ def list_items(
     query = select(ActionItem)
     if forum_id is not None:
         require(principal, forum_id, Action.read)
-        query = query.where(ActionItem.forum_id == forum_id)
+        query = query.where(col(ActionItem.forum_id) == forum_id)
     elif not principal.is_admin:
-        visible = [ActionItem.forum_id.in_(principal.readable_forums or {-1})]  # type: ignore[attr-defined]
+        visible: list[ColumnElement[bool]] = [
+            col(ActionItem.forum_id).in_(principal.readable_forums or {-1})
+        ]
         if principal.person_id is not None:
-            visible.append(ActionItem.owner_person_id == principal.person_id)
+            visible.append(col(ActionItem.owner_person_id) == principal.person_id)
         query = query.where(or_(*visible))
     if session_id is not None:
-        query = query.where(ActionItem.session_id == session_id)
+        query = query.where(col(ActionItem.session_id) == session_id)
     if owner_person_id is not None:
-        query = query.where(ActionItem.owner_person_id == owner_person_id)
+        query = query.where(col(ActionItem.owner_person_id) == owner_person_id)
     if status is not None:
-        query = query.where(ActionItem.status == status)
+        query = query.where(col(ActionItem.status) == status)
     if due_by is not None:
-        query = query.where(ActionItem.due_date <= due_by)  # type: ignore[operator]
+        query = query.where(col(ActionItem.due_date) <= due_by)
     if overdue is not None:
         late = and_(
-            ActionItem.due_date.is_not(None),  # type: ignore[union-attr]
-            ActionItem.due_date < today(),  # type: ignore[operator]
-            ActionItem.status.in_([ActionItemStatus.open, ActionItemStatus.in_progress]),  # type: ignore[attr-defined]
+            col(ActionItem.due_date).is_not(None),
+            col(ActionItem.due_date) < today(),
+            col(ActionItem.status).in_([ActionItemStatus.open, ActionItemStatus.in_progress]),
         )
         query = query.where(late if overdue else ~late)
-    return paginate(db, query, ActionItem.due_date, ActionItem.id, limit=limit, offset=offset)
+    return paginate(
+        db, query, col(ActionItem.due_date), col(ActionItem.id), limit=limit, offset=offset
+    )
 
 
 __all__ = ["MeetingSession", "create", "detail", "list_items", "read", "update"]

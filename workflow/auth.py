@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.models import ApiToken, Membership, Person, Role
@@ -70,7 +70,7 @@ ADMIN = Principal(name="admin", is_admin=True)
 def principal_for_token(db: DBSession, token: str, admin_token: str) -> Principal | None:
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN
-    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    row = db.exec(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.person_id is None:
@@ -85,7 +85,9 @@ def principal_for_person(db: DBSession, person: Person, *, is_admin: bool = Fals
     """A person acting with their memberships' roles (a token's, or a signed-in browser's)."""
     roles = dict(
         db.exec(
-            select(Membership.forum_id, Membership.role).where(Membership.person_id == person.id)
+            select(col(Membership.forum_id), col(Membership.role)).where(
+                col(Membership.person_id) == person.id
+            )
         ).all()
     )
     return Principal(name=person.name, is_admin=is_admin, person_id=person.id, roles=roles)

@@ -210,13 +210,13 @@ def _seed_demo() -> list[tuple[str, str, str]]:
 
 def _address_of(name: str) -> str:
     """A demo person's e-mail address, to sign in to the web pages with."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from workflow.db import db_session
     from workflow.models import Person
 
     with db_session() as db:
-        return db.exec(select(Person.email).where(Person.name == name)).first() or name
+        return db.exec(select(col(Person.email)).where(col(Person.name) == name)).first() or name
 
 
 def _print_tokens(tokens: list[tuple[str, str, str]], to: Path | None = None) -> None:
@@ -236,7 +236,7 @@ def token_create(
     admin: Annotated[bool, typer.Option("--admin", help="Full administrator rights")] = False,
 ) -> None:
     """Issue an API token; it is printed once and only its hash is kept."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from workflow import auth, spine
     from workflow.db import db_session
@@ -248,7 +248,7 @@ def token_create(
     with db_session() as db:
         person_id = None
         if email is not None:
-            person = db.exec(select(Person).where(Person.email == email.lower())).first()
+            person = db.exec(select(Person).where(col(Person.email) == email.lower())).first()
             if person is None:
                 typer.echo(f"no person with e-mail {email}", err=True)
                 raise typer.Exit(1)
@@ -269,7 +269,7 @@ def token_list(
 ) -> None:
     """The tokens issued: id, name, whom they act as, when created (never the secret:
     only its hash is kept)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from workflow.db import db_session
     from workflow.models import ApiToken, Person
@@ -277,12 +277,12 @@ def token_list(
     with db_session() as db:
         query = select(ApiToken, Person).join(
             Person,
-            ApiToken.person_id == Person.id,  # type: ignore[arg-type]
+            col(ApiToken.person_id) == col(Person.id),
             isouter=True,
         )
         if not revoked:
-            query = query.where(ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        rows = db.exec(query.order_by(ApiToken.id)).all()  # type: ignore[arg-type]
+            query = query.where(col(ApiToken.revoked_at).is_(None))
+        rows = db.exec(query.order_by(col(ApiToken.id))).all()
     table = [("ID", "NAME", "ACTS AS", "CREATED", "REVOKED")]
     for token, person in rows:
         acts_as = "administrator" if token.is_admin else (person.email if person else "-")
@@ -372,13 +372,13 @@ def up(
 
 
 def _first_start() -> bool:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from workflow.db import db_session
     from workflow.models import Forum
 
     with db_session() as db:
-        return db.exec(select(Forum.id).limit(1)).first() is None
+        return db.exec(select(col(Forum.id)).limit(1)).first() is None
 
 
 def _admin_token() -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from babel.dates import format_date, format_time
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, permissions, rules, spine
 from workflow.auth import Principal
@@ -57,7 +57,7 @@ def _check_organisation(db: DBSession, organisation_id: int | None) -> None:
 def _check_email_free(
     db: DBSession, email: str, person_id: int | None = None, *, name_them: bool = True
 ) -> None:
-    other = db.exec(select(Person).where(Person.email == email)).first()
+    other = db.exec(select(Person).where(col(Person.email) == email)).first()
     if other is not None and other.id != person_id:
         whose = f"person {other.id}" if name_them else "someone else in the directory"
         raise Problem(409, f"{email} already belongs to {whose}")
@@ -83,7 +83,9 @@ def update_person(
         del fields["email"]  # sent back as it is: not a change, whoever sends it
     is_self = principal.person_id == person_id
     their_forums = set(
-        db.exec(select(Membership.forum_id).where(Membership.person_id == person_id)).all()
+        db.exec(
+            select(col(Membership.forum_id)).where(col(Membership.person_id) == person_id)
+        ).all()
     )
     refusal = permissions.person_edit_refusal(
         set(fields),
@@ -121,18 +123,18 @@ def _email_changed(
     are not made that way and stay. Changed by the person themselves, with a token of theirs,
     their tokens and feed stay: they are already theirs."""
     now = clock.now()
-    ended = db.exec(  # type: ignore[call-overload]
+    ended = db.exec(
         update(WebSignIn)
-        .where(WebSignIn.person_id == person.id, WebSignIn.ended_at.is_(None))  # type: ignore[union-attr]
+        .where(col(WebSignIn.person_id) == person.id, col(WebSignIn.ended_at).is_(None))
         .values(ended_at=now)
     ).rowcount
     revoked, feed_revoked = 0, False
     if not by_self:
         tokens = db.exec(
             select(ApiToken).where(
-                ApiToken.person_id == person.id,
-                ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                ApiToken.is_admin.is_(False),  # type: ignore[attr-defined]
+                col(ApiToken.person_id) == person.id,
+                col(ApiToken.revoked_at).is_(None),
+                col(ApiToken.is_admin).is_(False),
             )
         ).all()
         for token in tokens:
@@ -225,7 +227,7 @@ def create_organisation(
     db: DBSession, principal: Principal, data: OrganisationCreate
 ) -> Organisation:
     require_directory_editor(principal)
-    if db.exec(select(Organisation).where(Organisation.name == data.name)).first():
+    if db.exec(select(Organisation).where(col(Organisation.name) == data.name)).first():
         raise Problem(409, f"an organisation named {data.name!r} exists already")
     organisation = Organisation(**data.model_dump())
     db.add(organisation)
@@ -247,7 +249,9 @@ def update_organisation(
     organisation = get_organisation(db, organisation_id)
     fields = data.model_dump(exclude_unset=True)
     if "name" in fields:
-        other = db.exec(select(Organisation).where(Organisation.name == fields["name"])).first()
+        other = db.exec(
+            select(Organisation).where(col(Organisation.name) == fields["name"])
+        ).first()
         if other is not None and other.id != organisation_id:
             raise Problem(409, f"an organisation named {fields['name']!r} exists already")
     for name, value in fields.items():

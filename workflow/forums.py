@@ -1,7 +1,7 @@
 """Forums in a tree, and who belongs to them."""
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import rules, spine
 from workflow.auth import Principal
@@ -30,7 +30,9 @@ def ancestors(db: DBSession, forum_id: int | None) -> list[int]:
 
 def children(db: DBSession, forum_id: int) -> list[Forum]:
     return list(
-        db.exec(select(Forum).where(Forum.parent_id == forum_id).order_by(Forum.name)).all()
+        db.exec(
+            select(Forum).where(col(Forum.parent_id) == forum_id).order_by(col(Forum.name))
+        ).all()
     )
 
 
@@ -90,7 +92,7 @@ def add_member(
         raise rules.RuleError(f"person {data.person_id} is not known to the service", "person_id")
     existing = db.exec(
         select(Membership).where(
-            Membership.forum_id == forum_id, Membership.person_id == data.person_id
+            col(Membership.forum_id) == forum_id, col(Membership.person_id) == data.person_id
         )
     ).first()
     if existing is not None:

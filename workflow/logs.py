@@ -92,7 +92,7 @@ class _LinesToLog(io.TextIOBase):
         return self._raw.fileno()
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # read-only, as for a real stream
         return getattr(self._raw, "encoding", None) or "utf-8"
 
     def write(self, s: str) -> int:
@@ -134,8 +134,9 @@ def capture_stray_output() -> None:
     _captured = True
     out = _LinesToLog(sys.__stdout__ or sys.stdout, "workflow.stdout", logging.INFO)
     err = _LinesToLog(_STDERR, "workflow.stderr", logging.WARNING)
-    sys.stdout = sys.__stdout__ = out
-    sys.stderr = sys.__stderr__ = err
+    # Celery writes to sys.__stdout__ itself; typeshed marks it Final and a TextIOWrapper.
+    sys.stdout = sys.__stdout__ = out  # type: ignore[misc,assignment]  # replaced on purpose
+    sys.stderr = sys.__stderr__ = err  # type: ignore[misc,assignment]  # replaced on purpose
 
     def log_unhandled(
         kind: type[BaseException], exc: BaseException, tb: TracebackType | None

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock
 
@@ -65,16 +65,16 @@ class _FromDatabase:
         try:
             with DBSession(get_engine()) as db:
                 for reason, status, n in db.exec(
-                    select(Delivery.reason, Delivery.status, func.count()).group_by(
-                        Delivery.reason, Delivery.status
+                    select(col(Delivery.reason), col(Delivery.status), func.count()).group_by(
+                        col(Delivery.reason), col(Delivery.status)
                     )
                 ):
                     deliveries.add_metric([reason, status], n)
                 now = clock.now()
                 first = db.exec(
-                    select(func.min(Delivery.next_attempt_at)).where(
-                        Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]),  # type: ignore[attr-defined]
-                        Delivery.next_attempt_at <= now,
+                    select(func.min(col(Delivery.next_attempt_at))).where(
+                        col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.sending]),
+                        col(Delivery.next_attempt_at) <= now,
                     )
                 ).one()
                 oldest.add_metric([], max((now - first).total_seconds(), 0) if first else 0)

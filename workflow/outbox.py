@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
@@ -63,7 +63,9 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
         raise ValueError(f"no composer for {sorted(unknown)}")
     # One executemany: SQLAlchemy batches it into a few multi-row INSERTs (insertmanyvalues)
     # from one cached compilation, so a thousand invitations are a few round trips.
-    stmt = insert(Delivery).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
+    stmt = (
+        insert(Delivery).on_conflict_do_nothing(index_elements=["key"]).returning(col(Delivery.id))
+    )
     created = list(db.execute(stmt, values).scalars())
     return sorted(created)
 
@@ -77,8 +79,8 @@ def _sibling_in_flight(db: DBSession, delivery_id: int, now: datetime) -> bool:
     writer anyway.
     """
     row = db.exec(
-        select(Delivery.session_id, Delivery.person_id, Delivery.method).where(
-            Delivery.id == delivery_id
+        select(col(Delivery.session_id), col(Delivery.person_id), col(Delivery.method)).where(
+            col(Delivery.id) == delivery_id
         )
     ).first()
     if row is None or row[0] is None or row[2] is None:
@@ -86,18 +88,20 @@ def _sibling_in_flight(db: DBSession, delivery_id: int, now: datetime) -> bool:
     session_id, person_id, _ = row
     if db.get_bind().dialect.name == "postgresql":
         db.exec(
-            select(Participant.id)
-            .where(Participant.session_id == session_id, Participant.person_id == person_id)
+            select(col(Participant.id))
+            .where(
+                col(Participant.session_id) == session_id, col(Participant.person_id) == person_id
+            )
             .with_for_update()
         ).first()
     busy = db.exec(
-        select(Delivery.id).where(
-            Delivery.session_id == session_id,
-            Delivery.person_id == person_id,
-            Delivery.method.is_not(None),  # type: ignore[union-attr]
-            Delivery.id != delivery_id,
-            Delivery.status == DeliveryStatus.sending,
-            Delivery.lease_until >= now,  # type: ignore[operator]
+        select(col(Delivery.id)).where(
+            col(Delivery.session_id) == session_id,
+            col(Delivery.person_id) == person_id,
+            col(Delivery.method).is_not(None),
+            col(Delivery.id) != delivery_id,
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.lease_until) >= now,
         )
     ).first()
     return busy is not None
@@ -108,16 +112,16 @@ def waiting_siblings(db: DBSession, delivery: Delivery) -> list[int]:
     if delivery.session_id is None or delivery.method is None:
         return []
     return list(
-        db.exec(
-            select(Delivery.id)
+        db.exec(  # type: ignore[arg-type]  # stored rows' ids are never NULL
+            select(col(Delivery.id))
             .where(
-                Delivery.session_id == delivery.session_id,
-                Delivery.person_id == delivery.person_id,
-                Delivery.method.is_not(None),  # type: ignore[union-attr]
-                Delivery.status == DeliveryStatus.pending,
-                Delivery.next_attempt_at <= clock.now(),
+                col(Delivery.session_id) == delivery.session_id,
+                col(Delivery.person_id) == delivery.person_id,
+                col(Delivery.method).is_not(None),
+                col(Delivery.status) == DeliveryStatus.pending,
+                col(Delivery.next_attempt_at) <= clock.now(),
             )
-            .order_by(Delivery.id)
+            .order_by(col(Delivery.id))
         ).all()
     )
 
@@ -129,14 +133,14 @@ def claim(db: DBSession, delivery_id: int) -> Delivery | None:
     lease = timedelta(seconds=get_settings().delivery_lease_seconds)
     if _sibling_in_flight(db, delivery_id, now):
         return None
-    result = db.exec(  # type: ignore[call-overload]
+    result = db.exec(
         update(Delivery)
         .where(
-            Delivery.id == delivery_id,
-            Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
-            Delivery.next_attempt_at <= now,
-            Delivery.attempts < get_settings().delivery_max_attempts,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+            col(Delivery.id) == delivery_id,
+            col(Delivery.status).in_(UNFINISHED),
+            col(Delivery.next_attempt_at) <= now,
+            col(Delivery.attempts) < get_settings().delivery_max_attempts,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
         )
         .values(
             status=DeliveryStatus.sending, lease_until=now + lease, attempts=Delivery.attempts + 1
@@ -152,12 +156,12 @@ def _finish(db: DBSession, delivery: Delivery, **values: Any) -> bool:
     since: a worker cut off from the network past its lease comes back after another worker
     took the delivery over (and perhaps sent it), and what it learnt then is no longer news.
     The attempt count is the token: every claim raises it."""
-    result = db.exec(  # type: ignore[call-overload]
+    result = db.exec(
         update(Delivery)
         .where(
-            Delivery.id == delivery.id,
-            Delivery.status == DeliveryStatus.sending,
-            Delivery.attempts == delivery.attempts,
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.attempts) == delivery.attempts,
         )
         .values(lease_until=None, **values)
     )
@@ -210,12 +214,12 @@ def give_up_exhausted(db: DBSession) -> int:
     """Deliveries whose every attempt ended with the worker gone (a message that kills the
     worker, say): mark them failed rather than try for ever."""
     now = clock.now()
-    result = db.exec(  # type: ignore[call-overload]
+    result = db.exec(
         update(Delivery)
         .where(
-            Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
-            Delivery.attempts >= get_settings().delivery_max_attempts,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+            col(Delivery.status).in_(UNFINISHED),
+            col(Delivery.attempts) >= get_settings().delivery_max_attempts,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
         )
         .values(
             status=DeliveryStatus.failed,
@@ -230,15 +234,15 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
     """Unfinished deliveries whose time has come and whose lease, if any, ran out."""
     now = now or clock.now()
     return list(
-        db.exec(
-            select(Delivery.id)
+        db.exec(  # type: ignore[arg-type]  # stored rows' ids are never NULL
+            select(col(Delivery.id))
             .where(
-                Delivery.status.in_(UNFINISHED),  # type: ignore[attr-defined]
-                Delivery.next_attempt_at <= now,
-                Delivery.attempts < get_settings().delivery_max_attempts,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr]
+                col(Delivery.status).in_(UNFINISHED),
+                col(Delivery.next_attempt_at) <= now,
+                col(Delivery.attempts) < get_settings().delivery_max_attempts,
+                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
             )
-            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
             .limit(limit)
         ).all()
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import spine
 from workflow.auth import Principal
@@ -44,7 +44,7 @@ def erased_address(person_id: int) -> str:
 def is_erased(person: Person) -> bool:
     """Was this person erased? Their row stays (held sessions keep an anonymous attendee),
     so links signed for them earlier must ask this before they show anything."""
-    return person.email == erased_address(person.id)  # type: ignore[arg-type]
+    return person.email == erased_address(person.id)  # type: ignore[arg-type]  # a stored row has its id
 
 
 def _iso(v: Any) -> Any:
@@ -63,9 +63,9 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
     organisation = db.get(Organisation, person.organisation_id) if person.organisation_id else None
     sessions = db.exec(
         select(Participant, MeetingSession)
-        .join(MeetingSession, MeetingSession.id == Participant.session_id)  # type: ignore[arg-type]
-        .where(Participant.person_id == person_id)
-        .order_by(MeetingSession.starts_at)
+        .join(MeetingSession, col(MeetingSession.id) == col(Participant.session_id))
+        .where(col(Participant.person_id) == person_id)
+        .order_by(col(MeetingSession.starts_at))
     ).all()
     return {
         "person": _row(person, "id", "name", "email", "language", "country", "created_at")
@@ -73,7 +73,7 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
         "organisation": organisation.name if organisation else None,
         "memberships": [
             _row(m, "forum_id", "role", "created_at")
-            for m in db.exec(select(Membership).where(Membership.person_id == person_id))
+            for m in db.exec(select(Membership).where(col(Membership.person_id) == person_id))
         ],
         "sessions": [
             {
@@ -87,28 +87,34 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
         ],
         "action_items_owned": [
             _row(i, "id", "forum_id", "title", "status", "due_date", "current_value", "target")
-            for i in db.exec(select(ActionItem).where(ActionItem.owner_person_id == person_id))
+            for i in db.exec(select(ActionItem).where(col(ActionItem.owner_person_id) == person_id))
         ],
         "progress_reported": [
             _row(p, "action_item_id", "note", "value", "status", "created_at")
             for p in db.exec(
-                select(ActionItemProgress).where(ActionItemProgress.author_person_id == person_id)
+                select(ActionItemProgress).where(
+                    col(ActionItemProgress.author_person_id) == person_id
+                )
             )
         ],
         "mail": [
             _row(d, "reason", "session_id", "status", "created_at", "sent_at")
             for d in db.exec(
-                select(Delivery).where(Delivery.person_id == person_id).order_by(Delivery.id)
+                select(Delivery)
+                .where(col(Delivery.person_id) == person_id)
+                .order_by(col(Delivery.id))
             )
         ],
         "api_tokens": [
             _row(t, "name", "created_at", "revoked_at")
-            for t in db.exec(select(ApiToken).where(ApiToken.person_id == person_id))
+            for t in db.exec(select(ApiToken).where(col(ApiToken.person_id) == person_id))
         ],
         "web_sign_ins": [
             _row(w, "created_at", "used_at", "ended_at")
             for w in db.exec(
-                select(WebSignIn).where(WebSignIn.person_id == person_id).order_by(WebSignIn.id)
+                select(WebSignIn)
+                .where(col(WebSignIn.person_id) == person_id)
+                .order_by(col(WebSignIn.id))
             )
         ],
     }
@@ -122,40 +128,44 @@ def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]
     mail = Counter(
         f"{reason}:{status}"
         for reason, status in db.exec(
-            select(Delivery.reason, Delivery.status).where(Delivery.person_id == person_id)
+            select(col(Delivery.reason), col(Delivery.status)).where(
+                col(Delivery.person_id) == person_id
+            )
         )
     )
-    held = select(MeetingSession.id).where(MeetingSession.status == SessionStatus.held)
+    held = select(col(MeetingSession.id)).where(col(MeetingSession.status) == SessionStatus.held)
     done: dict[str, Any] = {
         "mail": dict(sorted(mail.items())),
         "memberships": db.exec(
-            delete(Membership).where(Membership.person_id == person_id)
-        ).rowcount,  # type: ignore[call-overload]
+            delete(Membership).where(col(Membership.person_id) == person_id)
+        ).rowcount,
         # Sessions ahead (or cancelled): gone, so no calendar mail is owed to the address.
-        "sessions_left": db.exec(  # type: ignore[call-overload]
+        "sessions_left": db.exec(
             delete(Participant).where(
-                Participant.person_id == person_id,
-                Participant.session_id.not_in(held),  # type: ignore[attr-defined]
+                col(Participant.person_id) == person_id,
+                col(Participant.session_id).not_in(held),
             )
         ).rowcount,
-        "api_tokens": db.exec(delete(ApiToken).where(ApiToken.person_id == person_id)).rowcount,  # type: ignore[call-overload]
-        "action_items_unowned": db.exec(  # type: ignore[call-overload]
+        "api_tokens": db.exec(
+            delete(ApiToken).where(col(ApiToken.person_id) == person_id)
+        ).rowcount,
+        "action_items_unowned": db.exec(
             update(ActionItem)
-            .where(ActionItem.owner_person_id == person_id)
+            .where(col(ActionItem.owner_person_id) == person_id)
             .values(owner_person_id=None)
         ).rowcount,
     }
-    db.exec(delete(Delivery).where(Delivery.person_id == person_id))  # type: ignore[call-overload]
-    db.exec(delete(WebSignIn).where(WebSignIn.person_id == person_id))  # type: ignore[call-overload]
-    db.exec(  # type: ignore[call-overload]
+    db.exec(delete(Delivery).where(col(Delivery.person_id) == person_id))
+    db.exec(delete(WebSignIn).where(col(WebSignIn.person_id) == person_id))
+    db.exec(
         update(ActionItemProgress)
-        .where(ActionItemProgress.author_person_id == person_id)
+        .where(col(ActionItemProgress.author_person_id) == person_id)
         .values(author_person_id=None)
     )
     # The audit trail names actors as "person:<id> <name>": keep the id, drop the name.
-    db.exec(  # type: ignore[call-overload]
+    db.exec(
         update(Event)
-        .where(Event.actor.startswith(f"person:{person_id} "))  # type: ignore[attr-defined]
+        .where(col(Event.actor).startswith(f"person:{person_id} "))
         .values(actor=f"person:{person_id} (erased)")
     )
     person.name = f"Erased person {person_id}"

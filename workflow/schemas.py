@@ -68,22 +68,22 @@ def _lower(v: str) -> str:
     return v.lower()
 
 
-def SingleLine(max_length: int) -> type[str]:
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(_single_line),
-    ]
+def _one_line(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-def MultiLine(max_length: int) -> type[str]:
-    return Annotated[  # type: ignore[return-value]
-        str, StringConstraints(max_length=max_length), AfterValidator(_multi_line)
-    ]
-
-
-Name = SingleLine(200)
-Title = SingleLine(300)
+# One line of text: stripped, not empty, no control characters; several lines: no control
+# characters but newlines. Written out as Annotated aliases so that type checkers read them.
+_SINGLE_LINE = AfterValidator(_single_line)
+_MULTI_LINE = AfterValidator(_multi_line)
+Name = Annotated[str, _one_line(200), _SINGLE_LINE]
+Title = Annotated[str, _one_line(300), _SINGLE_LINE]
+Line40 = Annotated[str, _one_line(40), _SINGLE_LINE]
+Line60 = Annotated[str, _one_line(60), _SINGLE_LINE]
+Line500 = Annotated[str, _one_line(500), _SINGLE_LINE]
+Text2000 = Annotated[str, StringConstraints(max_length=2000), _MULTI_LINE]
+Text10000 = Annotated[str, StringConstraints(max_length=10_000), _MULTI_LINE]
+Text20000 = Annotated[str, StringConstraints(max_length=20_000), _MULTI_LINE]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
@@ -222,7 +222,7 @@ class Page(BaseModel, Generic[T]):
 
 class ForumCreate(Input):
     name: Name
-    short_name: SingleLine(60) | None = None
+    short_name: Line60 | None = None
     kind: ForumKind = ForumKind.mayors_forum
     parent_id: Id | None = None
     timezone: TimeZone = "Europe/Brussels"
@@ -246,7 +246,7 @@ class ForumCreate(Input):
 class ForumUpdate(Update):
     stores = models.Forum
     name: Name | None = None
-    short_name: SingleLine(60) | None = None
+    short_name: Line60 | None = None
     kind: ForumKind | None = None
     parent_id: Id | None = None
     timezone: TimeZone | None = None
@@ -355,7 +355,7 @@ class MembershipRead(Output):
 class AgendaItemCreate(Input):
     title: Title
     kind: AgendaItemKind = AgendaItemKind.discussion
-    description: MultiLine(10_000) | None = None
+    description: Text10000 | None = None
     position: Count | None = Field(default=None, ge=1, le=1000)
 
 
@@ -363,8 +363,8 @@ class AgendaItemUpdate(Update):
     stores = models.AgendaItem
     title: Title | None = None
     kind: AgendaItemKind | None = None
-    description: MultiLine(10_000) | None = None
-    outcome: MultiLine(20_000) | None = None
+    description: Text10000 | None = None
+    outcome: Text20000 | None = None
     position: Count | None = Field(default=None, ge=1, le=1000)
 
 
@@ -386,7 +386,7 @@ class SessionCreate(Input):
     )
     ends_at: Moment
     timezone: TimeZone | None = Field(default=None, description="Defaults to the forum's zone.")
-    location: SingleLine(500) | None = None
+    location: Line500 | None = None
     online_url: HttpUrl | None = None
     co_chair_ids: list[Id] | None = Field(
         default=None, max_length=10, description="Defaults to the forum's co-chairs."
@@ -403,7 +403,7 @@ class SessionUpdate(Update):
     title: Title | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = None
-    location: SingleLine(500) | None = None
+    location: Line500 | None = None
     online_url: HttpUrl | None = None
     co_chair_ids: list[Id] | None = Field(default=None, max_length=10)
     version: Version | None = Field(
@@ -412,7 +412,7 @@ class SessionUpdate(Update):
 
 
 class SessionCancel(Input):
-    reason: MultiLine(2000) | None = None
+    reason: Text2000 | None = None
     version: Version | None = Field(default=None, ge=1)
 
 
@@ -460,13 +460,13 @@ class SessionRead(SessionSummary):
 
 class ActionItemCreate(Input):
     title: Title
-    description: MultiLine(10_000) | None = None
+    description: Text10000 | None = None
     owner_person_id: Id | None = None
     owner_organisation_id: Id | None = None
     agenda_item_id: Id | None = None
     due_date: Day | None = None
-    indicator: SingleLine(300) | None = None
-    unit: SingleLine(40) | None = None
+    indicator: Title | None = None
+    unit: Line40 | None = None
     baseline: Number | None = None
     target: Number | None = None
     current_value: Number | None = None
@@ -476,17 +476,17 @@ class ActionItemUpdate(Update):
     stores = models.ActionItem
     null_allowed = frozenset({"version", "note"})  # null: not given
     title: Title | None = None
-    description: MultiLine(10_000) | None = None
+    description: Text10000 | None = None
     owner_person_id: Id | None = None
     owner_organisation_id: Id | None = None
     due_date: Day | None = None
     status: ActionItemStatus | None = None
-    indicator: SingleLine(300) | None = None
-    unit: SingleLine(40) | None = None
+    indicator: Title | None = None
+    unit: Line40 | None = None
     baseline: Number | None = None
     target: Number | None = None
     current_value: Number | None = None
-    note: MultiLine(10_000) | None = Field(default=None, description="A progress note.")
+    note: Text10000 | None = Field(default=None, description="A progress note.")
     version: Version | None = Field(default=None, ge=1)
 
 
@@ -531,14 +531,14 @@ class ActionItemDetail(ActionItemRead):
 
 
 class EscalationCreate(Input):
-    note: MultiLine(10_000) = Field(
+    note: Text10000 = Field(
         min_length=1, description="What the child forum asks the mayors to decide."
     )
     version: Version | None = Field(default=None, ge=1)
 
 
 class DecisionCreate(Input):
-    decision: MultiLine(10_000) = Field(min_length=1)
+    decision: Text10000 = Field(min_length=1)
     version: Version | None = Field(default=None, ge=1)
 
 
@@ -552,7 +552,7 @@ class AttendanceMark(Input):
 
 class OutcomeRecord(Input):
     agenda_item_id: Id
-    outcome: MultiLine(20_000)
+    outcome: Text20000
 
 
 class AttendanceRecord(Input):

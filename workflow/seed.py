@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import rules, spine
 from workflow.auth import create_token
@@ -520,7 +520,7 @@ class DemoSeed:
 
 
 def _organisation(db: DBSession, name: str, kind: str, country: str) -> Organisation:
-    row = db.exec(select(Organisation).where(Organisation.name == name)).first()
+    row = db.exec(select(Organisation).where(col(Organisation.name) == name)).first()
     if row is None:
         row = Organisation(name=name, kind=kind, country=country)
         db.add(row)
@@ -530,7 +530,7 @@ def _organisation(db: DBSession, name: str, kind: str, country: str) -> Organisa
 
 def _forum(db: DBSession, spec: dict[str, Any], parent_id: int | None) -> Forum:
     fields = {k: v for k, v in spec.items() if k not in ("key", "parent")}
-    row = db.exec(select(Forum).where(Forum.name == fields["name"])).first()
+    row = db.exec(select(Forum).where(col(Forum.name) == fields["name"])).first()
     if row is None:
         row = Forum(**fields, parent_id=parent_id)
         rules.check_co_chair_policy(
@@ -546,7 +546,7 @@ def _forum(db: DBSession, spec: dict[str, Any], parent_id: int | None) -> Forum:
 
 def _person(db: DBSession, name: str, email: str, language: str, org: Organisation) -> Person:
     email = email.lower()
-    row = db.exec(select(Person).where(Person.email == email)).first()
+    row = db.exec(select(Person).where(col(Person.email) == email)).first()
     if row is None:
         row = Person(
             name=name, email=email, language=language, country=org.country, organisation_id=org.id
@@ -558,7 +558,9 @@ def _person(db: DBSession, name: str, email: str, language: str, org: Organisati
 
 def _membership(db: DBSession, forum_id: int, person_id: int, role: Role) -> None:
     existing = db.exec(
-        select(Membership).where(Membership.forum_id == forum_id, Membership.person_id == person_id)
+        select(Membership).where(
+            col(Membership.forum_id) == forum_id, col(Membership.person_id) == person_id
+        )
     ).first()
     if existing is None:
         db.add(Membership(forum_id=forum_id, person_id=person_id, role=role))
@@ -596,8 +598,8 @@ def seed_demo(db: DBSession) -> DemoSeed:
     roles = {(f, p): role for f, members in MEMBERSHIPS.items() for p, role in members}
     for person_key, forum_key in TOKENS:
         person = people[person_key]
-        role = roles[(forum_key, person_key)].replace("_", "-")
-        description = f"{role}, {forums[forum_key].name}"
+        role_name = roles[(forum_key, person_key)].replace("_", "-")
+        description = f"{role_name}, {forums[forum_key].name}"
         _, token = create_token(db, f"demo: {person.name}", person_id=person.id)
         result.tokens.append((person.name, description, token))
     return result

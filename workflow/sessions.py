@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, rules, spine
 from workflow.auth import Principal
@@ -97,17 +97,19 @@ def _existing_people(db: DBSession, ids: Sequence[int], field: str) -> dict[int,
     wanted = set(ids)
     if not wanted:
         return {}
-    found = {p.id: p for p in db.exec(select(Person).where(Person.id.in_(wanted))).all()}
+    found = {p.id: p for p in db.exec(select(Person).where(col(Person.id).in_(wanted))).all()}
     missing = sorted(wanted - set(found))
     if missing:
         raise rules.RuleError(f"persons {missing} are not known to the service", field)
-    return found  # type: ignore[return-value]
+    return found  # type: ignore[return-value]  # a stored row has its id
 
 
 def _forum_roles(db: DBSession, forum_id: int) -> dict[int, str]:
     return dict(
         db.exec(
-            select(Membership.person_id, Membership.role).where(Membership.forum_id == forum_id)
+            select(col(Membership.person_id), col(Membership.role)).where(
+                col(Membership.forum_id) == forum_id
+            )
         ).all()
     )
 
@@ -115,7 +117,7 @@ def _forum_roles(db: DBSession, forum_id: int) -> dict[int, str]:
 def check_co_chairs(db: DBSession, forum: Forum, co_chair_ids: Sequence[int]) -> None:
     """Raise RuleError unless these people may co-chair a session of the forum."""
     people = _existing_people(db, co_chair_ids, "co_chair_ids")
-    roles = _forum_roles(db, forum.id)  # type: ignore[arg-type]
+    roles = _forum_roles(db, forum.id)  # type: ignore[arg-type]  # a stored row has its id
     rules.check_co_chairs(
         rules.CoChairPolicy(
             forum.co_chairs_min, forum.co_chairs_max, forum.co_chairs_distinct_countries
@@ -170,9 +172,9 @@ def schedule(
             role = ParticipantRole.optional
         else:
             role = ParticipantRole.participant
-        db.add(Participant(session_id=session.id, person_id=person_id, role=role))
+        db.add(Participant(session_id=session.id, person_id=person_id, role=role))  # type: ignore[arg-type]  # a stored row has its id
     for position, item in enumerate(data.agenda, start=1):
-        db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]
+        db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]  # a stored row has its id
     reminders.sync(db, session, forum)
     report_back.add_items(db, session, len(data.agenda))
     spine.record(
@@ -187,7 +189,7 @@ def schedule(
         co_chair_ids=co_chair_ids,
         participant_count=len(set(co_chair_ids) | set(invited)),
     )
-    spine.mark_changed(db, session.id)  # type: ignore[arg-type]
+    spine.mark_changed(db, session.id)  # type: ignore[arg-type]  # a stored row has its id
     return session
 
 
@@ -254,22 +256,24 @@ def update(
 def _set_co_chairs(db: DBSession, session: MeetingSession, co_chair_ids: list[int]) -> bool:
     forum = get_forum(db, session.forum_id)
     check_co_chairs(db, forum, co_chair_ids)
-    rows = {p.person_id: p for p in _participant_rows(db, session.id)}  # type: ignore[arg-type]
+    rows = {p.person_id: p for p in _participant_rows(db, session.id)}  # type: ignore[arg-type]  # a stored row has its id
     changed = False
     for person_id, row in rows.items():
         if row.role == ParticipantRole.co_chair and person_id not in co_chair_ids:
             row.role, changed = ParticipantRole.participant, True
     for person_id in co_chair_ids:
-        row = rows.get(person_id)
-        if row is None:
+        existing = rows.get(person_id)
+        if existing is None:
             db.add(
                 Participant(
-                    session_id=session.id, person_id=person_id, role=ParticipantRole.co_chair
+                    session_id=session.id,  # type: ignore[arg-type]  # a stored row has its id
+                    person_id=person_id,
+                    role=ParticipantRole.co_chair,
                 )
             )
             changed = True
-        elif row.role != ParticipantRole.co_chair or row.removed_at is not None:
-            row.role, row.removed_at, changed = ParticipantRole.co_chair, None, True
+        elif existing.role != ParticipantRole.co_chair or existing.removed_at is not None:
+            existing.role, existing.removed_at, changed = ParticipantRole.co_chair, None, True
     return changed
 
 
@@ -312,7 +316,7 @@ def add_participant(
     _existing_people(db, [person_id], "person_id")
     row = db.exec(
         select(Participant).where(
-            Participant.session_id == session_id, Participant.person_id == person_id
+            col(Participant.session_id) == session_id, col(Participant.person_id) == person_id
         )
     ).first()
     if row is not None and row.removed_at is None:
@@ -347,9 +351,9 @@ def remove_participant(
     session = _claim_to_change(db, principal, session_id, expected_version)
     row = db.exec(
         select(Participant).where(
-            Participant.session_id == session_id,
-            Participant.person_id == person_id,
-            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            col(Participant.session_id) == session_id,
+            col(Participant.person_id) == person_id,
+            col(Participant.removed_at).is_(None),
         )
     ).first()
     if row is None:
@@ -390,8 +394,8 @@ def agenda_rows(db: DBSession, session_id: int) -> list[AgendaItem]:
     return list(
         db.exec(
             select(AgendaItem)
-            .where(AgendaItem.session_id == session_id)
-            .order_by(AgendaItem.position, AgendaItem.id)
+            .where(col(AgendaItem.session_id) == session_id)
+            .order_by(col(AgendaItem.position), col(AgendaItem.id))
         ).all()
     )
 
@@ -517,24 +521,24 @@ def delete_agenda_item(
 
 
 def _participant_rows(db: DBSession, session_id: int) -> list[Participant]:
-    return list(db.exec(select(Participant).where(Participant.session_id == session_id)).all())
+    return list(db.exec(select(Participant).where(col(Participant.session_id) == session_id)).all())
 
 
 def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
     rows = db.exec(
         select(Participant, Person)
-        .join(Person, Person.id == Participant.person_id)  # type: ignore[arg-type]
-        .where(Participant.session_id == session_id, Participant.removed_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Participant.role, Person.name)
+        .join(Person, col(Person.id) == col(Participant.person_id))
+        .where(col(Participant.session_id) == session_id, col(Participant.removed_at).is_(None))
+        .order_by(col(Participant.role), col(Person.name))
     ).all()
     return [
         ParticipantRead(
             person_id=p.id,
             name=p.name,
             email=p.email,
-            role=pt.role,  # type: ignore[arg-type]
-            partstat=pt.partstat,  # type: ignore[arg-type]
-            attendance=pt.attendance,  # type: ignore[arg-type]
+            role=pt.role,
+            partstat=pt.partstat,
+            attendance=pt.attendance,
         )
         for pt, p in rows
     ]
@@ -554,8 +558,8 @@ def summary(session: MeetingSession) -> SessionSummary:
 def detail(db: DBSession, session: MeetingSession) -> SessionRead:
     return SessionRead(
         **summary(session).model_dump(),
-        participants=participants(db, session.id),  # type: ignore[arg-type]
-        agenda=[AgendaItemRead.model_validate(i) for i in agenda_rows(db, session.id)],  # type: ignore[arg-type]
+        participants=participants(db, session.id),  # type: ignore[arg-type]  # a stored row has its id
+        agenda=[AgendaItemRead.model_validate(i) for i in agenda_rows(db, session.id)],  # type: ignore[arg-type]  # a stored row has its id
     )
 
 
@@ -573,15 +577,15 @@ def list_sessions(
     query = select(MeetingSession)
     if forum_id is not None:
         require(principal, forum_id, Action.read)
-        query = query.where(MeetingSession.forum_id == forum_id)
+        query = query.where(col(MeetingSession.forum_id) == forum_id)
     elif not principal.is_admin:
-        query = query.where(MeetingSession.forum_id.in_(principal.readable_forums or {-1}))  # type: ignore[attr-defined]
+        query = query.where(col(MeetingSession.forum_id).in_(principal.readable_forums or {-1}))
     if status is not None:
-        query = query.where(MeetingSession.status == status)
+        query = query.where(col(MeetingSession.status) == status)
     if starts_after is not None:
-        query = query.where(MeetingSession.starts_at >= starts_after)
+        query = query.where(col(MeetingSession.starts_at) >= starts_after)
     if starts_before is not None:
-        query = query.where(MeetingSession.starts_at < starts_before)
+        query = query.where(col(MeetingSession.starts_at) < starts_before)
     return paginate(
-        db, query, MeetingSession.starts_at, MeetingSession.id, limit=limit, offset=offset
+        db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
     )

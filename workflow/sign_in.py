@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, signed
 from workflow.config import get_settings
@@ -32,7 +32,7 @@ SUBJECT = N_("Sign in to Forum workflow")
 
 
 def link_for(row: WebSignIn) -> str:
-    claim = signed.Claim(row.id, row.person_id, "sign_in")  # type: ignore[arg-type]
+    claim = signed.Claim(row.id, row.person_id, "sign_in")  # type: ignore[arg-type]  # a stored row has its id
     token = signed.sign(LINK_PURPOSE, claim, row.expires_at)
     return f"{get_settings().effective_public_url}/sign-in/{token}"
 
@@ -49,15 +49,15 @@ def record_request(db: DBSession, email: str, next_path: str | None = None) -> S
 def owe_requested(db: DBSession, request_id: int | None = None) -> list[int]:
     """The background step: owe the mail of one request (or of every one still waiting) and
     delete it; the deliveries to send once this is committed. Safe to run twice."""
-    query = select(SignInRequest).order_by(SignInRequest.id)  # type: ignore[arg-type]
+    query = select(SignInRequest).order_by(col(SignInRequest.id))
     if request_id is not None:
-        query = query.where(SignInRequest.id == request_id)
+        query = query.where(col(SignInRequest.id) == request_id)
     owed: list[int] = []
     # A request that waited longer than a link would have lasted (the worker was down) is
     # dropped: its visitor has long since asked again or given up.
     stale = clock.now() - timedelta(minutes=get_settings().sign_in_link_minutes)
     for request in db.exec(query).all():
-        taken = db.exec(delete(SignInRequest).where(SignInRequest.id == request.id))  # type: ignore[call-overload,arg-type]
+        taken = db.exec(delete(SignInRequest).where(col(SignInRequest.id) == request.id))
         # Not already taken by the task or the sweep running at once.
         if taken.rowcount == 1 and request.created_at > stale:
             owed += request_link(db, request.email, request.next_path)
@@ -68,7 +68,7 @@ def request_link(db: DBSession, email: str, next_path: str | None = None) -> lis
     """Owe a sign-in mail if a person has this address and has not had their share of them
     lately; the deliveries to send. Once signed in, the person lands on `next_path` (a path
     on this service)."""
-    found = select(Person).where(Person.email == email.strip().lower()[:254])
+    found = select(Person).where(col(Person.email) == email.strip().lower()[:254])
     # The person's row lock serialises two workers' requests for the same address, so the
     # cap holds (PostgreSQL; SQLite serialises every writer anyway).
     person = db.exec(found.with_for_update()).first()
@@ -79,13 +79,13 @@ def request_link(db: DBSession, email: str, next_path: str | None = None) -> lis
     lately = db.exec(
         select(func.count())
         .select_from(WebSignIn)
-        .where(WebSignIn.person_id == person.id, WebSignIn.created_at > since)
+        .where(col(WebSignIn.person_id) == person.id, col(WebSignIn.created_at) > since)
     ).one()
     if lately >= s.sign_in_mails_per_address:
         return []
     minutes = s.sign_in_link_minutes
     row = WebSignIn(
-        person_id=person.id,  # type: ignore[arg-type]
+        person_id=person.id,  # type: ignore[arg-type]  # a stored row has its id
         expires_at=clock.now() + timedelta(minutes=minutes),
         next_path=next_path,
     )

@@ -56,11 +56,11 @@ def claim(db: DBSession, model: type[Versioned], row_id: int, expected: int | No
     and the second one's stale version fails instead of silently overwriting the first.
     Raises LookupError when the row does not exist, VersionMismatch when it moved on.
     """
-    stmt = update(model).where(model.id == row_id)  # type: ignore[arg-type]
+    stmt = update(model).where(model.id == row_id)  # type: ignore[arg-type]  # model is a protocol, not a table
     if expected is not None:
-        stmt = stmt.where(model.version == expected)  # type: ignore[arg-type]
+        stmt = stmt.where(model.version == expected)  # type: ignore[arg-type]  # model is a protocol, not a table
     stmt = stmt.values(version=model.version + 1, updated_at=clock.now())
-    result = db.exec(stmt)  # type: ignore[call-overload]
+    result = db.exec(stmt)
     row = db.get(model, row_id, populate_existing=True)
     if row is None:
         raise LookupError(row_id)

@@ -1,7 +1,7 @@
 """Every error is an RFC 9457 problem details document."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +31,7 @@ def problem_response(
     title: str | None = None,
     type_: str = "about:blank",
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": type_,
@@ -207,11 +207,13 @@ def statuses_of(route: APIRoute) -> set[int]:
         found |= {401, 403}
     if route.dependant.path_params or body:
         found.add(404)  # a row named in the path or the body that does not exist
-    if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+    if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:  # type: ignore[operator]  # always set
         found.add(409)  # the net under every write: a conflict with stored data
     versioned = body and "version" in getattr(
-        route.body_field.field_info.annotation, "model_fields", {}
-    )  # type: ignore[union-attr]
+        route.body_field.field_info.annotation,  # type: ignore[union-attr]  # set when `body`
+        "model_fields",
+        {},
+    )
     if if_match in calls or versioned:
         found.add(412)
     if public_rate_limit in calls:
@@ -267,6 +269,6 @@ def document_problems(app: FastAPI) -> None:
             problem = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem.pop("$defs", {}))
             schemas["ProblemDocument"] = problem
-        return app.openapi_schema  # type: ignore[return-value]
+        return app.openapi_schema  # type: ignore[return-value]  # make_document() has set it
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to customise it

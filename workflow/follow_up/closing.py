@@ -9,7 +9,7 @@ calendar to-dos (VTODO) they can import.
 from collections.abc import Sequence
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, rules, spine
 from workflow.auth import Principal
@@ -34,8 +34,8 @@ def _record_attendance(db: DBSession, session_id: int, marks: Sequence[Attendanc
         p.person_id: p
         for p in db.exec(
             select(Participant).where(
-                Participant.session_id == session_id,
-                Participant.removed_at.is_(None),  # type: ignore[union-attr]
+                col(Participant.session_id) == session_id,
+                col(Participant.removed_at).is_(None),
             )
         ).all()
     }
@@ -116,16 +116,16 @@ def summary_recipients(db: DBSession, session_id: int) -> list[int]:
     owners of the action items the session decided."""
     people = set(
         db.exec(
-            select(Participant.person_id).where(
-                Participant.session_id == session_id,
-                Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            select(col(Participant.person_id)).where(
+                col(Participant.session_id) == session_id,
+                col(Participant.removed_at).is_(None),
             )
         ).all()
     )
     owners = db.exec(
-        select(ActionItem.owner_person_id).where(
-            ActionItem.session_id == session_id,
-            ActionItem.owner_person_id.is_not(None),  # type: ignore[union-attr]
+        select(col(ActionItem.owner_person_id)).where(
+            col(ActionItem.session_id) == session_id,
+            col(ActionItem.owner_person_id).is_not(None),
         )
     ).all()
     return sorted(people | {o for o in owners if o is not None})
@@ -141,6 +141,6 @@ def _owe_summaries(db: DBSession, session: MeetingSession) -> list[int]:
                 "person_id": person_id,
                 "session_id": session.id,
             }
-            for person_id in summary_recipients(db, session.id)  # type: ignore[arg-type]
+            for person_id in summary_recipients(db, session.id)  # type: ignore[arg-type]  # a stored row has its id
         ],
     )

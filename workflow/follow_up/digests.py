@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, rules
 from workflow.config import get_settings
@@ -44,11 +44,11 @@ def claim_period(db: DBSession, name: str, period: str) -> bool:
         .on_conflict_do_update(
             index_elements=["name"],
             set_={"period": period, "done_at": clock.now()},
-            where=ScanMark.period < period,  # type: ignore[arg-type]
+            where=col(ScanMark.period) < period,
         )
-        .returning(ScanMark.name)
+        .returning(col(ScanMark.name))
     )
-    return db.exec(stmt).first() is not None  # type: ignore[call-overload]
+    return db.exec(stmt).first() is not None
 
 
 def heartbeat(db: DBSession) -> None:
@@ -56,7 +56,7 @@ def heartbeat(db: DBSession) -> None:
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     now = clock.now()
     stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    db.exec(  # type: ignore[call-overload]
+    db.exec(
         insert(ScanMark)
         .values(name="follow-up", period=stamp, done_at=now)
         .on_conflict_do_update(index_elements=["name"], set_={"period": stamp, "done_at": now})
@@ -69,7 +69,7 @@ def _local_date(moment: datetime) -> date:
 
 def facts(item: ActionItem, last_progress: datetime | None = None) -> due.ItemFacts:
     return due.ItemFacts(
-        id=item.id,  # type: ignore[arg-type]
+        id=item.id,  # type: ignore[arg-type]  # a stored row has its id
         forum_id=item.forum_id,
         owner_person_id=item.owner_person_id,
         status=item.status,
@@ -89,13 +89,13 @@ def items_needing_attention(
     """Unfinished items overdue or due within the horizon (the (status, due_date) index)."""
     horizon = today + timedelta(days=get_settings().digest_horizon_days)
     query = select(ActionItem).where(
-        ActionItem.status.in_(due.OPEN),  # type: ignore[attr-defined]
-        ActionItem.due_date <= horizon,  # type: ignore[operator]
-        ActionItem.owner_person_id.is_not(None),  # type: ignore[union-attr]
+        col(ActionItem.status).in_(due.OPEN),
+        col(ActionItem.due_date) <= horizon,
+        col(ActionItem.owner_person_id).is_not(None),
     )
     if owner_person_id is not None:
-        query = query.where(ActionItem.owner_person_id == owner_person_id)
-    return list(db.exec(query.order_by(ActionItem.due_date, ActionItem.id)).all())
+        query = query.where(col(ActionItem.owner_person_id) == owner_person_id)
+    return list(db.exec(query.order_by(col(ActionItem.due_date), col(ActionItem.id))).all())
 
 
 def scan_digests(db: DBSession) -> list[int]:
@@ -129,9 +129,12 @@ def last_progress(db: DBSession, item_ids: list[int]) -> dict[int, datetime]:
         chunk = item_ids[start : start + 1000]
         out.update(
             db.exec(
-                select(ActionItemProgress.action_item_id, func.max(ActionItemProgress.created_at))
-                .where(ActionItemProgress.action_item_id.in_(chunk))  # type: ignore[attr-defined]
-                .group_by(ActionItemProgress.action_item_id)
+                select(
+                    col(ActionItemProgress.action_item_id),
+                    func.max(col(ActionItemProgress.created_at)),
+                )
+                .where(col(ActionItemProgress.action_item_id).in_(chunk))
+                .group_by(col(ActionItemProgress.action_item_id))
             ).all()
         )
     return out
@@ -143,17 +146,17 @@ def forum_overview(db: DBSession, forum: Forum, today: date) -> due.Overview:
     since = datetime.combine(week_start, datetime.min.time(), tzinfo=rules.zone(forum.timezone))
     items = db.exec(
         select(ActionItem).where(
-            ActionItem.forum_id == forum.id,
+            col(ActionItem.forum_id) == forum.id,
             or_(
-                ActionItem.status.in_(due.OPEN),  # type: ignore[attr-defined]
-                ActionItem.created_at >= since,
-                ActionItem.completed_at >= since,  # type: ignore[operator]
+                col(ActionItem.status).in_(due.OPEN),
+                col(ActionItem.created_at) >= since,
+                col(ActionItem.completed_at) >= since,
             ),
         )
     ).all()
-    progress = last_progress(db, [i.id for i in items if i.status in due.OPEN])  # type: ignore[misc]
+    progress = last_progress(db, [i.id for i in items if i.status in due.OPEN])  # type: ignore[misc]  # a stored row has its id
     return due.overview(
-        (facts(i, progress.get(i.id)) for i in items),  # type: ignore[arg-type]
+        (facts(i, progress.get(i.id)) for i in items),  # type: ignore[arg-type]  # a stored row has its id
         today,
         week_start=week_start,
         stale_after_days=get_settings().stale_after_days,
@@ -164,8 +167,8 @@ def forum_overview(db: DBSession, forum: Forum, today: date) -> due.Overview:
 def _members(db: DBSession, forum_id: int, role: str) -> list[int]:
     return list(
         db.exec(
-            select(Membership.person_id).where(
-                Membership.forum_id == forum_id, Membership.role == role
+            select(col(Membership.person_id)).where(
+                col(Membership.forum_id) == forum_id, col(Membership.role) == role
             )
         ).all()
     )
@@ -179,11 +182,11 @@ def scan_overviews(db: DBSession) -> list[int]:
         return []
     today = now.date()
     active_forums = db.exec(
-        select(ActionItem.forum_id)
+        select(col(ActionItem.forum_id))
         .where(
             or_(
-                ActionItem.status.in_(due.OPEN),  # type: ignore[attr-defined]
-                ActionItem.completed_at >= clock.now() - timedelta(days=8),  # type: ignore[operator]
+                col(ActionItem.status).in_(due.OPEN),
+                col(ActionItem.completed_at) >= clock.now() - timedelta(days=8),
             )
         )
         .distinct()

@@ -6,7 +6,7 @@ decision; the item shows it, and the child's co-chairs and the item's owner are 
 """
 
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, rules, spine
 from workflow.action_items import get_item
@@ -77,8 +77,8 @@ def decide(
     )
     told = set(
         db.exec(
-            select(Membership.person_id).where(
-                Membership.forum_id == item.forum_id, Membership.role == Role.co_chair
+            select(col(Membership.person_id)).where(
+                col(Membership.forum_id) == item.forum_id, col(Membership.role) == Role.co_chair
             )
         ).all()
     )

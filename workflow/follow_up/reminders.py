@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox
 from workflow.follow_up.due import DueReminder, plan_reminders, reminder_verdicts
@@ -27,7 +27,7 @@ def sync(db: DBSession, session: MeetingSession, forum: Forum) -> None:
     rows = {
         r.offset_hours: r
         for r in db.exec(
-            select(SessionReminder).where(SessionReminder.session_id == session.id)
+            select(SessionReminder).where(col(SessionReminder.session_id) == session.id)
         ).all()
     }
     now = clock.now()
@@ -36,7 +36,9 @@ def sync(db: DBSession, session: MeetingSession, forum: Forum) -> None:
         row = rows.get(plan.offset_hours)
         if row is None:
             row = SessionReminder(
-                session_id=session.id, offset_hours=plan.offset_hours, due_at=plan.due_at
+                session_id=session.id,  # type: ignore[arg-type]  # a stored row has its id
+                offset_hours=plan.offset_hours,
+                due_at=plan.due_at,
             )
             db.add(row)
         elif row.due_at == plan.due_at and row.done_at is not None:
@@ -55,20 +57,20 @@ def scan(db: DBSession, limit: int = 500) -> list[int]:
     commits, then queues them."""
     now = clock.now()
     query = (
-        select(
-            SessionReminder.id,
-            SessionReminder.session_id,
-            SessionReminder.offset_hours,
-            MeetingSession.starts_at,
-            MeetingSession.status,
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to 4 columns
+            col(SessionReminder.id),
+            col(SessionReminder.session_id),
+            col(SessionReminder.offset_hours),
+            col(MeetingSession.starts_at),
+            col(MeetingSession.status),
         )
-        .join(MeetingSession, MeetingSession.id == SessionReminder.session_id)  # type: ignore[arg-type]
-        .where(SessionReminder.done_at.is_(None), SessionReminder.due_at <= now)  # type: ignore[union-attr]
-        .order_by(SessionReminder.due_at, SessionReminder.id)
+        .join(MeetingSession, col(MeetingSession.id) == col(SessionReminder.session_id))
+        .where(col(SessionReminder.done_at).is_(None), col(SessionReminder.due_at) <= now)
+        .order_by(col(SessionReminder.due_at), col(SessionReminder.id))
         .limit(limit)
     )
     if db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=SessionReminder)  # type: ignore[arg-type]
+        query = query.with_for_update(skip_locked=True, of=SessionReminder)
     due = [DueReminder(*row) for row in db.exec(query).all()]
     verdicts = reminder_verdicts(due, now)
     sending = [r for r in due if verdicts[r.reminder_id] == "send"]
@@ -81,9 +83,9 @@ def scan(db: DBSession, limit: int = 500) -> list[int]:
         verdict = verdicts[r.reminder_id]
         outcomes.setdefault("sent" if verdict == "send" else verdict, []).append(r.reminder_id)
     for outcome, ids in outcomes.items():
-        db.exec(  # type: ignore[call-overload]
+        db.exec(
             update(SessionReminder)
-            .where(SessionReminder.id.in_(ids))  # type: ignore[union-attr]
+            .where(col(SessionReminder.id).in_(ids))
             .values(done_at=now, outcome=outcome)
         )
     return created
@@ -95,13 +97,13 @@ def _recipients(db: DBSession, due: list[DueReminder]) -> list[tuple[DueReminder
         return []
     people: dict[int, list[int]] = {r.session_id: [] for r in due}
     for session_id, person_id in db.exec(
-        select(Participant.session_id, Participant.person_id)
+        select(col(Participant.session_id), col(Participant.person_id))
         .where(
-            Participant.session_id.in_(people),  # type: ignore[attr-defined]
-            Participant.removed_at.is_(None),  # type: ignore[union-attr]
-            Participant.partstat != PartStat.declined,
+            col(Participant.session_id).in_(people),
+            col(Participant.removed_at).is_(None),
+            col(Participant.partstat) != PartStat.declined,
         )
-        .order_by(Participant.session_id, Participant.person_id)
+        .order_by(col(Participant.session_id), col(Participant.person_id))
     ).all():
         people[session_id].append(person_id)
     return [(r, people[r.session_id]) for r in due]

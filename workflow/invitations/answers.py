@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from icalendar import Calendar
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, spine
 from workflow.config import get_settings
@@ -35,10 +35,10 @@ def record_answer(
         raise Problem(409, f"this session is {session.status}; answers are closed")
     participant = db.exec(
         select(Participant).where(
-            Participant.session_id == session_id,
-            Participant.person_id == person_id,
-            Participant.removed_at.is_(None),
-        )  # type: ignore[union-attr]
+            col(Participant.session_id) == session_id,
+            col(Participant.person_id) == person_id,
+            col(Participant.removed_at).is_(None),
+        )
     ).first()
     if participant is None:
         raise Problem(409, "this person is no longer invited to this session")
@@ -69,7 +69,7 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
     recorded = []
     for event in calendar.walk("VEVENT"):
         uid = str(event.get("UID", ""))
-        session = db.exec(select(MeetingSession).where(MeetingSession.uid == uid)).first()
+        session = db.exec(select(MeetingSession).where(col(MeetingSession.uid) == uid)).first()
         if session is None:
             raise Problem(422, f"no session has the calendar UID {uid[:100]!r}")
         attendees = event.get("ATTENDEE")
@@ -81,10 +81,10 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
         partstat = ITIP_PARTSTAT.get(str(attendee.params.get("PARTSTAT", "")).upper())
         if partstat is None:
             raise Problem(422, "PARTSTAT must be ACCEPTED, TENTATIVE or DECLINED")
-        person = db.exec(select(Person).where(Person.email == email)).first()
+        person = db.exec(select(Person).where(col(Person.email) == email)).first()
         if person is None:
             raise Problem(422, f"{email[:100]} is not known to the service")
-        recorded.append(record_answer(db, session.id, person.id, partstat, "calendar reply"))  # type: ignore[arg-type]
+        recorded.append(record_answer(db, session.id, person.id, partstat, "calendar reply"))  # type: ignore[arg-type]  # a stored row has its id
     if not recorded:
         raise Problem(422, "the REPLY holds no VEVENT")
     return recorded
@@ -109,18 +109,18 @@ FEED_HISTORY = timedelta(days=180)
 
 
 def feed_for_token(db: DBSession, token: str) -> bytes | None:
-    person = db.exec(select(Person).where(Person.feed_token_hash == _hash(token))).first()
+    person = db.exec(select(Person).where(col(Person.feed_token_hash) == _hash(token))).first()
     if person is None:
         return None
     sessions = db.exec(
         select(MeetingSession)
-        .join(Participant, Participant.session_id == MeetingSession.id)  # type: ignore[arg-type]
+        .join(Participant, col(Participant.session_id) == col(MeetingSession.id))
         .where(
-            Participant.person_id == person.id,
-            Participant.removed_at.is_(None),  # type: ignore[union-attr]
-            MeetingSession.ends_at > clock.now() - FEED_HISTORY,
+            col(Participant.person_id) == person.id,
+            col(Participant.removed_at).is_(None),
+            col(MeetingSession.ends_at) > clock.now() - FEED_HISTORY,
         )
-        .order_by(MeetingSession.starts_at)
+        .order_by(col(MeetingSession.starts_at))
         .limit(1000)
     ).all()
     entries = []

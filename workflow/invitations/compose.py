@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import func
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
@@ -60,18 +60,29 @@ def calendar_session(
     # Plain columns, not ORM objects: this runs for every mail of a fan-out, and building
     # two objects per participant cost more than the query.
     query = (
-        select(Person.name, Person.email, Participant.role, Participant.partstat, Person.language)
-        .join(Person, Person.id == Participant.person_id)  # type: ignore[arg-type]
-        .where(Participant.session_id == session.id, Participant.removed_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Participant.id)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to 4 columns
+            col(Person.name),
+            col(Person.email),
+            col(Participant.role),
+            col(Participant.partstat),
+            col(Person.language),
+        )
+        .join(Person, col(Person.id) == col(Participant.person_id))
+        .where(col(Participant.session_id) == session.id, col(Participant.removed_at).is_(None))
+        .order_by(col(Participant.id))
     )
     if chairs_only:
-        query = query.where(Participant.role == "co_chair")
+        query = query.where(col(Participant.role) == "co_chair")
     rows = db.exec(query).all()
     agenda = db.exec(
-        select(AgendaItem.position, AgendaItem.title, AgendaItem.kind, AgendaItem.description)
-        .where(AgendaItem.session_id == session.id)
-        .order_by(AgendaItem.position, AgendaItem.id)
+        select(
+            col(AgendaItem.position),
+            col(AgendaItem.title),
+            col(AgendaItem.kind),
+            col(AgendaItem.description),
+        )
+        .where(col(AgendaItem.session_id) == session.id)
+        .order_by(col(AgendaItem.position), col(AgendaItem.id))
     ).all()
     settings = get_settings()
     return CalendarSession(
@@ -106,7 +117,7 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         return Superseded(f"sequence {delivery.sequence} < {session.sequence}: newer mail owed")
     participant = db.exec(
         select(Participant).where(
-            Participant.session_id == session.id, Participant.person_id == person.id
+            col(Participant.session_id) == session.id, col(Participant.person_id) == person.id
         )
     ).first()
     if participant is None:
@@ -119,7 +130,7 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         participant,
         person,
         MailKind(delivery.reason),
-        Method(delivery.method),
+        Method(delivery.method),  # type: ignore[arg-type]  # calendar mails always have one
         delivery.message_id,
     )
 
@@ -139,8 +150,8 @@ def session_mail(
     me = _attendee(participant, person)
     active = db.exec(
         select(func.count()).where(
-            Participant.session_id == session.id,
-            Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            col(Participant.session_id) == session.id,
+            col(Participant.removed_at).is_(None),
         )
     ).one()
     # A large session's invitations list only the co-chairs and the recipient.
@@ -157,7 +168,7 @@ def session_mail(
     if method is Method.request and (
         kind is not MailKind.reminder or participant.partstat == "needs_action"
     ):
-        links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]
+        links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]  # a stored row has its id
     mail = Mail(
         kind=kind, method=method, session=cal, recipient=me, attendees=attendees, rsvp=links
     )

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import outbox
 from workflow.db import db_session
@@ -19,19 +19,21 @@ def calendar_mail(session_id: int, *columns: Any) -> Any:
     return (
         select(*columns)
         .where(
-            Delivery.session_id == session_id,
-            Delivery.method.is_not(None),  # type: ignore[union-attr]
-            Delivery.status != DeliveryStatus.superseded,
+            col(Delivery.session_id) == session_id,
+            col(Delivery.method).is_not(None),
+            col(Delivery.status) != DeliveryStatus.superseded,
         )
-        .order_by(Delivery.sequence, Delivery.id)
+        .order_by(col(Delivery.sequence), col(Delivery.id))
     )
 
 
 def last_calendar_mail(db: DBSession, session_id: int) -> dict[int, LastSent]:
     """Per person, the latest calendar mail owed to them that a newer one has not replaced.
     Failed ones count: the next change tries that address again, not the same mail."""
-    query = calendar_mail(session_id, Delivery.person_id, Delivery.method, Delivery.sequence)
-    return {pid: LastSent(method, seq) for pid, method, seq in db.exec(query).all()}  # type: ignore[misc]
+    query = calendar_mail(
+        session_id, col(Delivery.person_id), col(Delivery.method), col(Delivery.sequence)
+    )
+    return {pid: LastSent(method, seq) for pid, method, seq in db.exec(query).all()}
 
 
 def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:
@@ -39,14 +41,14 @@ def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:
     with db_session() as db:
         # One reconciler per session at a time (PostgreSQL); SQLite serialises writers anyway.
         session = db.exec(
-            select(MeetingSession).where(MeetingSession.id == session_id).with_for_update()
+            select(MeetingSession).where(col(MeetingSession.id) == session_id).with_for_update()
         ).first()
         if session is None:
             return None, []
         version = session.version
         last = last_calendar_mail(db, session_id)
         participants = db.exec(
-            select(Participant).where(Participant.session_id == session_id)
+            select(Participant).where(col(Participant.session_id) == session_id)
         ).all()
         states = [
             ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id))
@@ -67,9 +69,12 @@ def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:
             ],
         )
         # Conditional: a slower, older run never moves the mark backwards.
-        db.exec(  # type: ignore[call-overload]
+        db.exec(
             update(MeetingSession)
-            .where(MeetingSession.id == session_id, MeetingSession.reconciled_version < version)
+            .where(
+                col(MeetingSession.id) == session_id,
+                col(MeetingSession.reconciled_version) < version,
+            )
             .values(reconciled_version=version)
         )
     return version, created
@@ -79,10 +84,10 @@ def lagging_sessions(limit: int = 500) -> list[int]:
     """Sessions changed since they were last reconciled (a partial index serves this)."""
     with db_session() as db:
         return list(
-            db.exec(
-                select(MeetingSession.id)
-                .where(MeetingSession.reconciled_version < MeetingSession.version)
-                .order_by(MeetingSession.id)
+            db.exec(  # type: ignore[arg-type]  # stored rows' ids are never NULL
+                select(col(MeetingSession.id))
+                .where(col(MeetingSession.reconciled_version) < col(MeetingSession.version))
+                .order_by(col(MeetingSession.id))
                 .limit(limit)
             ).all()
         )

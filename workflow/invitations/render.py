@@ -123,17 +123,21 @@ def environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     t = translations(language)
-    env.install_gettext_translations(t, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(t, newstyle=True)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+
+    def label(table: dict[str, str], key: str) -> str:
+        return t.gettext(table.get(key, key))
+
     env.globals.update(
         lang=language,
-        kind_label=lambda kind: t.gettext(AGENDA_KINDS.get(kind, kind)),
-        answer_label=lambda answer: t.gettext(ANSWERS.get(answer, answer)),
+        kind_label=lambda kind: label(AGENDA_KINDS, kind),
+        answer_label=lambda answer: label(ANSWERS, answer),
         when=lambda session: format_when(session, language),
         day=lambda d: format_date(d, format="long", locale=LOCALES[language]),
         number=lambda x: format_decimal(x, locale=LOCALES[language]),
         percent=lambda x: format_percent(x, locale=LOCALES[language]),
-        status_label=lambda status: t.gettext(ITEM_STATUS.get(status, status)),
-        section_title=lambda name: t.gettext(OVERVIEW_SECTIONS.get(name, name)),
+        status_label=lambda status: label(ITEM_STATUS, status),
+        section_title=lambda name: label(OVERVIEW_SECTIONS, name),
         day_of=lambda iso: format_date(
             datetime.fromisoformat(iso).astimezone(ZoneInfo(get_settings().default_timezone)),
             format="long",

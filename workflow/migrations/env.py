@@ -20,7 +20,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None  # set by workflow.db before migrating
+    engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

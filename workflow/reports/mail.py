@@ -3,7 +3,7 @@ the totals in the mail, the whole report as a PDF attachment and a link to its p
 
 from sqlalchemy import func
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
@@ -23,8 +23,8 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     if person is None or report is None:
         return Superseded("the report or the person no longer exists")
     latest = db.exec(
-        select(func.max(FollowUpReport.version)).where(
-            FollowUpReport.agenda_item_id == report.agenda_item_id
+        select(func.max(col(FollowUpReport.version))).where(
+            col(FollowUpReport.agenda_item_id) == report.agenda_item_id
         )
     ).one()
     if latest is not None and latest > report.version:
@@ -38,7 +38,7 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         "parent": content["parent"]["forum_name"],
         "version": report.version,
         # A signed link: recipients read the report in a browser without an API token.
-        "url": links.report_link(report.id, person.id),  # type: ignore[arg-type]
+        "url": links.report_link(report.id, person.id),  # type: ignore[arg-type]  # a stored row has its id
     }
     rendered = render_named("report", person.language, SUBJECT, **context)
     s = get_settings()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, or_
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, outbox, spine
 from workflow.follow_up import digests
@@ -41,7 +41,11 @@ OPEN = ("open", "in_progress")
 
 def _children(db: DBSession, forum_id: int) -> list[Forum]:
     return list(
-        db.exec(select(Forum).where(Forum.parent_id == forum_id).order_by(Forum.name, Forum.id))
+        db.exec(
+            select(Forum)
+            .where(col(Forum.parent_id) == forum_id)
+            .order_by(col(Forum.name), col(Forum.id))
+        )
     )
 
 
@@ -58,7 +62,7 @@ def add_items(db: DBSession, session: MeetingSession, after_position: int) -> li
     added = []
     for n, child in enumerate(_children(db, session.forum_id), start=after_position + 1):
         item = AgendaItem(
-            session_id=session.id,  # type: ignore[arg-type]
+            session_id=session.id,  # type: ignore[arg-type]  # a stored row has its id
             position=n,
             title=child.name,
             kind=AgendaItemKind.report_back,
@@ -76,27 +80,27 @@ def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
         return 0
     upcoming = db.exec(
         select(MeetingSession).where(
-            MeetingSession.forum_id == child.parent_id,
-            MeetingSession.status == SessionStatus.scheduled,
-            MeetingSession.starts_at > clock.now(),
+            col(MeetingSession.forum_id) == child.parent_id,
+            col(MeetingSession.status) == SessionStatus.scheduled,
+            col(MeetingSession.starts_at) > clock.now(),
         )
     ).all()
     added = 0
     for s in upcoming:
         already = db.exec(
-            select(AgendaItem.id).where(
-                AgendaItem.session_id == s.id, AgendaItem.child_forum_id == child.id
+            select(col(AgendaItem.id)).where(
+                col(AgendaItem.session_id) == s.id, col(AgendaItem.child_forum_id) == child.id
             )
         ).first()
         if already is not None:
             continue
-        session = spine.claim(db, MeetingSession, s.id, None)  # type: ignore[arg-type]
+        session = spine.claim(db, MeetingSession, s.id, None)  # type: ignore[arg-type]  # a stored row has its id
         last = db.exec(
-            select(func.max(AgendaItem.position)).where(AgendaItem.session_id == s.id)
+            select(func.max(col(AgendaItem.position))).where(col(AgendaItem.session_id) == s.id)
         ).one()
         db.add(
             AgendaItem(
-                session_id=s.id,  # type: ignore[arg-type]
+                session_id=s.id,  # type: ignore[arg-type]  # a stored row has its id
                 position=(last or 0) + 1,
                 title=child.name,
                 kind=AgendaItemKind.report_back,
@@ -121,8 +125,8 @@ def reschedule(db: DBSession, session: MeetingSession) -> None:
     """The session moved or was cancelled: its reports fall due relative to the new time."""
     items = db.exec(
         select(AgendaItem).where(
-            AgendaItem.session_id == session.id,
-            AgendaItem.child_forum_id.is_not(None),  # type: ignore[union-attr]
+            col(AgendaItem.session_id) == session.id,
+            col(AgendaItem.child_forum_id).is_not(None),
         )
     ).all()
     for item in items:
@@ -136,55 +140,55 @@ def reschedule(db: DBSession, session: MeetingSession) -> None:
 def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) -> ForumFacts:
     sessions = db.exec(
         select(MeetingSession).where(
-            MeetingSession.forum_id == forum.id,
-            MeetingSession.status == SessionStatus.held,
-            MeetingSession.starts_at >= start,
-            MeetingSession.starts_at < end,
+            col(MeetingSession.forum_id) == forum.id,
+            col(MeetingSession.status) == SessionStatus.held,
+            col(MeetingSession.starts_at) >= start,
+            col(MeetingSession.starts_at) < end,
         )
     ).all()
     ids = [s.id for s in sessions]
-    marks: dict[int, list[str | None]] = {i: [] for i in ids}  # type: ignore[misc]
-    decisions: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}  # type: ignore[misc]
+    marks: dict[int, list[str | None]] = {i: [] for i in ids}  # type: ignore[misc]  # a stored row has its id
+    decisions: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}  # type: ignore[misc]  # a stored row has its id
     if ids:
         for session_id, attendance in db.exec(
-            select(Participant.session_id, Participant.attendance).where(
-                Participant.session_id.in_(ids),  # type: ignore[attr-defined]
-                Participant.removed_at.is_(None),  # type: ignore[union-attr]
+            select(col(Participant.session_id), col(Participant.attendance)).where(
+                col(Participant.session_id).in_(ids),
+                col(Participant.removed_at).is_(None),
             )
         ):
             marks[session_id].append(attendance)
         for a in db.exec(
             select(AgendaItem)
             .where(
-                AgendaItem.session_id.in_(ids),  # type: ignore[attr-defined]
-                AgendaItem.kind == AgendaItemKind.decision,
-                AgendaItem.outcome.is_not(None),  # type: ignore[union-attr]
+                col(AgendaItem.session_id).in_(ids),
+                col(AgendaItem.kind) == AgendaItemKind.decision,
+                col(AgendaItem.outcome).is_not(None),
             )
-            .order_by(AgendaItem.position)
+            .order_by(col(AgendaItem.position))
         ):
-            decisions[a.session_id].append((a.title, a.outcome))  # type: ignore[arg-type]
+            decisions[a.session_id].append((a.title, a.outcome))  # type: ignore[arg-type]  # the query keeps set outcomes
     session_facts = tuple(
         SessionFacts(
-            s.id,  # type: ignore[arg-type]
+            s.id,  # type: ignore[arg-type]  # a stored row has its id
             s.title,
             s.starts_at,
-            tuple(marks[s.id]),  # type: ignore[index]
-            tuple(decisions[s.id]),  # type: ignore[index]
+            tuple(marks[s.id]),  # type: ignore[index]  # a stored row has its id
+            tuple(decisions[s.id]),  # type: ignore[index]  # a stored row has its id
         )
         for s in sessions
     )
     # Items still being worked on, and those opened or finished in the period.
     rows = db.exec(
-        select(ActionItem, Person.name, Organisation.name)
-        .outerjoin(Person, Person.id == ActionItem.owner_person_id)  # type: ignore[arg-type]
-        .outerjoin(Organisation, Organisation.id == ActionItem.owner_organisation_id)  # type: ignore[arg-type]
+        select(ActionItem, col(Person.name), col(Organisation.name))
+        .outerjoin(Person, col(Person.id) == col(ActionItem.owner_person_id))
+        .outerjoin(Organisation, col(Organisation.id) == col(ActionItem.owner_organisation_id))
         .where(
-            ActionItem.forum_id == forum.id,
+            col(ActionItem.forum_id) == forum.id,
             or_(
-                ActionItem.status.in_(OPEN),  # type: ignore[attr-defined]
-                ActionItem.created_at >= start,
-                ActionItem.completed_at >= start,  # type: ignore[operator]
-                ActionItem.escalated_at.is_not(None),  # type: ignore[union-attr]
+                col(ActionItem.status).in_(OPEN),
+                col(ActionItem.created_at) >= start,
+                col(ActionItem.completed_at) >= start,
+                col(ActionItem.escalated_at).is_not(None),
             ),
         )
     ).all()
@@ -203,24 +207,26 @@ def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) ->
         )
         for i, person_name, organisation_name in rows
     )
-    children = tuple(_forum_facts(db, c, start, end) for c in _children(db, forum.id))  # type: ignore[arg-type]
-    return ForumFacts(forum.id, forum.name, session_facts, items, children)  # type: ignore[arg-type]
+    children = tuple(_forum_facts(db, c, start, end) for c in _children(db, forum.id))  # type: ignore[arg-type]  # a stored row has its id
+    return ForumFacts(forum.id, forum.name, session_facts, items, children)  # type: ignore[arg-type]  # a stored row has its id
 
 
 def period_start(db: DBSession, session: MeetingSession, child: Forum) -> datetime:
     """Since the parent forum's previous session; for a first report, since the beginning
     of the child's record."""
     previous = db.exec(
-        select(func.max(MeetingSession.starts_at)).where(
-            MeetingSession.forum_id == session.forum_id,
-            MeetingSession.status != SessionStatus.cancelled,
-            MeetingSession.starts_at < session.starts_at,
+        select(func.max(col(MeetingSession.starts_at))).where(
+            col(MeetingSession.forum_id) == session.forum_id,
+            col(MeetingSession.status) != SessionStatus.cancelled,
+            col(MeetingSession.starts_at) < session.starts_at,
         )
     ).one()
     if previous is not None:
         return previous if previous.tzinfo else previous.replace(tzinfo=UTC)
     first = db.exec(
-        select(func.min(MeetingSession.starts_at)).where(MeetingSession.forum_id == child.id)
+        select(func.min(col(MeetingSession.starts_at))).where(
+            col(MeetingSession.forum_id) == child.id
+        )
     ).one()
     candidates = [child.created_at]
     if first is not None:
@@ -235,7 +241,7 @@ def compile_for(
     Returns the report and the new deliveries (send them once this is committed)."""
     if db.get_bind().dialect.name == "postgresql":
         # One compile per item at a time, so versions never collide.
-        db.exec(select(AgendaItem).where(AgendaItem.id == agenda_item.id).with_for_update())
+        db.exec(select(AgendaItem).where(col(AgendaItem.id) == agenda_item.id).with_for_update())
     session = db.get(MeetingSession, agenda_item.session_id)
     child = db.get(Forum, agenda_item.child_forum_id)
     assert session is not None and child is not None
@@ -261,16 +267,16 @@ def compile_for(
     )
     version = (
         db.exec(
-            select(func.max(FollowUpReport.version)).where(
-                FollowUpReport.agenda_item_id == agenda_item.id
+            select(func.max(col(FollowUpReport.version))).where(
+                col(FollowUpReport.agenda_item_id) == agenda_item.id
             )
         ).one()
         or 0
     ) + 1
     report = FollowUpReport(
-        agenda_item_id=agenda_item.id,  # type: ignore[arg-type]
-        parent_session_id=session.id,  # type: ignore[arg-type]
-        child_forum_id=child.id,  # type: ignore[arg-type]
+        agenda_item_id=agenda_item.id,  # type: ignore[arg-type]  # a stored row has its id
+        parent_session_id=session.id,  # type: ignore[arg-type]  # a stored row has its id
+        child_forum_id=child.id,  # type: ignore[arg-type]  # a stored row has its id
         version=version,
         period_start=start,
         period_end=end,
@@ -290,18 +296,19 @@ def compile_for(
         version=version,
         parent_forum_id=parent.id,
     )
-    created = _owe(db, report, parent.id, child.id) if notify else []  # type: ignore[arg-type]
+    created = _owe(db, report, parent.id, child.id) if notify else []  # type: ignore[arg-type]  # a stored row has its id
     return report, created
 
 
 def recipients(db: DBSession, parent_forum_id: int, child_forum_id: int) -> list[int]:
     """The parent's co-chairs and secretariat, and the child's co-chairs."""
     rows = db.exec(
-        select(Membership.person_id).where(
+        select(col(Membership.person_id)).where(
             or_(
-                (Membership.forum_id == parent_forum_id)
-                & Membership.role.in_([Role.co_chair, Role.secretariat]),  # type: ignore[attr-defined]
-                (Membership.forum_id == child_forum_id) & (Membership.role == Role.co_chair),
+                (col(Membership.forum_id) == parent_forum_id)
+                & col(Membership.role).in_([Role.co_chair, Role.secretariat]),
+                (col(Membership.forum_id) == child_forum_id)
+                & (col(Membership.role) == Role.co_chair),
             )
         )
     ).all()
@@ -329,8 +336,8 @@ def scan(db: DBSession, limit: int = 20) -> list[int]:
     now = clock.now()
     query = (
         select(AgendaItem)
-        .where(AgendaItem.report_due_at.is_not(None), AgendaItem.report_due_at <= now)  # type: ignore[union-attr,operator]
-        .order_by(AgendaItem.report_due_at, AgendaItem.id)
+        .where(col(AgendaItem.report_due_at).is_not(None), col(AgendaItem.report_due_at) <= now)
+        .order_by(col(AgendaItem.report_due_at), col(AgendaItem.id))
         .limit(limit)
     )
     if db.get_bind().dialect.name == "postgresql":

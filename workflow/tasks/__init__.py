@@ -96,7 +96,7 @@ def _own_logging(**_: object) -> None:
         from celery.apps import worker
 
         say = logging.getLogger("celery.apps.worker")
-        worker.safe_say = lambda msg, f=None: say.info("%s", str(msg).strip())  # type: ignore[assignment]
+        worker.safe_say = lambda msg, f=None: say.info("%s", str(msg).strip())
 
 
 @signals.task_prerun.connect

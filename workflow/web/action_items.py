@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import action_items, rules, spine
 from workflow.api.deps import DB, PathId
@@ -91,17 +91,17 @@ def _board(
         offset=0,
     )
     forums = db.exec(
-        select(Forum).where(Forum.id.in_(me.readable_forums or {-1})).order_by(Forum.name)  # type: ignore[union-attr]
+        select(Forum).where(col(Forum.id).in_(me.readable_forums or {-1})).order_by(col(Forum.name))
     ).all()
     owners = db.exec(
-        select(Person.id, Person.name)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .where(Membership.forum_id.in_(me.readable_forums or {-1}))  # type: ignore[attr-defined]
+        select(col(Person.id), col(Person.name))
+        .join(Membership, col(Membership.person_id) == col(Person.id))
+        .where(col(Membership.forum_id).in_(me.readable_forums or {-1}))
         .distinct()
-        .order_by(Person.name)
+        .order_by(col(Person.name))
     ).all()
     # Items one owns may sit in forums one does not belong to.
-    forum_names = names(db, Forum.id, Forum.name, (i.forum_id for i in items))
+    forum_names = names(db, col(Forum.id), col(Forum.name), (i.forum_id for i in items))
     owns = {i.id for i in items if me.person_id is not None and i.owner_person_id == me.person_id}
     return render(
         v,
@@ -122,9 +122,9 @@ def _board(
         forums=forums,
         owners=owners,
         forum_names=forum_names,
-        owner_names=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
+        owner_names=names(db, col(Person.id), col(Person.name), (i.owner_person_id for i in items)),
         session_titles=names(
-            db, MeetingSession.id, MeetingSession.title, (i.session_id for i in items)
+            db, col(MeetingSession.id), col(MeetingSession.title), (i.session_id for i in items)
         ),
         statuses=STATUSES,
         back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import update
+from sqlmodel import col
 
 from workflow import clock, signed, spine
 from workflow.api.deps import DB
@@ -36,9 +37,9 @@ limited = [Depends(public_rate_limit)]
 
 
 @router.get("/sign-in")
-def sign_in_form(v: Anyone, next: str | None = None) -> HTMLResponse:
+def sign_in_form(v: Anyone, next: str | None = None) -> Response:
     if v.principal is not None:
-        return redirect(v, local_path(next) or "/")  # type: ignore[return-value]
+        return redirect(v, local_path(next) or "/")
     return render(v, "sign_in.html", next=local_path(next))
 
 
@@ -57,7 +58,7 @@ def sign_in_request(
 
     request = record_request(db, email, local_path(next))
     spine.commit(db)
-    enqueue_sign_in(request.id)  # type: ignore[arg-type]
+    enqueue_sign_in(request.id)  # type: ignore[arg-type]  # a stored row has its id
     return render(v, "sign_in_sent.html", embedded=get_settings().outbox_page)
 
 
@@ -95,12 +96,12 @@ def sign_in_use(token: str, v: AnyonePost, db: DB) -> Response:
         return found
     now = clock.now()
     # Conditional, so two posts of one link (a double click, a replay) sign in only once.
-    used = db.exec(  # type: ignore[call-overload]
+    used = db.exec(
         update(WebSignIn)
         .where(
-            WebSignIn.id == found.id,
-            WebSignIn.used_at.is_(None),  # type: ignore[union-attr]
-            WebSignIn.ended_at.is_(None),  # type: ignore[union-attr]
+            col(WebSignIn.id) == found.id,
+            col(WebSignIn.used_at).is_(None),
+            col(WebSignIn.ended_at).is_(None),
         )
         .values(used_at=now)
     )

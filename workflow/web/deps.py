@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ VISITOR_COOKIE = "wf_visitor"
 LANGUAGE_COOKIE = "wf_lang"
 SESSION_PURPOSE = "web-session"
 LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+_R = TypeVar("_R", bound=Response)  # finish() answers with the response it was given
 
 
 class NotSignedIn(Exception):
@@ -187,7 +188,7 @@ def names(
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.exec(select(id_column, name_column).where(id_column.in_(wanted))).all())  # type: ignore[arg-type]
+    return dict(db.exec(select(id_column, name_column).where(id_column.in_(wanted))).all())
 
 
 # Cookies ------------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ def _secure() -> bool:
 # the pages behind links in mail (workflow.api.headers sets them on both).
 
 
-def finish(v: Visitor, response: Response) -> Response:
+def finish(v: Visitor, response: _R) -> _R:
     """The page headers and the cookies this visit set, on the answer."""
     response.headers.update(PAGE_HEADERS)
     for name, value in v.cookies.items():
@@ -221,7 +222,7 @@ def finish(v: Visitor, response: Response) -> Response:
 
 
 def start_session(v: Visitor, response: Response, row: WebSignIn, expires_at: datetime) -> None:
-    token = signed.sign(SESSION_PURPOSE, signed.Claim(row.id, row.person_id, "session"), expires_at)  # type: ignore[arg-type]
+    token = signed.sign(SESSION_PURPOSE, signed.Claim(row.id, row.person_id, "session"), expires_at)  # type: ignore[arg-type]  # a stored row has its id
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -277,11 +278,11 @@ def render(v: Visitor, template: str, status_code: int = 200, **context: Any) ->
         ),
         **context,
     )
-    return finish(v, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
+    return finish(v, HTMLResponse(html, status_code=status_code))
 
 
 def redirect(v: Visitor, url: str) -> RedirectResponse:
-    return finish(v, RedirectResponse(url, status_code=303))  # type: ignore[return-value]
+    return finish(v, RedirectResponse(url, status_code=303))
 
 
 class Said(str):

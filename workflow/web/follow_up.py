@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import action_items, clock, rules, sessions, spine
 from workflow.api.deps import DB, PathId
@@ -74,19 +74,21 @@ def _owner_choices(
     db: DBSession, session: MeetingSession
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """The forum's members and the session's participants, and their organisations."""
-    members = select(Membership.person_id).where(Membership.forum_id == session.forum_id)
-    invited = select(Participant.person_id).where(Participant.session_id == session.id)
+    members = select(col(Membership.person_id)).where(col(Membership.forum_id) == session.forum_id)
+    invited = select(col(Participant.person_id)).where(col(Participant.session_id) == session.id)
     rows = db.exec(
-        select(Person.id, Person.name, Person.organisation_id).where(
-            Person.id.in_(members) | Person.id.in_(invited)  # type: ignore[union-attr]
+        select(col(Person.id), col(Person.name), col(Person.organisation_id)).where(
+            col(Person.id).in_(members) | col(Person.id).in_(invited)
         )
     ).all()
     org_ids = {o for _, _, o in rows if o is not None}
     orgs = db.exec(
-        select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids or {-1}))  # type: ignore[union-attr]
+        select(col(Organisation.id), col(Organisation.name)).where(
+            col(Organisation.id).in_(org_ids or {-1})
+        )
     ).all()
     people = sorted(((i, n) for i, n, _ in rows), key=lambda p: p[1])
-    return people, sorted(orgs, key=lambda o: o[1])  # type: ignore[arg-type]
+    return people, sorted(orgs, key=lambda o: o[1])  # type: ignore[arg-type,return-value]  # stored ids
 
 
 def _managed(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
@@ -125,7 +127,7 @@ def _marks(db: DBSession, session_id: int, form: Any) -> list[AttendanceMark]:
         if given and given not in MARKS:
             raise rules.RuleError("choose present, excused or absent", f"attendance-{p.person_id}")
         if given:
-            marks.append(AttendanceMark(person_id=p.person_id, attendance=given))  # type: ignore[arg-type]
+            marks.append(AttendanceMark(person_id=p.person_id, attendance=given))
     return marks
 
 
@@ -137,7 +139,7 @@ def _outcomes(db: DBSession, session_id: int, form: Any) -> dict[int, str | None
         if name in form:
             text = _text(form, name) or None
             if text != a.outcome:
-                changed[a.id] = text  # type: ignore[index]
+                changed[a.id] = text  # type: ignore[index]  # a stored row has its id
     return changed
 
 
@@ -296,8 +298,8 @@ def _close_page(
         status_code,
         session=session,
         forum=sessions.get_forum(db, session.forum_id),
-        participants=sessions.participants(db, session.id),  # type: ignore[arg-type]
-        agenda=sessions.agenda_rows(db, session.id),  # type: ignore[arg-type]
+        participants=sessions.participants(db, session.id),  # type: ignore[arg-type]  # a stored row has its id
+        agenda=sessions.agenda_rows(db, session.id),  # type: ignore[arg-type]  # a stored row has its id
         values=values or {},
         errors=errors,
         general=[msg for k, msg in errors.items() if k not in known],
@@ -315,9 +317,9 @@ def close_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
 def _recipients(db: DBSession, session_id: int) -> list[tuple[Person, int]]:
     """Whom the summary goes to (the domain's list), with how many items each owns here."""
     ids = closing.summary_recipients(db, session_id)
-    people = db.exec(select(Person).where(Person.id.in_(ids or [-1]))).all()  # type: ignore[union-attr]
+    people = db.exec(select(Person).where(col(Person.id).in_(ids or [-1]))).all()
     owners = db.exec(
-        select(ActionItem.owner_person_id).where(ActionItem.session_id == session_id)
+        select(col(ActionItem.owner_person_id)).where(col(ActionItem.session_id) == session_id)
     ).all()
     return sorted(((p, owners.count(p.id)) for p in people), key=lambda po: po[0].name)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session as DBSession
-from sqlmodel import or_, select
+from sqlmodel import col, or_, select
 
 from workflow import action_items, clock, sessions
 from workflow.api.deps import DB, PathId
@@ -28,12 +28,12 @@ class Branch:
 def forum_tree(db: DBSession, principal: Principal) -> list[Branch]:
     """The forums one belongs to, each under its parent when one belongs to that too."""
     mine = principal.readable_forums
-    query = select(Forum).order_by(Forum.name)
+    query = select(Forum).order_by(col(Forum.name))
     if not principal.is_admin:
-        query = query.where(Forum.id.in_(mine or {-1}))  # type: ignore[union-attr]
+        query = query.where(col(Forum.id).in_(mine or {-1}))
     forums = list(db.exec(query).all())
-    branches = {f.id: Branch(f, principal.role_in(f.id)) for f in forums}  # type: ignore[arg-type]
-    roots = []
+    branches = {f.id: Branch(f, principal.role_in(f.id)) for f in forums}  # type: ignore[arg-type]  # a stored row has its id
+    roots: list[Branch] = []
     for b in branches.values():
         parent = branches.get(b.forum.parent_id)
         (parent.children if parent else roots).append(b)
@@ -44,15 +44,15 @@ def last_reports(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpRepor
     """The latest report-back of each child forum one reads, or that reported to one's forum."""
     rows = db.exec(
         select(FollowUpReport, Forum)
-        .join(Forum, Forum.id == FollowUpReport.child_forum_id)  # type: ignore[arg-type]
-        .join(MeetingSession, MeetingSession.id == FollowUpReport.parent_session_id)  # type: ignore[arg-type]
+        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
+        .join(MeetingSession, col(MeetingSession.id) == col(FollowUpReport.parent_session_id))
         .where(
             or_(
-                FollowUpReport.child_forum_id.in_(forum_ids or {-1}),  # type: ignore[attr-defined]
-                MeetingSession.forum_id.in_(forum_ids or {-1}),  # type: ignore[attr-defined]
+                col(FollowUpReport.child_forum_id).in_(forum_ids or {-1}),
+                col(MeetingSession.forum_id).in_(forum_ids or {-1}),
             )
         )
-        .order_by(FollowUpReport.compiled_at.desc(), FollowUpReport.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
         .limit(500)
     ).all()
     latest: dict[int, tuple[FollowUpReport, Forum]] = {}
@@ -107,7 +107,7 @@ def overview(v: SignedIn, db: DB) -> HTMLResponse:
         overdue=overdue,
         overdue_total=overdue_total,
         reports=last_reports(db, me.readable_forums),
-        names=names(db, Forum.id, Forum.name, forum_ids),
+        names=names(db, col(Forum.id), col(Forum.name), forum_ids),
     )
 
 
@@ -127,16 +127,18 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
     )
     now = clock.now()
     members = db.exec(
-        select(Membership.role, Person)
-        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
-        .where(Membership.forum_id == forum_id)
-        .order_by(Membership.role, Person.name)
+        select(col(Membership.role), Person)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(col(Membership.forum_id) == forum_id)
+        .order_by(col(Membership.role), col(Person.name))
     ).all()
-    children = db.exec(select(Forum).where(Forum.parent_id == forum_id).order_by(Forum.name)).all()
+    children = db.exec(
+        select(Forum).where(col(Forum.parent_id) == forum_id).order_by(col(Forum.name))
+    ).all()
     reports = db.exec(
         select(FollowUpReport)
-        .where(FollowUpReport.child_forum_id == forum_id)
-        .order_by(FollowUpReport.compiled_at.desc(), FollowUpReport.id.desc())  # type: ignore[attr-defined]
+        .where(col(FollowUpReport.child_forum_id) == forum_id)
+        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
         .limit(50)
     ).all()
     return render(

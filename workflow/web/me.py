@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import auth, directory, spine
 from workflow.api.deps import DB, PathId
@@ -32,8 +32,8 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 def _page(v: Visitor, db: DB, status_code: int = 200, **shown: object) -> HTMLResponse:
     tokens = db.exec(
         select(ApiToken)
-        .where(ApiToken.person_id == v.me.person_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        .order_by(ApiToken.created_at.desc())  # type: ignore[attr-defined]
+        .where(col(ApiToken.person_id) == v.me.person_id, col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.created_at).desc())
     ).all()
     return render(
         v,
@@ -41,7 +41,7 @@ def _page(v: Visitor, db: DB, status_code: int = 200, **shown: object) -> HTMLRe
         status_code,
         person=v.person,
         tokens=tokens,
-        has_feed=v.person.feed_token_hash is not None,  # type: ignore[union-attr]
+        has_feed=v.person.feed_token_hash is not None,  # type: ignore[union-attr]  # signed-in pages have a person
         **{"saved": None, **shown},
     )
 
@@ -58,10 +58,10 @@ def save_language(
     v: SignedInPost, db: DB, language: Annotated[str, Form(max_length=2)] = ""
 ) -> Response:
     try:
-        data = PersonUpdate(language=language)  # type: ignore[arg-type]
+        data = PersonUpdate(language=language)
     except ValidationError:
         return _page(v, db, 422, invalid="language")
-    directory.update_person(db, v.me, v.me.person_id, data)  # type: ignore[arg-type]
+    directory.update_person(db, v.me, v.me.person_id, data)  # type: ignore[arg-type]  # a signed-in person has an id
     spine.commit(db)
     v.cookies[LANGUAGE_COOKIE] = ""  # the saved language rules from now on
     return redirect(v, "/me?saved=language")
@@ -69,7 +69,7 @@ def save_language(
 
 @router.post("/me/calendar-feed")
 def issue_feed(v: SignedInPost, db: DB) -> HTMLResponse:
-    url = answers.issue_feed(db, v.person)  # type: ignore[arg-type]
+    url = answers.issue_feed(db, v.person)  # type: ignore[arg-type]  # signed-in pages have a person
     spine.record(db, v.me.actor, "feed.issued", person_id=v.me.person_id)
     spine.commit(db)
     return _page(v, db, feed_url=url)
@@ -77,7 +77,7 @@ def issue_feed(v: SignedInPost, db: DB) -> HTMLResponse:
 
 @router.post("/me/calendar-feed/revoke")
 def revoke_feed(v: SignedInPost, db: DB) -> Response:
-    answers.revoke_feed(v.person)  # type: ignore[arg-type]
+    answers.revoke_feed(v.person)  # type: ignore[arg-type]  # signed-in pages have a person
     db.add(v.person)
     spine.record(db, v.me.actor, "feed.revoked", person_id=v.me.person_id)
     spine.commit(db)

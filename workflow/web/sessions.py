@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import action_items, rules, sessions, spine
 from workflow.api.deps import DB, PathId
@@ -112,10 +112,10 @@ def _agenda(form: Any) -> list[AgendaItemCreate]:
 def _members(db: DBSession, forum_id: int) -> list[tuple[Person, str, str]]:
     """(person, role, organisation) of every member, by organisation and name."""
     rows = db.exec(
-        select(Person, Membership.role, Organisation.name)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .join(Organisation, Organisation.id == Person.organisation_id, isouter=True)  # type: ignore[arg-type]
-        .where(Membership.forum_id == forum_id)
+        select(Person, col(Membership.role), col(Organisation.name))
+        .join(Membership, col(Membership.person_id) == col(Person.id))
+        .join(Organisation, col(Organisation.id) == col(Person.organisation_id), isouter=True)
+        .where(col(Membership.forum_id) == forum_id)
     ).all()
     return sorted(((p, r, o or "") for p, r, o in rows), key=lambda m: (m[2], m[0].name))
 
@@ -151,7 +151,7 @@ def _schedule_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    members = _members(db, forum.id)  # type: ignore[arg-type]
+    members = _members(db, forum.id)  # type: ignore[arg-type]  # a stored row has its id
     defaults = {
         "co_chair_ids": {p.id for p, r, _ in members if r == Role.co_chair},
         "participant_ids": {p.id for p, _, _ in members},
@@ -267,9 +267,9 @@ def session_view(
     )
     reports = db.exec(
         select(FollowUpReport, Forum)
-        .join(Forum, Forum.id == FollowUpReport.child_forum_id)  # type: ignore[arg-type]
-        .where(FollowUpReport.parent_session_id == session_id)
-        .order_by(Forum.name, FollowUpReport.version.desc())  # type: ignore[attr-defined]
+        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
+        .where(col(FollowUpReport.parent_session_id) == session_id)
+        .order_by(col(Forum.name), col(FollowUpReport.version).desc())
     ).all()
     if manages:
         from workflow.web import follow_up  # the after-session forms live there
@@ -288,12 +288,12 @@ def session_view(
         # Mail status is the managers' to see, as in the API.
         mail=_last_mail(db, session_id) if manages else None,
         items=items,
-        owners=names(db, Person.id, Person.name, (i.owner_person_id for i in items)),
+        owners=names(db, col(Person.id), col(Person.name), (i.owner_person_id for i in items)),
         reports=reports,
         reminders=db.exec(
             select(SessionReminder)
-            .where(SessionReminder.session_id == session_id)
-            .order_by(SessionReminder.due_at)
+            .where(col(SessionReminder.session_id) == session_id)
+            .order_by(col(SessionReminder.due_at))
         ).all(),
         manages=manages,
         done=done if done in DONE or done in after.get("done_kinds", ()) else None,
@@ -309,7 +309,7 @@ async def answer(session_id: PathId, request: Request, v: SignedInPost, db: DB) 
     given = (await request.form()).get("answer")
     if given not in ("accepted", "tentative", "declined"):
         raise Problem(422, "answer with one of the buttons")
-    answers.record_answer(db, session_id, v.me.person_id, given, "web")  # type: ignore[arg-type]
+    answers.record_answer(db, session_id, v.me.person_id, given, "web")  # type: ignore[arg-type]  # a signed-in person has an id
     spine.commit(db)
     return redirect(v, f"/sessions/{session_id}?done=answered")
 
@@ -325,8 +325,8 @@ def session_ics(session_id: PathId, v: SignedIn, db: DB) -> Response:
 def who_will_be_told(db: DBSession, session: MeetingSession) -> list[tuple[Person, Owed]]:
     """What the reconciler will owe each participant for the session as it now stands."""
     db.flush()
-    last = last_calendar_mail(db, session.id)  # type: ignore[arg-type]
-    rows = db.exec(select(Participant).where(Participant.session_id == session.id)).all()
+    last = last_calendar_mail(db, session.id)  # type: ignore[arg-type]  # a stored row has its id
+    rows = db.exec(select(Participant).where(col(Participant.session_id) == session.id)).all()
     states = [
         ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id)) for p in rows
     ]
@@ -334,9 +334,9 @@ def who_will_be_told(db: DBSession, session: MeetingSession) -> list[tuple[Perso
     people = {
         p.id: p
         for p in db.exec(
-            select(Person).where(Person.id.in_([o.person_id for o in mails] or [-1]))
+            select(Person).where(col(Person.id).in_([o.person_id for o in mails] or [-1]))
         ).all()
-    }  # type: ignore[union-attr]
+    }
     return sorted(((people[o.person_id], o) for o in mails), key=lambda po: po[0].name)
 
 
@@ -362,10 +362,10 @@ def _co_chair_ids(db: DBSession, session_id: int) -> set[int]:
 def _shown(db: DBSession, session: MeetingSession, language: str) -> dict[str, str]:
     """What participants see of a session, as the preview compares it."""
     db.flush()
-    co_chairs = [p.name for p in sessions.participants(db, session.id) if p.role == "co_chair"]  # type: ignore[arg-type]
+    co_chairs = [p.name for p in sessions.participants(db, session.id) if p.role == "co_chair"]  # type: ignore[arg-type]  # a stored row has its id
     return {
         "title": session.title,
-        "when": format_when(session, language),  # type: ignore[arg-type]
+        "when": format_when(session, language),  # type: ignore[arg-type]  # reads what both types have
         "location": session.location or "–",
         "online_url": session.online_url or "–",
         "co_chairs": ", ".join(co_chairs) or "–",
@@ -389,14 +389,14 @@ def _change_page(
     stale: bool = False,
 ) -> HTMLResponse:
     forum = sessions.get_forum(db, session.forum_id)
-    current = {**_local_values(session), "co_chair_ids": _co_chair_ids(db, session.id)}  # type: ignore[arg-type]
+    current = {**_local_values(session), "co_chair_ids": _co_chair_ids(db, session.id)}  # type: ignore[arg-type]  # a stored row has its id
     return render(
         v,
         template,
         status_code,
         session=session,
         forum=forum,
-        co_chairs=[m for m in _members(db, forum.id) if m[1] == Role.co_chair],  # type: ignore[arg-type]
+        co_chairs=[m for m in _members(db, forum.id) if m[1] == Role.co_chair],  # type: ignore[arg-type]  # a stored row has its id
         policy=_policy(forum),
         values={**current, **(values or {})},
         errors=errors or {},

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import directory, personal_data, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
@@ -41,10 +41,10 @@ def list_organisations(
     # Organisations are public bodies and associations: any signed-in user may read them.
     query = select(Organisation)
     if kind is not None:
-        query = query.where(Organisation.kind == kind)
+        query = query.where(col(Organisation.kind) == kind)
     if country is not None:
-        query = query.where(Organisation.country == country.upper())
-    items, total = paginate(db, query, Organisation.name, limit=limit, offset=offset)
+        query = query.where(col(Organisation.country) == country.upper())
+    items, total = paginate(db, query, col(Organisation.name), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -82,11 +82,13 @@ def list_people(
         raise forbidden("only administrators, co-chairs and secretariats list people")
     query = select(Person)
     if organisation_id is not None:
-        query = query.where(Person.organisation_id == organisation_id)
+        query = query.where(col(Person.organisation_id) == organisation_id)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))  # type: ignore[attr-defined]
-    items, total = paginate(db, query, Person.name, Person.id, limit=limit, offset=offset)
+        query = query.where(
+            or_(func.lower(col(Person.name)).like(like), col(Person.email).like(like))
+        )
+    items, total = paginate(db, query, col(Person.name), col(Person.id), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import action_items, sessions, spine
 from workflow.api.deps import DB, Caller, IfMatch, PathId, expected_version
@@ -77,8 +77,8 @@ def list_reminders(session_id: PathId, db: DB, caller: Caller) -> list[ReminderR
     sessions.require(caller, session.forum_id, Action.read)
     rows = db.exec(
         select(SessionReminder)
-        .where(SessionReminder.session_id == session_id)
-        .order_by(SessionReminder.due_at)
+        .where(col(SessionReminder.session_id) == session_id)
+        .order_by(col(SessionReminder.due_at))
     ).all()
     return [
         ReminderRead(

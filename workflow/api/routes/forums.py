@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Response
-from sqlmodel import select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
 
 from workflow import forums, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
@@ -38,10 +39,10 @@ def list_forums(
 ) -> dict:
     query = select(Forum)
     if not caller.is_admin:
-        query = query.where(Forum.id.in_(caller.readable_forums or {-1}))  # type: ignore[union-attr]
+        query = query.where(col(Forum.id).in_(caller.readable_forums or {-1}))
     if parent_id is not None:
-        query = query.where(Forum.parent_id == parent_id)
-    items, total = paginate(db, query, Forum.name, Forum.id, limit=limit, offset=offset)
+        query = query.where(col(Forum.parent_id) == parent_id)
+    items, total = paginate(db, query, col(Forum.name), col(Forum.id), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -70,10 +71,10 @@ def list_members(
 ) -> dict:
     get_forum(db, forum_id)
     require(caller, forum_id, Action.read)
-    query = select(Membership).where(Membership.forum_id == forum_id)
+    query = select(Membership).where(col(Membership.forum_id) == forum_id)
     if role is not None:
-        query = query.where(Membership.role == role)
-    items, total = paginate(db, query, Membership.id, limit=limit, offset=offset)
+        query = query.where(col(Membership.role) == role)
+    items, total = paginate(db, query, col(Membership.id), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -111,12 +112,14 @@ def forum_events(
 ) -> dict:
     get_forum(db, forum_id)
     require(caller, forum_id, Action.read)
-    return event_page(db, Event.forum_id == forum_id, kind, limit, offset)
+    return event_page(db, col(Event.forum_id) == forum_id, kind, limit, offset)
 
 
-def event_page(db: DB, condition: object, kind: str | None, limit: int, offset: int) -> dict:
-    query = select(Event).where(condition)  # type: ignore[arg-type]
+def event_page(
+    db: DB, condition: ColumnElement[bool], kind: str | None, limit: int, offset: int
+) -> dict:
+    query = select(Event).where(condition)
     if kind is not None:
-        query = query.where(Event.kind == kind)
-    items, total = paginate(db, query, Event.id.desc(), limit=limit, offset=offset)  # type: ignore[union-attr]
+        query = query.where(col(Event.kind) == kind)
+    items, total = paginate(db, query, col(Event.id).desc(), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session as DBSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import clock, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
@@ -51,10 +51,10 @@ def session_deliveries(
     """Every mail owed for this session: pending, sent, failed (with the server's answer)."""
     session = get_session(db, session_id)
     require(caller, session.forum_id, Action.manage)
-    query = select(Delivery).where(Delivery.session_id == session_id)
+    query = select(Delivery).where(col(Delivery.session_id) == session_id)
     if status is not None:
-        query = query.where(Delivery.status == status)
-    items, total = paginate(db, query, Delivery.id, limit=limit, offset=offset)
+        query = query.where(col(Delivery.status) == status)
+    items, total = paginate(db, query, col(Delivery.id), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -72,16 +72,16 @@ def list_deliveries(
     query = select(Delivery)
     if not caller.is_admin:
         forums = caller.managed_forums or {-1}
-        query = query.join(MeetingSession, MeetingSession.id == Delivery.session_id).where(  # type: ignore[arg-type]
-            MeetingSession.forum_id.in_(forums)  # type: ignore[attr-defined]
-        )
+        query = query.join(
+            MeetingSession, col(MeetingSession.id) == col(Delivery.session_id)
+        ).where(col(MeetingSession.forum_id).in_(forums))
     if status is not None:
-        query = query.where(Delivery.status == status)
+        query = query.where(col(Delivery.status) == status)
     if person_id is not None:
-        query = query.where(Delivery.person_id == person_id)
+        query = query.where(col(Delivery.person_id) == person_id)
     if reason is not None:
-        query = query.where(Delivery.reason == reason)
-    items, total = paginate(db, query, Delivery.id.desc(), limit=limit, offset=offset)  # type: ignore[union-attr]
+        query = query.where(col(Delivery.reason) == reason)
+    items, total = paginate(db, query, col(Delivery.id).desc(), limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -145,12 +145,12 @@ async def itip_reply(request: Request, db: DB, caller: Caller) -> list[Participa
         out.append(
             ParticipantRead(
                 person_id=p.person_id,
-                name=person.name,
-                email=person.email,  # type: ignore[union-attr]
+                name=person.name,  # type: ignore[union-attr]  # the person who answered exists
+                email=person.email,  # type: ignore[union-attr]  # the person who answered exists
                 role=p.role,
                 partstat=p.partstat,
             )
-        )  # type: ignore[arg-type]
+        )
     return out
 
 

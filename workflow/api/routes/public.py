@@ -173,7 +173,7 @@ def action_record(
         )
     owner = Principal(name=f"{person.name} (digest link)", person_id=person.id)
     try:
-        item = action_items.update(db, owner, item.id, data, None)  # type: ignore[arg-type]
+        item = action_items.update(db, owner, item.id, data, None)  # type: ignore[arg-type]  # a stored row has its id
     except Problem:
         # Nothing to change: already in that state. Say so rather than fail.
         db.rollback()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from workflow import sessions, spine
 from workflow.api.deps import DB, Caller, PathId, QueryId
@@ -45,12 +45,12 @@ def list_session_reports(
     """Every version of the reports compiled for this session, newest first."""
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
-    query = select(FollowUpReport).where(FollowUpReport.parent_session_id == session_id)
+    query = select(FollowUpReport).where(col(FollowUpReport.parent_session_id) == session_id)
     if child_forum_id is not None:
-        query = query.where(FollowUpReport.child_forum_id == child_forum_id)
+        query = query.where(col(FollowUpReport.child_forum_id) == child_forum_id)
     return list(
         db.exec(
-            query.order_by(FollowUpReport.child_forum_id, FollowUpReport.version.desc())  # type: ignore[attr-defined]
+            query.order_by(col(FollowUpReport.child_forum_id), col(FollowUpReport.version).desc())
         ).all()
     )
 
@@ -69,7 +69,8 @@ def compile_report(
         raise forbidden()
     item = db.exec(
         select(AgendaItem).where(
-            AgendaItem.session_id == session_id, AgendaItem.child_forum_id == data.child_forum_id
+            col(AgendaItem.session_id) == session_id,
+            col(AgendaItem.child_forum_id) == data.child_forum_id,
         )
     ).first()
     if item is None:
@@ -89,8 +90,8 @@ def list_forum_reports(forum_id: PathId, db: DB, caller: Caller) -> list[FollowU
     return list(
         db.exec(
             select(FollowUpReport)
-            .where(FollowUpReport.child_forum_id == forum_id)
-            .order_by(FollowUpReport.compiled_at.desc(), FollowUpReport.id.desc())  # type: ignore[attr-defined,union-attr]
+            .where(col(FollowUpReport.child_forum_id) == forum_id)
+            .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
             .limit(200)
         ).all()
     )
@@ -107,8 +108,8 @@ def other_versions(
     """The report's other versions, newest first, each with its `url`."""
     rows = db.exec(
         select(FollowUpReport)
-        .where(FollowUpReport.agenda_item_id == report.agenda_item_id)
-        .order_by(FollowUpReport.version.desc())  # type: ignore[attr-defined]
+        .where(col(FollowUpReport.agenda_item_id) == report.agenda_item_id)
+        .order_by(col(FollowUpReport.version).desc())
     ).all()
     return [
         {

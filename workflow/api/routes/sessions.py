@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
+from sqlmodel import col
 
 from workflow import action_items, sessions, spine
 from workflow.api.deps import (
@@ -215,7 +216,7 @@ def session_events(
 ) -> dict:
     session = sessions.get_session(db, session_id)
     sessions.require(caller, session.forum_id, Action.read)
-    return event_page(db, Event.session_id == session_id, kind, limit, offset)
+    return event_page(db, col(Event.session_id) == session_id, kind, limit, offset)
 
 
 @router.post("/sessions/{session_id}/action-items", status_code=201, response_model=ActionItemRead)

@@ -29,7 +29,7 @@ def create_token(data: TokenCreate, db: DB, caller: Caller) -> TokenCreated:
     return TokenCreated(
         id=row.id,
         name=row.name,
-        person_id=row.person_id,  # type: ignore[arg-type]
+        person_id=row.person_id,
         is_admin=row.is_admin,
         token=token,
     )

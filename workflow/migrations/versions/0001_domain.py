@@ -8,7 +8,7 @@ Create Date: 2026-11-22 18:51:12.968109
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import workflow.models

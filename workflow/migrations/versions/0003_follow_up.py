@@ -8,7 +8,7 @@ Create Date: 2026-11-22 23:02:57.238848
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import workflow.models
