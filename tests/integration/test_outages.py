@@ -263,3 +263,32 @@ def test_postgresql_unreachable_then_back(stack: dict) -> None:
     assert Counter(r.rcpt for r in sink.received) == {
         f"pg{i}@example.org": 2 for i in range(PEOPLE)
     }
+
+
+def test_a_worker_losing_redis_with_a_task_unacknowledged_reconnects_rather_than_stops() -> None:
+    """Seen in a full run: Redis restarted while a worker held an unacknowledged task, and the
+    worker stopped ("Unrecoverable error: 'NoneType' object has no attribute 'hostname'")
+    instead of reconnecting. After the broker went away Celery 5.7 lets go of the transport,
+    then closes the connection again, and kombu's Redis channel tries to put the task back
+    through the transport it no longer has. Here that state with a real Redis: the close must
+    not raise, and the message is left to the broker (and the sweep), not lost in a crash."""
+    import kombu
+
+    import workflow.tasks  # noqa: F401  (the worker's broker set-up, as every worker has it)
+
+    port = free_port()
+    with own_redis(port) as restart:
+        connection = kombu.Connection(f"redis://127.0.0.1:{port}/0")
+        queue = kombu.Queue("outage", routing_key="outage")
+        held: list[kombu.Message] = []
+        channel = connection.default_channel
+        kombu.Consumer(channel, [queue], callbacks=[lambda _body, m: held.append(m)]).consume()
+        kombu.Producer(channel).publish({"task": "send"}, routing_key="outage", declare=[queue])
+        connection.drain_events(timeout=5)
+        assert len(held) == 1  # a task under way, not acknowledged (acks_late)
+        restart()
+        # What Celery's consumer leaves after the broker loss: the transport let go of, the
+        # default channel still open, and a second close.
+        channel._pool = None
+        connection._do_close_transport()
+        connection.close()  # raised AttributeError before

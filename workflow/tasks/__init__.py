@@ -35,7 +35,36 @@ def _no_cancel_reminder(**_: object) -> None:
     )
 
 
+def _no_restore_without_a_broker() -> None:
+    """After the broker went away, Celery 5.7 lets go of the worker's transport and then closes
+    the connection again; kombu's Redis channel then tries to put its unacknowledged messages
+    back through the transport it no longer has, an AttributeError ('NoneType' object has no
+    attribute 'hostname') that is no connection error, so the worker stops with "Unrecoverable
+    error" instead of reconnecting. Without a broker nothing can be put back anyway: the
+    messages stay in Redis's unacknowledged set (given back after the visibility timeout), and
+    the sweep re-drives their work within a sweep interval."""
+    from kombu.transport import redis as kombu_redis
+
+    original = kombu_redis.QoS.restore_unacked
+    if getattr(original, "broker_guard", False):
+        return
+
+    def restore_unacked(self: Any, client: Any = None) -> None:
+        if client is None and getattr(self.channel.connection, "client", None) is None:
+            log.info(
+                "broker gone: %s unacknowledged message(s) left to the broker and the sweep",
+                len(self._delivered),
+            )
+            self._delivered.clear()
+            return
+        original(self, client)
+
+    restore_unacked.broker_guard = True  # type: ignore[attr-defined]  # marks the wrapper
+    kombu_redis.QoS.restore_unacked = restore_unacked  # type: ignore[method-assign]  # see above
+
+
 def make_celery() -> Celery:
+    _no_restore_without_a_broker()
     settings = get_settings()
     if not settings.broker_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
