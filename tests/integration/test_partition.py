@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +41,7 @@ from tests.integration.processes import Proc, free_port, running, wait_for, wait
 from tests.integration.smtp_sink import Sink, smtp_sink
 from tests.integration.tcp_proxy import tcp_proxy
 from tests.integration.test_faults import _seed
-from tests.integration.test_outages import PEOPLE, _all_sent, _world
+from tests.integration.test_outages import PEOPLE, _all_sent, _schedule, _world
 
 pytestmark = pytest.mark.integration
 
@@ -352,16 +352,7 @@ def _fan_out_with_a_cut(stack, link, sink, api, beat, here, there) -> Cut:  # ty
     client = httpx.Client(base_url=stack["base"], headers=ADMIN, timeout=15)
     forum = client.post("/api/v1/forums", json={"name": "Burgemeestersoverleg"}).json()
     _seed(engine, forum["id"], PARTICIPANTS)
-    start = datetime.now(UTC) + timedelta(days=9)
-    r = client.post(
-        f"/api/v1/forums/{forum['id']}/sessions",
-        json={
-            "title": "Overleg",
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-        },
-    )
-    assert r.status_code == 201, r.text
+    _schedule(client, forum["id"], days=9)
 
     assert sink.cutter is not None
     wait_for(sink.cutter.done.is_set, 90, "the remote worker's link cut mid fan-out", procs)
@@ -387,16 +378,7 @@ def _fan_out_with_a_cut(stack, link, sink, api, beat, here, there) -> Cut:  # ty
     # only it can send the invitations of another forum's session.
     here.kill()
     forum_id = _world(client, "back")
-    later = datetime.now(UTC) + timedelta(days=12)
-    r = client.post(
-        f"/api/v1/forums/{forum_id}/sessions",
-        json={
-            "title": "Overleg",
-            "starts_at": later.isoformat(),
-            "ends_at": (later + timedelta(hours=2)).isoformat(),
-        },
-    )
-    assert r.status_code == 201, r.text
+    _schedule(client, forum_id, days=12)
     wait_for(
         lambda: _all_sent(engine, PARTICIPANTS + PEOPLE),
         90,
