@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.world import World, build_world, ok
+from tests.api.world import World, ok
+from tests.web.pages import signed_in_as
 from workflow.follow_up import links
 from workflow.invitations import rsvp
 
@@ -20,11 +21,6 @@ PAGE = {
 
 def _page_headers(r: Any) -> dict[str, str | None]:
     return {k: r.headers.get(k) for k in PAGE}
-
-
-@pytest.fixture
-def w(client: Any) -> World:
-    return build_world(client)
 
 
 def test_the_pages_behind_mail_links_cannot_be_framed_cached_or_referred(w: World) -> None:
@@ -61,6 +57,16 @@ def test_the_pages_behind_mail_links_cannot_be_framed_cached_or_referred(w: Worl
     # Not a page: the API answers as it did.
     api = w.client.get("/api/v1/forums", headers=w.auth("member"))
     assert _page_headers(api) == dict.fromkeys(PAGE)
+
+
+def test_the_web_pages_cannot_be_framed_cached_or_referred(w: World) -> None:
+    """Every web page, whatever the handler answers: a redirect, a page, an error page."""
+    signed_out = w.client.get("/", follow_redirects=False)  # to the sign-in page
+    c = signed_in_as(w, "member")
+    pages = [signed_out, c.get("/"), c.get("/action-items"), c.get("/sessions/999999")]
+    assert [r.status_code for r in pages] == [303, 200, 200, 404]
+    for r in pages:
+        assert _page_headers(r) == PAGE, r.request.url
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,6 @@ from sqlmodel import select
 
 from workflow import action_items, clock, signed
 from workflow.api.deps import DB, MAX_ID
-from workflow.api.headers import PAGE_HEADERS
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import Problem
@@ -204,8 +203,8 @@ def _secure() -> bool:
 
 
 def finish(v: Visitor, response: _R) -> _R:
-    """The page headers and the cookies this visit set, on the answer."""
-    response.headers.update(PAGE_HEADERS)
+    """The cookies this visit set, on the answer (the page headers are the Headers
+    middleware's, for every web page and page behind a link in mail)."""
     for name, value in v.cookies.items():
         if value:
             response.set_cookie(
