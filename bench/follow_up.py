@@ -152,13 +152,13 @@ def load(url: str, sessions: int, items: int) -> None:
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, object]:
     """Median seconds of `runs` calls of `fn`, each in a transaction rolled back after."""
-    from sqlmodel import Session
+    from sqlmodel import Session as DBSession
 
     from workflow.db import get_engine
 
     times, result = [], None
     for _ in range(runs):
-        with Session(get_engine()) as db:
+        with DBSession(get_engine()) as db:
             started = time.perf_counter()
             result = fn.__call__(db)  # type: ignore[call-arg]
             times.append(time.perf_counter() - started)
@@ -228,18 +228,17 @@ def growth(results: dict[float, dict[str, float]]) -> None:
 
 
 def run(runs: int, sessions: int, items: int) -> dict[str, float]:
-    from sqlmodel import Session
+    from sqlmodel import Session as DBSession
 
     from workflow import clock
     from workflow.db import get_engine
     from workflow.follow_up import digests, reminders
-    from workflow.models import AgendaItem
-    from workflow.models import Session as MeetingSession
+    from workflow.models import AgendaItem, MeetingSession
     from workflow.reports import report_back
 
     clock.freeze(NOW)
     # The report: a session of the report forum's parent, with its report-back item.
-    with Session(get_engine()) as db:
+    with DBSession(get_engine()) as db:
         parent = MeetingSession(
             forum_id=2,
             title="Burgemeestersoverleg",
@@ -266,7 +265,7 @@ def run(runs: int, sessions: int, items: int) -> dict[str, float]:
         db.commit()
         item_id = item.id
 
-    def compile_report(db: Session) -> object:
+    def compile_report(db: DBSession) -> object:
         report, _ = report_back.compile_for(
             db,
             db.get(AgendaItem, item_id),

@@ -15,11 +15,11 @@ from workflow.models import (
     ActionItemProgress,
     ActionItemStatus,
     AgendaItem,
+    MeetingSession,
     Organisation,
     Person,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 from workflow.pagination import paginate
 from workflow.permissions import Action
 from workflow.schemas import (

@@ -178,7 +178,7 @@ class Membership(SQLModel, table=True):
     created_at: datetime = created_column()
 
 
-class Session(SQLModel, table=True):
+class MeetingSession(SQLModel, table=True):
     """A consultation session (OParl: Meeting)."""
 
     __tablename__ = "meeting_session"

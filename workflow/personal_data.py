@@ -25,6 +25,7 @@ from workflow.models import (
     ApiToken,
     Delivery,
     Event,
+    MeetingSession,
     Membership,
     Organisation,
     Participant,
@@ -32,7 +33,6 @@ from workflow.models import (
     SessionStatus,
     WebSignIn,
 )
-from workflow.models import Session as MeetingSession
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
 

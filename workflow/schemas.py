@@ -398,7 +398,7 @@ class SessionCreate(Input):
 
 
 class SessionUpdate(Update):
-    stores = models.Session
+    stores = models.MeetingSession
     null_allowed = frozenset({"version", "co_chair_ids"})  # null: not given, keep as they are
     title: Title | None = None
     starts_at: Moment | None = None

@@ -20,6 +20,7 @@ from workflow.follow_up import reminders
 from workflow.models import (
     AgendaItem,
     Forum,
+    MeetingSession,
     Membership,
     Participant,
     ParticipantRole,
@@ -27,7 +28,6 @@ from workflow.models import (
     Role,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 from workflow.pagination import paginate
 from workflow.permissions import Action
 from workflow.reports import report_back

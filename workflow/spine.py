@@ -8,8 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session as DBSession
 
 from workflow import clock
-from workflow.models import ActionItem, Event
-from workflow.models import Session as MeetingSession
+from workflow.models import ActionItem, Event, MeetingSession
 
 log = logging.getLogger(__name__)
 

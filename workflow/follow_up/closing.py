@@ -13,8 +13,7 @@ from sqlmodel import col, select
 
 from workflow import clock, outbox, rules, spine
 from workflow.auth import Principal
-from workflow.models import ActionItem, AgendaItem, Participant, SessionStatus
-from workflow.models import Session as MeetingSession
+from workflow.models import ActionItem, AgendaItem, MeetingSession, Participant, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import AttendanceMark, OutcomeRecord
 from workflow.sessions import claim_session, get_session, require

@@ -23,13 +23,13 @@ from workflow.models import (
     AgendaItem,
     Delivery,
     Forum,
+    MeetingSession,
     Organisation,
     Participant,
     PartStat,
     Person,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 
 SUBJECTS = {
     "summary": N_("Summary: %(title)s – %(date)s"),

@@ -15,8 +15,7 @@ from sqlmodel import col, select
 
 from workflow import clock, outbox
 from workflow.follow_up.due import DueReminder, plan_reminders, reminder_verdicts
-from workflow.models import Forum, Participant, PartStat, SessionReminder
-from workflow.models import Session as MeetingSession
+from workflow.models import Forum, MeetingSession, Participant, PartStat, SessionReminder
 
 REASON = "reminder"
 

@@ -15,8 +15,7 @@ from workflow.errors import Problem, not_found
 from workflow.invitations.calendar import build_feed
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import calendar_description
-from workflow.models import Participant, PartStat, Person, SessionStatus
-from workflow.models import Session as MeetingSession
+from workflow.models import MeetingSession, Participant, PartStat, Person, SessionStatus
 
 ITIP_PARTSTAT = {
     "ACCEPTED": PartStat.accepted,

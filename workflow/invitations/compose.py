@@ -26,8 +26,7 @@ from workflow.invitations.view import (
     MailKind,
     Method,
 )
-from workflow.models import AgendaItem, Delivery, Forum, Participant, Person
-from workflow.models import Session as MeetingSession
+from workflow.models import AgendaItem, Delivery, Forum, MeetingSession, Participant, Person
 
 
 @dataclass(frozen=True)

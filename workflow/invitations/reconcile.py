@@ -10,8 +10,7 @@ from sqlmodel import col, select
 from workflow import outbox
 from workflow.db import db_session
 from workflow.invitations.owed import LastSent, ParticipantState, delivery_key, owed
-from workflow.models import Delivery, DeliveryStatus, Participant
-from workflow.models import Session as MeetingSession
+from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant
 
 
 def calendar_mail(session_id: int, *columns: Any) -> Any:

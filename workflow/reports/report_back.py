@@ -25,6 +25,7 @@ from workflow.models import (
     AgendaItemKind,
     FollowUpReport,
     Forum,
+    MeetingSession,
     Membership,
     Organisation,
     Participant,
@@ -32,7 +33,6 @@ from workflow.models import (
     Role,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
 
 REASON = "report"

@@ -19,8 +19,7 @@ from workflow.api.deps import DB, PathId
 from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import digests, due
-from workflow.models import ActionItem, ActionItemStatus, Forum, Membership, Person
-from workflow.models import Session as MeetingSession
+from workflow.models import ActionItem, ActionItemStatus, Forum, MeetingSession, Membership, Person
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
 from workflow.web.deps import (

@@ -22,13 +22,13 @@ from workflow.follow_up import closing
 from workflow.models import (
     ActionItem,
     Attendance,
+    MeetingSession,
     Membership,
     Organisation,
     Participant,
     Person,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import ActionItemCreate, AgendaItemUpdate, AttendanceMark, OutcomeRecord
 from workflow.web.deps import (

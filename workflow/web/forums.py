@@ -10,8 +10,7 @@ from sqlmodel import col, or_, select
 from workflow import action_items, clock, sessions
 from workflow.api.deps import DB, PathId
 from workflow.auth import Principal
-from workflow.models import FollowUpReport, Forum, Membership, Person, SessionStatus
-from workflow.models import Session as MeetingSession
+from workflow.models import FollowUpReport, Forum, MeetingSession, Membership, Person, SessionStatus
 from workflow.permissions import Action
 from workflow.web.deps import SignedIn, WebRoute, names, render
 

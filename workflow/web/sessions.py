@@ -27,6 +27,7 @@ from workflow.models import (
     Delivery,
     FollowUpReport,
     Forum,
+    MeetingSession,
     Membership,
     Organisation,
     Participant,
@@ -35,7 +36,6 @@ from workflow.models import (
     SessionReminder,
     SessionStatus,
 )
-from workflow.models import Session as MeetingSession
 from workflow.permissions import Action
 from workflow.schemas import AgendaItemCreate, SessionCancel, SessionCreate, SessionUpdate
 from workflow.web.deps import (

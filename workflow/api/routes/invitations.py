@@ -16,8 +16,7 @@ from workflow.invitations.calendar import build_event_calendar
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import calendar_description
 from workflow.invitations.view import Method
-from workflow.models import Delivery, DeliveryStatus, Participant, PartStat, Person
-from workflow.models import Session as MeetingSession
+from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant, PartStat, Person
 from workflow.pagination import as_page, paginate
 from workflow.permissions import Action
 from workflow.schemas import AnswerSummary, DeliveryRead, FeedIssued, Page, ParticipantRead

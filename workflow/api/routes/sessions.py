@@ -16,8 +16,7 @@ from workflow.api.deps import (
     expected_version,
 )
 from workflow.api.routes.forums import event_page
-from workflow.models import Event, SessionStatus
-from workflow.models import Session as MeetingSession
+from workflow.models import Event, MeetingSession, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import (
     ActionItemCreate,
