@@ -34,7 +34,7 @@ RUN set -eux; \
     fi; \
     /opt/workflow/bin/workflow --help > /dev/null; \
     cd / && /opt/workflow/bin/python -c \
-        "from workflow.invitations.render import TEMPLATES_DIR; assert (TEMPLATES_DIR / 'email' / 'session.txt').is_file(), TEMPLATES_DIR"
+        "from workflow.i18n import TEMPLATES_DIR; assert (TEMPLATES_DIR / 'email' / 'session.txt').is_file(), TEMPLATES_DIR"
 
 FROM python:3.11-slim
 

@@ -230,12 +230,13 @@ def growth(results: dict[float, dict[str, float]]) -> None:
 def run(runs: int, sessions: int, items: int) -> dict[str, float]:
     from sqlmodel import Session as DBSession
 
-    from workflow import clock
+    from workflow import clock, workflows
     from workflow.db import get_engine
     from workflow.follow_up import digests, reminders
     from workflow.models import AgendaItem, MeetingSession
     from workflow.reports import report_back
 
+    workflows.load()  # the composers of the mail the scans owe
     clock.freeze(NOW)
     # The report: a session of the report forum's parent, with its report-back item.
     with DBSession(get_engine()) as db:

@@ -16,14 +16,13 @@ from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, permissions, rules, spine
+from workflow import clock, permissions, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
 from workflow.errors import Problem, forbidden, not_found
-from workflow.follow_up.compose import mail_envelope
-from workflow.invitations.compose import Composed, Superseded
-from workflow.invitations.render import LOCALES, N_, RenderedMail, language_of, render_named
-from workflow.mailmessage import build
+from workflow.i18n import LOCALES, N_, RenderedMail, language_of, render_named
+from workflow.mail import outbox
+from workflow.mail.message import Composed, Superseded, build, mail_envelope
 from workflow.models import ApiToken, Delivery, Membership, Organisation, Person, WebSignIn
 from workflow.schemas import OrganisationCreate, OrganisationUpdate, PersonCreate, PersonUpdate
 
@@ -200,7 +199,7 @@ def render_address_changed(
 
 
 def compose_address_changed(db: DBSession, delivery: Delivery) -> Composed | Superseded:
-    """The mail to the address a person had, composed when it is sent (the outbox's table)."""
+    """The mail to the address a person had, composed when it is sent (registered below)."""
     person = db.get(Person, delivery.person_id)
     data = delivery.data or {}
     if person is None or not data.get("old_email"):
@@ -217,6 +216,9 @@ def compose_address_changed(db: DBSession, delivery: Delivery) -> Composed | Sup
     return Composed(
         message=build(envelope, rendered.text, rendered.html), recipient=data["old_email"]
     )
+
+
+outbox.register(ADDRESS_CHANGED, compose_address_changed)
 
 
 def can_read_person(principal: Principal, person_id: int) -> bool:

@@ -18,12 +18,11 @@ from sqlalchemy import delete, func
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, signed
+from workflow import clock, signed
 from workflow.config import get_settings
-from workflow.follow_up.compose import mail_envelope
-from workflow.invitations.compose import Composed, Superseded
-from workflow.invitations.render import N_, render_named
-from workflow.mailmessage import build
+from workflow.i18n import N_, render_named
+from workflow.mail import outbox
+from workflow.mail.message import Composed, Superseded, build, mail_envelope
 from workflow.models import Delivery, Person, SignInRequest, WebSignIn
 
 LINK_PURPOSE = "sign-in"
@@ -127,3 +126,6 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     )
     envelope = mail_envelope(person, None, rendered.subject, delivery)
     return Composed(message=build(envelope, rendered.text, rendered.html), recipient=person.email)
+
+
+outbox.register(REASON, compose)

@@ -22,9 +22,9 @@ from tests.web.pages import (
     signed_in_as,
 )
 from workflow.db import db_session, get_engine
-from workflow.invitations.compose import Superseded
+from workflow.mail.message import Superseded
+from workflow.mail.outbox import compose_mail
 from workflow.models import Delivery, Event, Person
-from workflow.outbox import compose_mail
 
 API = "/api/v1"
 ADDRESS_CHANGED = "address_changed"  # the reason of the mail to the old address

@@ -14,9 +14,10 @@ from sqlmodel import select
 
 from tests.api.world import World, build_world, ok
 from tests.conftest import ADMIN
-from workflow import clock, db, outbox
+from workflow import clock, db
 from workflow.follow_up import links
-from workflow.invitations.compose import Superseded
+from workflow.mail import outbox
+from workflow.mail.message import Superseded
 from workflow.models import Delivery
 from workflow.tasks.jobs import run_scans
 

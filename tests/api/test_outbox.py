@@ -7,8 +7,9 @@ import pytest
 from sqlmodel import select
 
 from tests.api.world import World, build_world
-from workflow import clock, outbox
+from workflow import clock
 from workflow.db import db_session
+from workflow.mail import outbox
 from workflow.models import Delivery
 
 T0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)

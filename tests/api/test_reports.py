@@ -152,7 +152,7 @@ def test_versions_on_demand_and_after_a_reschedule(w: World) -> None:
     assert f"/api/v1/reports/{versions[2]['id']}/html" in page  # earlier versions linked
     # The first version's mail, not yet sent, gives way to the newest.
     from tests.api.test_follow_up import composed
-    from workflow.invitations.compose import Superseded
+    from workflow.mail.message import Superseded
 
     first_mail = next(d for d in deliveries("report") if d.data["report_id"] == versions[2]["id"])
     assert isinstance(composed(first_mail), Superseded)

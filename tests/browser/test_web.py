@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.browser.conftest import PHONE, Service, Shots, links, mail_text, new_context
-from workflow.invitations.render import translations
+from workflow.i18n import translations
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RENDER = """
 from types import SimpleNamespace
 import workflow
-from workflow.invitations.render import render_named, render_page
+from workflow.i18n import render_named, render_page
 mail = render_named(
     "sign_in", "fr", "Sign in to the forum workflow",
     recipient=SimpleNamespace(name="Geneviève Dubois", email="g@example.org"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workflow.directory import render_address_changed
-from workflow.invitations.render import LANGUAGES
+from workflow.i18n import LANGUAGES
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CHANGED_AT = datetime(2027, 3, 29, 12, 5, tzinfo=UTC)  # 14:05 in Brussels

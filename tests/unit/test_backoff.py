@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from workflow.outbox import backoff, message_id_for
+from workflow.mail.outbox import backoff, message_id_for
 
 
 def test_backoff_doubles_and_is_capped() -> None:

@@ -3,7 +3,7 @@ and the web pages read it the same way)."""
 
 import pytest
 
-from workflow.invitations.render import accepted_language
+from workflow.i18n import accepted_language
 
 
 @pytest.mark.parametrize(

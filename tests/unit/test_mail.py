@@ -11,15 +11,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from workflow.i18n import LANGUAGES, LOCALE_DIR, format_when
 from workflow.invitations.calendar import build_event_calendar
-from workflow.invitations.message import build_message, header_safe
-from workflow.invitations.render import (
-    LANGUAGES,
-    LOCALE_DIR,
-    calendar_description,
-    format_when,
-    render_mail,
-)
+from workflow.invitations.compose import build_message
+from workflow.invitations.render import calendar_description, render_mail
 from workflow.invitations.view import (
     AgendaLine,
     Attendee,
@@ -29,6 +24,7 @@ from workflow.invitations.view import (
     Method,
     RsvpLinks,
 )
+from workflow.mail.message import header_safe
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -314,7 +310,7 @@ def _addresses(raw: bytes, header: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_a_name_never_becomes_an_address(name: str) -> None:
-    from workflow.mailmessage import Envelope, build
+    from workflow.mail.message import Envelope, build
 
     envelope = Envelope(
         from_name=f"{name} via Forum workflow",

@@ -10,8 +10,8 @@ from tests.web.pages import csrf, post_form, signed_in_as
 from workflow.config import get_settings
 from workflow.db import db_session
 from workflow.invitations.reconcile import reconcile_session
+from workflow.mail.outbox import compose_mail
 from workflow.models import Delivery, Event, Person
-from workflow.outbox import compose_mail
 
 
 def test_my_language_is_saved_for_pages_and_mail(w: World) -> None:

@@ -122,7 +122,7 @@ def test_a_form_without_its_csrf_token_is_refused(w: World) -> None:
 
 
 def test_the_send_task_composes_the_sign_in_mail(w: World) -> None:
-    from workflow.outbox import compose_mail
+    from workflow.mail.outbox import compose_mail
 
     post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
     owe_sign_in_mail()

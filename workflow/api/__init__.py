@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, FastAPI
 
+from workflow import workflows
 from workflow.api import errors
 from workflow.api.headers import Headers
 from workflow.api.limits import BodySizeLimit
@@ -23,6 +24,7 @@ from workflow.web import routers as web_routers
 
 
 def create_app() -> FastAPI:
+    workflows.load()  # every workflow's mail composers, before any request owes a mail
     app = FastAPI(
         title="Forum workflow",
         version="0.1.0",

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import Problem
-from workflow.invitations.render import accepted_language, translations
+from workflow.i18n import accepted_language, translations
 from workflow.rules import RuleError
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, rules, spine
+from workflow import clock, rules, spine
 from workflow.auth import Principal
+from workflow.mail import outbox
 from workflow.models import ActionItem, AgendaItem, MeetingSession, Participant, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import AttendanceMark, OutcomeRecord

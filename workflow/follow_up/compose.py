@@ -13,11 +13,12 @@ from sqlmodel import col, select
 from workflow import clock
 from workflow.config import get_settings
 from workflow.follow_up import digests, due, links
+from workflow.i18n import N_, render_named, short_date
 from workflow.invitations.calendar import build_todo_calendar
-from workflow.invitations.compose import Composed, Superseded, calendar_session, session_mail
-from workflow.invitations.render import N_, render_named, short_date
+from workflow.invitations.compose import calendar_session, session_mail
 from workflow.invitations.view import MailKind, Method, ToDo
-from workflow.mailmessage import Attachment, Envelope, build
+from workflow.mail import outbox
+from workflow.mail.message import Attachment, Composed, Superseded, build, mail_envelope
 from workflow.models import (
     ActionItem,
     AgendaItem,
@@ -38,28 +39,6 @@ SUBJECTS = {
     "escalation": N_("Overdue action items for the co-chairs: %(forum)s"),
     "decision": N_("Decision of %(parent)s: %(title)s"),
 }
-
-
-def mail_envelope(
-    person: Person, forum: Forum | None, subject: str, delivery: Delivery
-) -> Envelope:
-    """From the forum's secretariat (replies go there) via the service; without a forum, from
-    the service itself."""
-    s = get_settings()
-    organizer = (forum.secretariat_name or forum.name) if forum else "Forum workflow"
-    reply_to = (forum.secretariat_email if forum else None) or s.mail_from
-    return Envelope(
-        from_name=f"{organizer} via Forum workflow" if forum else organizer,
-        from_addr=s.mail_from,
-        reply_to_name=organizer,
-        reply_to_addr=reply_to,
-        to_name=person.name,
-        to_addr=person.email,
-        subject=subject,
-        message_id=delivery.message_id,
-        date=clock.now(),
-        language=person.language,
-    )
 
 
 def _owner_name(db: DBSession, item: ActionItem) -> str | None:
@@ -319,3 +298,11 @@ def decision(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         mail_envelope(person, parent, rendered.subject, delivery), rendered.text, rendered.html
     )
     return Composed(message=message, recipient=person.email)
+
+
+outbox.register("reminder", reminder)
+outbox.register("summary", summary)
+outbox.register("digest", digest)
+outbox.register("overview", overview)
+outbox.register("escalation", overview)
+outbox.register("decision", decision)

@@ -14,9 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, rules
+from workflow import clock, rules, schedule
 from workflow.config import get_settings
 from workflow.follow_up import due
+from workflow.mail import outbox
 from workflow.models import (
     ActionItem,
     ActionItemProgress,
@@ -98,6 +99,7 @@ def items_needing_attention(
     return list(db.exec(query.order_by(col(ActionItem.due_date), col(ActionItem.id))).all())
 
 
+@schedule.scan("digests", order=30)
 def scan_digests(db: DBSession) -> list[int]:
     now = local_now()
     period = due.digest_period(now, get_settings().digest_hour)
@@ -174,6 +176,7 @@ def _members(db: DBSession, forum_id: int, role: str) -> list[int]:
     )
 
 
+@schedule.scan("overviews", order=40)
 def scan_overviews(db: DBSession) -> list[int]:
     s = get_settings()
     now = local_now()

@@ -8,10 +8,11 @@ decision; the item shows it, and the child's co-chairs and the item's owner are 
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, rules, spine
+from workflow import clock, rules, spine
 from workflow.action_items import get_item
 from workflow.auth import Principal
 from workflow.errors import forbidden, version_conflict
+from workflow.mail import outbox
 from workflow.models import ActionItem, ActionItemProgress, Forum, Membership, Role
 from workflow.permissions import Action
 

@@ -13,8 +13,9 @@ from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox
+from workflow import clock, schedule
 from workflow.follow_up.due import DueReminder, plan_reminders, reminder_verdicts
+from workflow.mail import outbox
 from workflow.models import Forum, MeetingSession, Participant, PartStat, SessionReminder
 
 REASON = "reminder"
@@ -51,6 +52,7 @@ def delivery_key(session_id: int, offset_hours: int, person_id: int, starts_at: 
     return f"reminder:{session_id}:{offset_hours}:{person_id}:{int(starts_at.timestamp())}"
 
 
+@schedule.scan("reminders", order=10)
 def scan(db: DBSession, limit: int = 500) -> list[int]:
     """Owe the reminders that are due now. Returns the new deliveries' ids; the caller
     commits, then queues them."""

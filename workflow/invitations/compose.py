@@ -5,7 +5,7 @@ calendar state is owed to the same person, and the last mail anyone gets must be
 state with the highest SEQUENCE they ever got.
 """
 
-from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import func
@@ -14,9 +14,9 @@ from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
+from workflow.i18n import RenderedMail
 from workflow.invitations import rsvp
 from workflow.invitations.calendar import build_event_calendar
-from workflow.invitations.message import build_message
 from workflow.invitations.render import calendar_description, render_mail
 from workflow.invitations.view import (
     AgendaLine,
@@ -26,18 +26,9 @@ from workflow.invitations.view import (
     MailKind,
     Method,
 )
+from workflow.mail import outbox
+from workflow.mail.message import Composed, Envelope, Superseded, build, calendar_attachment
 from workflow.models import AgendaItem, Delivery, Forum, MeetingSession, Participant, Person
-
-
-@dataclass(frozen=True)
-class Superseded:
-    why: str
-
-
-@dataclass(frozen=True)
-class Composed:
-    message: EmailMessage
-    recipient: str
 
 
 def _attendee(participant: Participant, person: Person) -> Attendee:
@@ -190,3 +181,45 @@ def session_mail(
         inline=inline,
     )
     return Composed(message=message, recipient=person.email)
+
+
+def build_message(
+    mail: Mail,
+    rendered: RenderedMail,
+    ics: bytes,
+    *,
+    from_addr: str,
+    message_id: str,
+    date: datetime,
+    inline: bool = True,
+) -> EmailMessage:
+    """A calendar mail (iMIP, RFC 6047), as Google sends it and CalConnect advises: the inline
+    text/calendar part is what makes Outlook, Gmail, Apple Mail and Thunderbird show Accept
+    and Decline; the invite.ics attachment serves everything else. `inline=False` leaves the
+    inline part out: the data stays importable as invite.ics, but the mail is not shown as an
+    invitation awaiting an answer."""
+    session = mail.session
+    method = mail.method.value
+    envelope = Envelope(
+        from_name=f"{session.organizer_name} via Forum workflow",
+        from_addr=from_addr,
+        reply_to_name=session.organizer_name,
+        reply_to_addr=session.organizer_email,
+        to_name=mail.recipient.name,
+        to_addr=mail.recipient.email,
+        subject=rendered.subject,
+        message_id=message_id,
+        date=date,
+        language=mail.recipient.language,
+    )
+    return build(
+        envelope,
+        rendered.text,
+        rendered.html,
+        inline_calendar=(ics, method) if inline else None,
+        attachments=(calendar_attachment(ics, method),),
+    )
+
+
+for _kind in (MailKind.invitation, MailKind.update, MailKind.cancellation, MailKind.removal):
+    outbox.register(_kind.value, compose)

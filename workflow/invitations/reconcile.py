@@ -7,9 +7,9 @@ from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import outbox
 from workflow.db import db_session
 from workflow.invitations.owed import LastSent, ParticipantState, delivery_key, owed
+from workflow.mail import outbox
 from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant
 
 

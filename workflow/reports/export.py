@@ -14,7 +14,7 @@ from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 
 from workflow.config import get_settings
-from workflow.invitations.render import (
+from workflow.i18n import (
     ITEM_STATUS,
     LOCALES,
     N_,

@@ -8,9 +8,9 @@ from sqlmodel import col, select
 from workflow import clock
 from workflow.config import get_settings
 from workflow.follow_up import links
-from workflow.invitations.compose import Composed, Superseded
-from workflow.invitations.render import N_, render_named
-from workflow.mailmessage import Attachment, Envelope, build
+from workflow.i18n import N_, render_named
+from workflow.mail import outbox
+from workflow.mail.message import Attachment, Composed, Envelope, Superseded, build
 from workflow.models import Delivery, FollowUpReport, Forum, Person
 from workflow.reports import export
 
@@ -66,3 +66,6 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         attachments=(Attachment(filename, "application", "pdf", pdf),),
     )
     return Composed(message=message, recipient=person.email)
+
+
+outbox.register("report", compose)

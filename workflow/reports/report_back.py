@@ -16,9 +16,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, outbox, spine
+from workflow import clock, schedule, spine
 from workflow.follow_up import digests
 from workflow.follow_up.due import reminder_moment
+from workflow.mail import outbox
 from workflow.models import (
     ActionItem,
     AgendaItem,
@@ -331,6 +332,7 @@ def _owe(db: DBSession, report: FollowUpReport, parent_id: int, child_id: int) -
     )
 
 
+@schedule.scan("reports", order=20)
 def scan(db: DBSession, limit: int = 20) -> list[int]:
     """Compile the reports that are due. Returns the new deliveries' ids."""
     now = clock.now()

@@ -19,7 +19,7 @@ from celery import Celery, signals
 from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
-from workflow import logs
+from workflow import logs, schedule
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -92,19 +92,7 @@ def make_celery() -> Celery:
         # Task events for Flower and other monitors.
         worker_send_task_events=True,
         task_send_sent_event=True,
-        beat_schedule={
-            "sweep": {
-                "task": "workflow.sweep",
-                "schedule": settings.sweep_interval_seconds,
-                "options": {"expires": settings.sweep_interval_seconds},
-            },
-            # Reminders, reports, digests and overviews: what is due is in the database.
-            "follow-up": {
-                "task": "workflow.follow_up",
-                "schedule": settings.sweep_interval_seconds,
-                "options": {"expires": settings.sweep_interval_seconds},
-            },
-        },
+        beat_schedule=schedule.beat_schedule(settings),
     )
     if settings.effective_broker_url.startswith(("redis", "rediss")):
         # Above the longest task; a lost message is re-driven by the sweep anyway.

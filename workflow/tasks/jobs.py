@@ -1,18 +1,18 @@
 """The worker's tasks. Each is safe to run twice: it reads the database and converges."""
 
 import logging
-from collections.abc import Callable
 
-from sqlmodel import Session as DBSession
-
-from workflow import outbox, sign_in
+from workflow import schedule, sign_in, workflows
 from workflow.db import db_session
-from workflow.follow_up import digests, reminders
+from workflow.follow_up import digests
 from workflow.invitations import reconcile
-from workflow.reports import report_back
+from workflow.mail import outbox
 from workflow.tasks import celery_app, enqueue_send
 
 log = logging.getLogger(__name__)
+
+# Every workflow's composers and scans, declared before the first task runs.
+workflows.load()
 
 
 @celery_app.task(name="workflow.reconcile_session")
@@ -25,7 +25,11 @@ def reconcile_session(session_id: int) -> int | None:
 
 @celery_app.task(name="workflow.send_delivery")
 def send_delivery(delivery_id: int) -> str:
-    return outbox.deliver(delivery_id)
+    delivered = outbox.deliver(delivery_id)
+    # Calendar mails to the same person that waited for this one to finish.
+    for waiting in delivered.next_in_line:
+        enqueue_send(waiting)
+    return delivered.outcome
 
 
 @celery_app.task(name="workflow.sign_in_requested")
@@ -59,19 +63,13 @@ def sweep() -> dict[str, int]:
     return {"sessions": len(lagging), "deliveries": len(due)}
 
 
-# What the follow-up scan asks, in order. Each runs in its own transaction: the mail it owes
-# is recorded in the same commit that marks the work done, then queued.
-SCANS: dict[str, Callable[[DBSession], list[int]]] = {
-    "reminders": reminders.scan,
-    "reports": report_back.scan,
-    "digests": digests.scan_digests,
-    "overviews": digests.scan_overviews,
-}
-
-
 def run_scans() -> dict[str, int]:
+    """What the follow-up scan asks, in order (each domain declares its part beside it, see
+    workflow.schedule). Each runs in its own transaction: the mail it owes is recorded in the
+    same commit that marks the work done, then queued."""
     counts = {}
-    for name, scan in SCANS.items():
+    for declared in schedule.scans():
+        name, scan = declared.name, declared.run
         # One scan failing (say, a report that cannot compile) must not hold up the others.
         try:
             with db_session() as db:

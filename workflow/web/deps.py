@@ -31,7 +31,7 @@ from workflow.api.deps import DB, MAX_ID
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import Problem
-from workflow.invitations.render import (
+from workflow.i18n import (
     LANGUAGES,
     LOCALES,
     accepted_language,

@@ -19,10 +19,10 @@ from workflow import action_items, rules, sessions, spine
 from workflow.api.deps import DB, PathId
 from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
+from workflow.i18n import format_when
 from workflow.invitations import answers
 from workflow.invitations.owed import Owed, ParticipantState, owed
 from workflow.invitations.reconcile import calendar_mail, last_calendar_mail
-from workflow.invitations.render import format_when
 from workflow.models import (
     Delivery,
     FollowUpReport,

@@ -13,9 +13,9 @@ from workflow.api.routes.reports import pdf_response
 from workflow.auth import Principal
 from workflow.errors import Problem
 from workflow.follow_up import links
+from workflow.i18n import render_page
 from workflow.invitations import answers, rsvp
 from workflow.invitations.compose import calendar_session
-from workflow.invitations.render import render_page
 from workflow.models import ActionItem, ActionItemStatus, FollowUpReport, Forum, Person
 from workflow.reports import export
 from workflow.schemas import ActionItemUpdate

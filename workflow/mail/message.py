@@ -1,4 +1,5 @@
-"""The MIME message of every mail the service sends, built one way.
+"""The envelope and MIME message of every mail the service sends, built one way, and what a
+composer hands the outbox: the mail Composed, or Superseded when it is no longer owed.
 
 multipart/mixed [ multipart/alternative [ text/plain, text/html, (text/calendar; method=…) ],
 attachments ]. The inline calendar part is what makes mail programs show Accept and Decline;
@@ -17,6 +18,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+
+from workflow import clock
+from workflow.config import get_settings
+from workflow.models import Delivery, Forum, Person
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -88,6 +93,19 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    """The mail is no longer owed (a newer one is, or its reason passed): not sent."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    message: EmailMessage
+    recipient: str
+
+
+@dataclass(frozen=True)
 class Envelope:
     """Who a mail is from and to, and how it is identified."""
 
@@ -153,3 +171,25 @@ def build(
 
 def calendar_attachment(ics: bytes, method: str, filename: str = "invite.ics") -> Attachment:
     return Attachment(filename, "application", "ics", ics, (("method", method),))
+
+
+def mail_envelope(
+    person: Person, forum: Forum | None, subject: str, delivery: Delivery
+) -> Envelope:
+    """From the forum's secretariat (replies go there) via the service; without a forum, from
+    the service itself."""
+    s = get_settings()
+    organizer = (forum.secretariat_name or forum.name) if forum else "Forum workflow"
+    reply_to = (forum.secretariat_email if forum else None) or s.mail_from
+    return Envelope(
+        from_name=f"{organizer} via Forum workflow" if forum else organizer,
+        from_addr=s.mail_from,
+        reply_to_name=organizer,
+        reply_to_addr=reply_to,
+        to_name=person.name,
+        to_addr=person.email,
+        subject=subject,
+        message_id=delivery.message_id,
+        date=clock.now(),
+        language=person.language,
+    )

@@ -6,11 +6,16 @@ row 'sending' with a lease that runs out; the sweep then offers it again. A work
 from the network rather than killed may come back later with the answer to its old attempt:
 it is recorded only if nobody claimed the row since. Temporary SMTP
 failures come back after an exponential backoff; the sweep, not an ETA task, decides when.
+
+Each workflow composes its own mail: it registers a composer for each of its reasons
+(`register`, beside the composer), and the outbox only knows how to deliver. A reason no
+composer was registered for is refused when it is owed, not found out in the worker.
 """
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,11 +26,31 @@ from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
+from workflow.db import db_session
+from workflow.mail.message import Composed, Superseded
+from workflow.mail.smtp import PermanentFailure, TemporaryFailure, mailer
 from workflow.models import Delivery, DeliveryStatus, Participant
 
 log = logging.getLogger(__name__)
 
 UNFINISHED = (DeliveryStatus.pending, DeliveryStatus.sending)
+
+# Composes the mail a delivery stands for, from the state as it is at sending time.
+Composer = Callable[[DBSession, Delivery], Composed | Superseded]
+_COMPOSERS: dict[str, Composer] = {}
+
+
+def register(reason: str, composer: Composer) -> None:
+    """`composer` composes every mail owed with `reason`. One composer per reason: a second,
+    different one is a mistake (two workflows claiming the same mail)."""
+    known = _COMPOSERS.setdefault(reason, composer)
+    if known is not composer:
+        raise ValueError(f"a composer for {reason!r} is registered already: {known!r}")
+
+
+def reasons() -> frozenset[str]:
+    """The reasons a composer is registered for."""
+    return frozenset(_COMPOSERS)
 
 
 def message_id_for(key: str) -> str:
@@ -58,7 +83,7 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     if not values:
         return []
     # A mail nobody can compose would fail in the worker, long after the request: refuse it now.
-    unknown = {v["reason"] for v in values} - set(_composers())
+    unknown = {v["reason"] for v in values} - set(_COMPOSERS)
     if unknown:
         raise ValueError(f"no composer for {sorted(unknown)}")
     # One executemany: SQLAlchemy batches it into a few multi-row INSERTs (insertmanyvalues)
@@ -248,87 +273,59 @@ def due(db: DBSession, limit: int = 500, now: datetime | None = None) -> list[in
     )
 
 
-def _composers() -> dict[str, Any]:
-    # Each workflow composes its own mail; the outbox only knows how to deliver it.
-    from workflow import directory, sign_in
-    from workflow.follow_up import compose as follow_up
-    from workflow.invitations.compose import compose as calendar_mail
-    from workflow.reports import mail as report_mail
-
-    return {
-        "invitation": calendar_mail,
-        "update": calendar_mail,
-        "cancellation": calendar_mail,
-        "removal": calendar_mail,
-        "reminder": follow_up.reminder,
-        "summary": follow_up.summary,
-        "digest": follow_up.digest,
-        "overview": follow_up.overview,
-        "escalation": follow_up.overview,
-        "decision": follow_up.decision,
-        "report": report_mail.compose,
-        sign_in.REASON: sign_in.compose,
-        directory.ADDRESS_CHANGED: directory.compose_address_changed,
-    }
-
-
-def compose_mail(db: DBSession, delivery: Delivery) -> Any:
+def compose_mail(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     """The mail a delivery stands for, composed now, or Superseded."""
-    composer = _composers().get(delivery.reason)
+    composer = _COMPOSERS.get(delivery.reason)
     if composer is None:
         raise ValueError(f"no composer for {delivery.reason!r}")
     return composer(db, delivery)
 
 
-def deliver(delivery_id: int) -> str:
-    """Send one delivery if it is due. Returns what happened, for logs and tests."""
-    from workflow.db import db_session
-    from workflow.invitations.compose import Superseded
-    from workflow.smtp import PermanentFailure, TemporaryFailure, mailer
+@dataclass(frozen=True)
+class Delivered:
+    """How one send ended ('sent', 'retry', 'failed', 'superseded', 'not due'), and the
+    calendar mails that waited for it to finish: the caller queues them (the sweep would too,
+    later)."""
 
+    outcome: str
+    next_in_line: list[int] = field(default_factory=list)
+
+
+def deliver(delivery_id: int) -> Delivered:
+    """Send one delivery if it is due."""
     with db_session() as db:
         delivery = claim(db, delivery_id)
     if delivery is None:
-        return "not due"
+        return Delivered("not due")
     try:
         with db_session() as db:
             composed = compose_mail(db, delivery)
     except ValueError as exc:  # e.g. a header that would not be safe: never retried
         with db_session() as db:
             mark_failed(db, delivery, f"cannot compose: {exc}")
-        return "failed"
+        return Delivered("failed")
     if isinstance(composed, Superseded):
         with db_session() as db:
             mark_superseded(db, delivery, composed.why)
-        _next_in_line(delivery)
-        return "superseded"
+        return Delivered("superseded", _next_in_line(delivery))
     try:
         accepted = mailer().send(composed.message, get_settings().mail_from, [composed.recipient])
     except TemporaryFailure as exc:
         log.info("delivery %s (%s) to be tried again: %s", delivery_id, delivery.reason, exc)
         with db_session() as db:
             mark_retry(db, delivery, str(exc))
-        _next_in_line(delivery)
-        return "retry"
+        return Delivered("retry", _next_in_line(delivery))
     except PermanentFailure as exc:
         with db_session() as db:
             mark_failed(db, delivery, str(exc))
-        _next_in_line(delivery)
-        return "failed"
+        return Delivered("failed", _next_in_line(delivery))
     with db_session() as db:
         mark_sent(db, delivery, accepted.answer)
     log.info("delivery %s (%s) sent: %s", delivery_id, delivery.reason, accepted.answer)
-    _next_in_line(delivery)
-    return "sent"
+    return Delivered("sent", _next_in_line(delivery))
 
 
-def _next_in_line(delivery: Delivery) -> None:
-    """Once this one's outcome is committed, queue the calendar mails that waited for it
-    (the sweep would too, later)."""
-    from workflow.db import db_session
-    from workflow.tasks import enqueue_send
-
+def _next_in_line(delivery: Delivery) -> list[int]:
+    """Once this one's outcome is committed, the calendar mails that waited for it."""
     with db_session() as db:
-        waiting = waiting_siblings(db, delivery)
-    for sibling in waiting:
-        enqueue_send(sibling)
+        return waiting_siblings(db, delivery)
