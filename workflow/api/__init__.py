@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, FastAPI
 
+import workflow.listeners  # noqa: F401  # what follows a session's changes, for every request
 from workflow.api import errors
 from workflow.api.headers import Headers
 from workflow.api.limits import BodySizeLimit
