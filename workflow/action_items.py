@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from workflow import clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.errors import Problem, forbidden, not_found, version_conflict
+from workflow.errors import Forbidden, Invalid, NotFound
 from workflow.models import (
     ActionItem,
     ActionItemProgress,
@@ -54,7 +54,7 @@ def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | No
 def get_item(db: DBSession, item_id: int) -> ActionItem:
     item = db.get(ActionItem, item_id)
     if item is None:
-        raise not_found("action item", item_id)
+        raise NotFound("action item %(id)s does not exist", id=item_id)
     return item
 
 
@@ -100,21 +100,18 @@ def update(
     manages = principal.may(current.forum_id, Action.manage)
     if not manages:
         if not principal.may(current.forum_id, Action.report_progress, owns_item=owns):
-            raise forbidden()
+            raise Forbidden()
         beyond = sorted(set(data.model_dump(exclude_unset=True)) - OWNER_FIELDS)
         if beyond:
-            raise forbidden(
+            raise Forbidden(
                 f"owners may update status, current_value and notes only, not {', '.join(beyond)}"
             )
         if _cancels_or_reopens(current, data):
-            raise forbidden(
+            raise Forbidden(
                 "only the forum's co-chairs and secretariat cancel an action item "
                 "or take it out of cancelled"
             )
-    try:
-        item = spine.claim(db, ActionItem, item_id, expected_version)
-    except spine.VersionMismatch as exc:
-        raise version_conflict(exc.current) from None
+    item = spine.claim(db, ActionItem, item_id, expected_version)
 
     fields = data.model_dump(exclude_unset=True, exclude={"version", "note"})
     if "owner_person_id" in fields or "owner_organisation_id" in fields:
@@ -144,7 +141,7 @@ def update(
             )
         )
     if not changed and data.note is None:
-        raise Problem(422, "nothing to change")
+        raise Invalid("nothing to change")
     spine.record(
         db,
         principal.actor,

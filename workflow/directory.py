@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from workflow import clock, permissions, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.errors import Problem, forbidden, not_found
+from workflow.errors import Conflict, Forbidden, NotFound
 from workflow.i18n import LOCALES, N_, RenderedMail, language_of, render_named
 from workflow.mail import outbox
 from workflow.mail.message import Composed, Superseded, build, mail_envelope
@@ -29,20 +29,20 @@ from workflow.schemas import OrganisationCreate, OrganisationUpdate, PersonCreat
 
 def require_directory_editor(principal: Principal) -> None:
     if not principal.manages_any_forum:
-        raise forbidden("only administrators, co-chairs and secretariats edit the directory")
+        raise Forbidden("only administrators, co-chairs and secretariats edit the directory")
 
 
 def get_person(db: DBSession, person_id: int) -> Person:
     person = db.get(Person, person_id)
     if person is None:
-        raise not_found("person", person_id)
+        raise NotFound("person %(id)s does not exist", id=person_id)
     return person
 
 
 def get_organisation(db: DBSession, organisation_id: int) -> Organisation:
     organisation = db.get(Organisation, organisation_id)
     if organisation is None:
-        raise not_found("organisation", organisation_id)
+        raise NotFound("organisation %(id)s does not exist", id=organisation_id)
     return organisation
 
 
@@ -59,7 +59,7 @@ def _check_email_free(
     other = db.exec(select(Person).where(col(Person.email) == email)).first()
     if other is not None and other.id != person_id:
         whose = f"person {other.id}" if name_them else "someone else in the directory"
-        raise Problem(409, f"{email} already belongs to {whose}")
+        raise Conflict("%(email)s already belongs to %(whose)s", email=email, whose=whose)
 
 
 def create_person(db: DBSession, principal: Principal, data: PersonCreate) -> Person:
@@ -95,7 +95,7 @@ def update_person(
         sits_in_a_forum=bool(their_forums),
     )
     if refusal is not None:
-        raise forbidden(refusal)
+        raise Forbidden(refusal)
     if "organisation_id" in fields:
         _check_organisation(db, fields["organisation_id"])
     old_email = person.email
@@ -230,7 +230,7 @@ def create_organisation(
 ) -> Organisation:
     require_directory_editor(principal)
     if db.exec(select(Organisation).where(col(Organisation.name) == data.name)).first():
-        raise Problem(409, f"an organisation named {data.name!r} exists already")
+        raise Conflict("an organisation named %(name)s exists already", name=repr(data.name))
     organisation = Organisation(**data.model_dump())
     db.add(organisation)
     db.flush()
@@ -255,7 +255,9 @@ def update_organisation(
             select(Organisation).where(col(Organisation.name) == fields["name"])
         ).first()
         if other is not None and other.id != organisation_id:
-            raise Problem(409, f"an organisation named {fields['name']!r} exists already")
+            raise Conflict(
+                "an organisation named %(name)s exists already", name=repr(fields["name"])
+            )
     for name, value in fields.items():
         setattr(organisation, name, value)
     spine.record(

@@ -5,7 +5,7 @@ from sqlmodel import col, select
 
 from workflow import rules, spine
 from workflow.auth import Principal
-from workflow.errors import Problem, forbidden, not_found
+from workflow.errors import Conflict, Forbidden, NotFound
 from workflow.models import Forum, Membership, Person
 from workflow.permissions import Action
 from workflow.reports import report_back
@@ -38,7 +38,7 @@ def children(db: DBSession, forum_id: int) -> list[Forum]:
 
 def create(db: DBSession, principal: Principal, data: ForumCreate) -> Forum:
     if not principal.is_admin:
-        raise forbidden("only an administrator creates forums")
+        raise Forbidden("only an administrator creates forums")
     rules.check_co_chair_policy(
         data.co_chairs_min, data.co_chairs_max, data.co_chairs_distinct_countries
     )
@@ -64,7 +64,7 @@ def update(db: DBSession, principal: Principal, forum_id: int, data: ForumUpdate
     require(principal, forum_id, Action.manage)
     fields = data.model_dump(exclude_unset=True)
     if not principal.is_admin and ADMIN_ONLY_FIELDS & set(fields):
-        raise forbidden("only an administrator changes a forum's parent or co-chair policy")
+        raise Forbidden("only an administrator changes a forum's parent or co-chair policy")
     if "parent_id" in fields:
         if fields["parent_id"] is not None:
             get_forum(db, fields["parent_id"])
@@ -96,7 +96,11 @@ def add_member(
         )
     ).first()
     if existing is not None:
-        raise Problem(409, f"person {data.person_id} is already a {existing.role} of this forum")
+        raise Conflict(
+            "person %(person)s is already a %(role)s of this forum",
+            person=data.person_id,
+            role=existing.role,
+        )
     membership = Membership(forum_id=forum_id, person_id=data.person_id, role=data.role)
     db.add(membership)
     db.flush()
@@ -114,7 +118,7 @@ def add_member(
 def get_membership(db: DBSession, forum_id: int, membership_id: int) -> Membership:
     membership = db.get(Membership, membership_id)
     if membership is None or membership.forum_id != forum_id:
-        raise not_found("membership", membership_id)
+        raise NotFound("membership %(id)s does not exist", id=membership_id)
     return membership
 
 

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from workflow import spine
 from workflow.auth import Principal
 from workflow.directory import get_person
-from workflow.errors import forbidden
+from workflow.errors import Forbidden
 from workflow.models import (
     ActionItem,
     ActionItemProgress,
@@ -58,7 +58,7 @@ def _row(obj: Any, *fields: str) -> dict[str, Any]:
 def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]:
     """Everything held about one person, for them or an administrator."""
     if not (principal.is_admin or principal.person_id == person_id):
-        raise forbidden("a person's data is exported for themselves or by an administrator")
+        raise Forbidden("a person's data is exported for themselves or by an administrator")
     person = get_person(db, person_id)
     organisation = db.get(Organisation, person.organisation_id) if person.organisation_id else None
     sessions = db.exec(
@@ -123,7 +123,7 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
 def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]:
     """Erase a person (administrators only). Returns what was done, as counts."""
     if not principal.is_admin:
-        raise forbidden("only an administrator erases a person")
+        raise Forbidden("only an administrator erases a person")
     person = get_person(db, person_id)
     mail = Counter(
         f"{reason}:{status}"

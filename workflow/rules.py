@@ -1,10 +1,12 @@
-"""Pure domain rules: no I/O, no database. Each raises RuleError with the field it is about."""
+"""Pure domain rules: no I/O, no database. Each raises RuleError (workflow.errors) with the
+field it is about."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from workflow.errors import RuleError
 from workflow.models import ActionItemStatus, Role, SessionStatus
 
 # Every time the service takes in lies between these days (on the UTC clock as well), so no
@@ -13,20 +15,6 @@ from workflow.models import ActionItemStatus, Role, SessionStatus
 EARLIEST_DAY = date(1970, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
 SCHEDULE_YEARS_AHEAD = 5
-
-
-class RuleError(ValueError):
-    """A broken rule, about `field`. With `params`, `detail` is a catalogue message
-    (`msgid % params`), so the API and the pages can say it in the reader's language."""
-
-    def __init__(
-        self, detail: str, field: str | None = None, params: dict[str, object] | None = None
-    ) -> None:
-        self.msgid = detail
-        self.params = params or {}
-        self.detail = detail % self.params if params else detail
-        super().__init__(self.detail)
-        self.field = field
 
 
 def zone(name: str) -> ZoneInfo:

@@ -2,7 +2,9 @@
 
 Every change bumps the session's version and records an Event in the same transaction
 (spine.claim / spine.record); the calendar SEQUENCE rises only when what a participant's
-calendar shows changes. Mail follows from reconciliation after the commit.
+calendar shows changes (calendar_sequence). Scheduling, moving and cancelling a session are
+told to the spine's listeners (spine.session_changed), which bring its reminders and
+report-backs along. Mail follows from reconciliation after the commit.
 """
 
 from collections.abc import Sequence
@@ -12,11 +14,10 @@ from typing import Any
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, rules, spine
+from workflow import calendar_sequence, clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.errors import Problem, forbidden, not_found, version_conflict
-from workflow.follow_up import reminders
+from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired
 from workflow.models import (
     AgendaItem,
     Forum,
@@ -30,7 +31,6 @@ from workflow.models import (
 )
 from workflow.pagination import paginate
 from workflow.permissions import Action
-from workflow.reports import report_back
 from workflow.schemas import (
     AgendaItemCreate,
     AgendaItemRead,
@@ -45,20 +45,20 @@ from workflow.schemas import (
 
 def require(principal: Principal, forum_id: int, action: Action) -> None:
     if not principal.may(forum_id, action):
-        raise forbidden()
+        raise Forbidden()
 
 
 def get_forum(db: DBSession, forum_id: int) -> Forum:
     forum = db.get(Forum, forum_id)
     if forum is None:
-        raise not_found("forum", forum_id)
+        raise NotFound("forum %(id)s does not exist", id=forum_id)
     return forum
 
 
 def get_session(db: DBSession, session_id: int) -> MeetingSession:
     session = db.get(MeetingSession, session_id)
     if session is None:
-        raise not_found("session", session_id)
+        raise NotFound("session %(id)s does not exist", id=session_id)
     return session
 
 
@@ -66,9 +66,7 @@ def claim_session(db: DBSession, session_id: int, expected_version: int | None) 
     try:
         return spine.claim(db, MeetingSession, session_id, expected_version)
     except LookupError:
-        raise not_found("session", session_id) from None
-    except spine.VersionMismatch as exc:
-        raise version_conflict(exc.current) from None
+        raise NotFound("session %(id)s does not exist", id=session_id) from None
 
 
 def _claim_to_change(
@@ -80,10 +78,6 @@ def _claim_to_change(
     session = claim_session(db, session_id, expected_version)
     rules.check_can_change(session.status)
     return session
-
-
-def _snapshot(s: MeetingSession) -> dict[str, Any]:
-    return {f: getattr(s, f) for f in rules.CALENDAR_FIELDS}
 
 
 def _jsonable(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
@@ -175,8 +169,7 @@ def schedule(
         db.add(Participant(session_id=session.id, person_id=person_id, role=role))  # type: ignore[arg-type]  # a stored row has its id
     for position, item in enumerate(data.agenda, start=1):
         db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]  # a stored row has its id
-    reminders.sync(db, session, forum)
-    report_back.add_items(db, session, len(data.agenda))
+    spine.session_changed(db, session, spine.SessionChange.scheduled)
     spine.record(
         db,
         principal.actor,
@@ -203,12 +196,10 @@ def update(
     current = get_session(db, session_id)
     require(principal, current.forum_id, Action.manage)
     if expected_version is None:
-        raise Problem(
-            428, "send the version you edited as If-Match (or 'version') so no change is lost"
-        )
+        raise PreconditionRequired()
     session = claim_session(db, session_id, expected_version)
     rules.check_can_change(session.status)
-    before = _snapshot(session)
+    before = calendar_sequence.shown(session)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "co_chair_ids"})
 
     if "starts_at" in fields or "ends_at" in fields:
@@ -224,8 +215,7 @@ def update(
         moved = starts_at != session.starts_at
         session.starts_at, session.ends_at = starts_at, ends_at
         if moved:
-            reminders.sync(db, session, get_forum(db, session.forum_id))
-            report_back.reschedule(db, session)
+            spine.session_changed(db, session, spine.SessionChange.moved)
     for name in ("title", "location"):
         if name in fields:
             setattr(session, name, fields[name])
@@ -236,10 +226,9 @@ def update(
     if data.co_chair_ids is not None:
         co_chairs_changed = _set_co_chairs(db, session, data.co_chair_ids)
 
-    after = _snapshot(session)
+    after = calendar_sequence.shown(session)
     changes = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
-    if changes or co_chairs_changed:
-        session.sequence += 1
+    calendar_sequence.raise_if_changed(session, before, attendees=co_chairs_changed)
     spine.record(
         db,
         principal.actor,
@@ -285,11 +274,11 @@ def cancel(
     expected_version: int | None,
 ) -> MeetingSession:
     session = _claim_to_change(db, principal, session_id, expected_version)
+    before = calendar_sequence.shown(session)
     session.status = SessionStatus.cancelled
     session.cancel_reason = reason
-    session.sequence += 1
-    reminders.sync(db, session, get_forum(db, session.forum_id))
-    report_back.reschedule(db, session)
+    calendar_sequence.raise_if_changed(session, before)
+    spine.session_changed(db, session, spine.SessionChange.cancelled)
     spine.record(
         db,
         principal.actor,
@@ -320,7 +309,7 @@ def add_participant(
         )
     ).first()
     if row is not None and row.removed_at is None:
-        raise Problem(409, f"person {person_id} already takes part in this session")
+        raise Conflict("person %(person)s already takes part in this session", person=person_id)
     if row is None:
         # Others' calendars do not change: the newcomer gets the current invitation.
         db.add(Participant(session_id=session_id, person_id=person_id, role=role))
@@ -328,7 +317,7 @@ def add_participant(
         # Back after a removal: their calendar dropped the event on the CANCEL, and clients
         # ignore a REQUEST whose SEQUENCE did not rise past it.
         row.removed_at, row.role, row.partstat, row.responded_at = None, role, "needs_action", None
-        session.sequence += 1
+        calendar_sequence.raise_if_changed(session, attendees=True)
     spine.record(
         db,
         principal.actor,
@@ -357,14 +346,14 @@ def remove_participant(
         )
     ).first()
     if row is None:
-        raise not_found("participant", person_id)
+        raise NotFound("participant %(id)s does not exist", id=person_id)
     if row.role == ParticipantRole.co_chair:
         raise rules.RuleError(
             "a co-chair cannot be removed; change the session's co_chair_ids first", "person_id"
         )
     row.removed_at = clock.now()
     # RFC 5546: the removed person gets a CANCEL; the others a REQUEST at SEQUENCE+1.
-    session.sequence += 1
+    calendar_sequence.raise_if_changed(session, attendees=True)
     spine.record(
         db,
         principal.actor,
@@ -427,7 +416,7 @@ def add_agenda_item(
     item = _agenda_row(session_id, 0, data)
     db.add(item)
     _place(items, item, data.position)
-    session.sequence += 1  # the agenda is in the calendar's DESCRIPTION
+    calendar_sequence.raise_if_changed(session, agenda=True)
     db.flush()
     spine.record(
         db,
@@ -445,7 +434,7 @@ def add_agenda_item(
 def _agenda_item(db: DBSession, session_id: int, item_id: int) -> AgendaItem:
     item = db.get(AgendaItem, item_id)
     if item is None or item.session_id != session_id:
-        raise not_found("agenda item", item_id)
+        raise NotFound("agenda item %(id)s does not exist", id=item_id)
     return item
 
 
@@ -473,8 +462,7 @@ def update_agenda_item(
             setattr(item, name, fields[name])
     if "position" in fields:
         _place(agenda_rows(db, session_id), item, data.position)
-    if shown:
-        session.sequence += 1
+    calendar_sequence.raise_if_changed(session, agenda=bool(shown))
     spine.record(
         db,
         principal.actor,
@@ -505,7 +493,7 @@ def delete_agenda_item(
     db.delete(item)
     db.flush()
     _renumber(agenda_rows(db, session_id))
-    session.sequence += 1
+    calendar_sequence.raise_if_changed(session, agenda=True)
     spine.record(
         db,
         principal.actor,

@@ -1,19 +1,26 @@
 """The event-driven spine: a change commits its new version and an Event in one transaction;
-only after the commit is the reconciler asked to run. Nothing is sent from a request."""
+only after the commit is the reconciler asked to run. Nothing is sent from a request.
+
+What follows a session's time (its reminders, its report-backs' due times) listens for the
+session's changes here (`on_session_changed`) and is brought along in the same transaction;
+the workflow that changes the session knows none of them. workflow/workflows.py imports
+every listener, once, for each process that changes sessions.
+"""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
 
 from workflow import clock
+from workflow.errors import VersionConflict
 from workflow.models import ActionItem, Event, MeetingSession
 
 log = logging.getLogger(__name__)
-
-_PENDING_KEY = "sessions_to_reconcile"
-_OWED_KEY = "deliveries_to_send"
 
 
 def record(
@@ -39,12 +46,6 @@ def record(
     return ev
 
 
-class VersionMismatch(Exception):
-    def __init__(self, current: int) -> None:
-        super().__init__(f"current version is {current}")
-        self.current = current
-
-
 Versioned = TypeVar("Versioned", MeetingSession, ActionItem)
 
 
@@ -53,7 +54,7 @@ def claim(db: DBSession, model: type[Versioned], row_id: int, expected: int | No
 
     The UPDATE takes the row's write lock, so two co-chairs editing at once are serialised
     and the second one's stale version fails instead of silently overwriting the first.
-    Raises LookupError when the row does not exist, VersionMismatch when it moved on.
+    Raises LookupError when the row does not exist, VersionConflict when it moved on.
     """
     stmt = update(model).where(model.id == row_id)  # type: ignore[arg-type]  # model is a protocol, not a table
     if expected is not None:
@@ -64,39 +65,99 @@ def claim(db: DBSession, model: type[Versioned], row_id: int, expected: int | No
     if row is None:
         raise LookupError(row_id)
     if result.rowcount == 0:
-        raise VersionMismatch(row.version)
+        raise VersionConflict(row.version)
     if model is MeetingSession:
         mark_changed(db, row_id)
     return row
 
 
+# Listeners to a session's changes ---------------------------------------------------------
+
+
+class SessionChange(StrEnum):
+    """What happened to a session's time, as its listeners hear it."""
+
+    scheduled = "scheduled"
+    moved = "moved"  # its start moved
+    cancelled = "cancelled"
+
+
+SessionListener = Callable[[DBSession, MeetingSession, SessionChange], None]
+_session_listeners: list[SessionListener] = []
+_all_registered = False
+
+
+def on_session_changed(listener: SessionListener) -> SessionListener:
+    """Register `listener` (as a decorator, in the listener's own module) to run whenever a
+    session is scheduled, moved or cancelled: in that change's transaction, in the order the
+    listeners were registered, so a failure rolls back the change and the listener's work."""
+    if listener not in _session_listeners:
+        _session_listeners.append(listener)
+    return listener
+
+
+def all_listeners_registered() -> None:
+    """Said by workflow.workflows once it has imported every listener's module."""
+    global _all_registered
+    _all_registered = True
+
+
+def session_changed(db: DBSession, session: MeetingSession, change: SessionChange) -> None:
+    """Tell every listener what happened to `session`. Refuses to run before
+    workflow.workflows was imported: a process that forgot it would lose reminders unseen."""
+    if not _all_registered:
+        raise RuntimeError("session changes are not listened to: import workflow.workflows")
+    for listener in list(_session_listeners):
+        listener(db, session, change)
+
+
+# After the commit ---------------------------------------------------------------------------
+
+
+@dataclass
+class AfterCommit:
+    """What a transaction owes the worker once it has committed: the sessions to reconcile
+    and the deliveries to send. Kept in the database session's `info`, the place SQLAlchemy
+    gives for a session's own data, so it lives and dies with the unit of work."""
+
+    sessions: set[int] = field(default_factory=set)
+    deliveries: list[int] = field(default_factory=list)
+
+
+_AFTER_COMMIT = "workflow.after_commit"
+
+
+def after_commit(db: DBSession) -> AfterCommit:
+    """What this transaction owes the worker so far (created empty on first use)."""
+    owed: AfterCommit = db.info.setdefault(_AFTER_COMMIT, AfterCommit())
+    return owed
+
+
 def mark_changed(db: DBSession, session_id: int) -> None:
     """A session created or changed in this transaction: reconcile it after the commit."""
-    db.info.setdefault(_PENDING_KEY, set()).add(session_id)
+    after_commit(db).sessions.add(session_id)
 
 
 def mark_owed(db: DBSession, delivery_ids: list[int]) -> None:
     """Deliveries recorded in this transaction: queue them for sending after the commit."""
-    db.info.setdefault(_OWED_KEY, []).extend(delivery_ids)
+    after_commit(db).deliveries.extend(delivery_ids)
 
 
 def commit(db: DBSession) -> None:
     """Commit, then ask the worker to reconcile what changed and send what is owed. If the
     broker is unreachable the change stays committed and the periodic sweep picks it up."""
-    pending: set[int] = db.info.pop(_PENDING_KEY, set())
-    owed: list[int] = db.info.pop(_OWED_KEY, [])
+    owed: AfterCommit = db.info.pop(_AFTER_COMMIT, None) or AfterCommit()
     db.commit()
-    if pending or owed:
+    if owed.sessions or owed.deliveries:
         from workflow.tasks import enqueue_reconcile, enqueue_send
 
-        for session_id in sorted(pending):
+        for session_id in sorted(owed.sessions):
             enqueue_reconcile(session_id)
-        for delivery_id in owed:
+        for delivery_id in owed.deliveries:
             enqueue_send(delivery_id)
 
 
 def discard(db: DBSession) -> None:
     """Roll back a change tried only to see its effects (a preview): nothing is queued."""
-    db.info.pop(_PENDING_KEY, None)
-    db.info.pop(_OWED_KEY, None)
+    db.info.pop(_AFTER_COMMIT, None)
     db.rollback()

@@ -1,4 +1,9 @@
-"""Every error is an RFC 9457 problem details document."""
+"""Every error is an RFC 9457 problem details document.
+
+The workflows raise domain errors (workflow/errors.py), which say nothing of HTTP: each class
+answers with the status and headers workflow/api/problem.py gives it, as a problem document.
+A `Problem` is the HTTP layer's own refusal (a missing token, a malformed If-Match, too many
+requests), with a status of its own."""
 
 import logging
 from collections.abc import Iterator, Mapping
@@ -14,9 +19,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflow.errors import Problem
+from workflow.api.problem import Problem, detail_of, headers_of, status_of
+from workflow.errors import DomainError, RuleError
 from workflow.i18n import accepted_language, translations
-from workflow.rules import RuleError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,12 @@ def install(app: FastAPI) -> None:
             type_=exc.type,
             errors=exc.errors,
             headers=exc.headers,
+        )
+
+    @app.exception_handler(DomainError)
+    async def _refused(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(
+            request, status_of(exc), detail_of(exc), headers=headers_of(exc) or None
         )
 
     @app.exception_handler(RuleError)

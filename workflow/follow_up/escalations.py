@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from workflow import clock, rules, spine
 from workflow.action_items import get_item
 from workflow.auth import Principal
-from workflow.errors import forbidden, version_conflict
+from workflow.errors import Forbidden
 from workflow.mail import outbox
 from workflow.models import ActionItem, ActionItemProgress, Forum, Membership, Role
 from workflow.permissions import Action
@@ -20,10 +20,7 @@ REASON = "decision"
 
 
 def _claim(db: DBSession, item_id: int, expected_version: int | None) -> ActionItem:
-    try:
-        return spine.claim(db, ActionItem, item_id, expected_version)
-    except spine.VersionMismatch as exc:
-        raise version_conflict(exc.current) from None
+    return spine.claim(db, ActionItem, item_id, expected_version)
 
 
 def escalate(
@@ -31,7 +28,7 @@ def escalate(
 ) -> ActionItem:
     current = get_item(db, item_id)
     if not principal.may(current.forum_id, Action.manage):
-        raise forbidden()
+        raise Forbidden()
     forum = db.get(Forum, current.forum_id)
     if forum is None or forum.parent_id is None:
         raise rules.RuleError("this forum reports to no parent forum", "forum_id")
@@ -64,7 +61,7 @@ def decide(
     forum = db.get(Forum, current.forum_id)
     parent_id = forum.parent_id if forum else None
     if parent_id is None or not principal.may(parent_id, Action.manage):
-        raise forbidden("the decision is the parent forum's co-chairs' or secretariat's")
+        raise Forbidden("the decision is the parent forum's co-chairs' or secretariat's")
     if current.escalated_at is None:
         raise rules.RuleError("this action item was not escalated", "escalated_at")
     item = _claim(db, item_id, expected_version)

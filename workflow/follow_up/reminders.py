@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, schedule
+from workflow import clock, schedule, spine
 from workflow.follow_up.due import DueReminder, plan_reminders, reminder_verdicts
 from workflow.mail import outbox
 from workflow.models import Forum, MeetingSession, Participant, PartStat, SessionReminder
@@ -21,9 +21,17 @@ from workflow.models import Forum, MeetingSession, Participant, PartStat, Sessio
 REASON = "reminder"
 
 
+@spine.on_session_changed
+def follow_the_session(db: DBSession, session: MeetingSession, change: spine.SessionChange) -> None:
+    """Scheduled, moved or cancelled: the session's reminders follow (on the spine)."""
+    forum = db.get(Forum, session.forum_id)
+    assert forum is not None  # a session's forum is a foreign key
+    sync(db, session, forum)
+
+
 def sync(db: DBSession, session: MeetingSession, forum: Forum) -> None:
-    """Bring a session's reminders in line with its time and status. Call on schedule,
-    reschedule and cancel; other changes leave reminders where they are."""
+    """Bring a session's reminders in line with its time and status: on schedule, reschedule
+    and cancel (follow_the_session); other changes leave reminders where they are."""
     rows = {
         r.offset_hours: r
         for r in db.exec(

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from workflow import clock, spine
 from workflow.config import get_settings
-from workflow.errors import Problem, not_found
+from workflow.errors import Conflict, Invalid, NotFound
 from workflow.invitations.calendar import build_feed
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import calendar_description
@@ -29,9 +29,9 @@ def record_answer(
 ) -> Participant:
     session = db.get(MeetingSession, session_id)
     if session is None:
-        raise not_found("session", session_id)
+        raise NotFound("session %(id)s does not exist", id=session_id)
     if session.status != SessionStatus.scheduled:
-        raise Problem(409, f"this session is {session.status}; answers are closed")
+        raise Conflict("this session is %(status)s; answers are closed", status=session.status)
     participant = db.exec(
         select(Participant).where(
             col(Participant.session_id) == session_id,
@@ -40,7 +40,7 @@ def record_answer(
         )
     ).first()
     if participant is None:
-        raise Problem(409, "this person is no longer invited to this session")
+        raise Conflict("this person is no longer invited to this session")
     previous = participant.partstat
     participant.partstat = answer
     participant.responded_at = clock.now()
@@ -62,30 +62,30 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
     try:
         calendar = Calendar.from_ical(body)
     except (ValueError, IndexError, KeyError) as exc:
-        raise Problem(422, f"not a readable iCalendar object: {exc}"[:300]) from None
+        raise Invalid(f"not a readable iCalendar object: {exc}"[:300]) from None
     if str(calendar.get("METHOD", "")).upper() != "REPLY":
-        raise Problem(422, "expected an iTIP METHOD:REPLY")
+        raise Invalid("expected an iTIP METHOD:REPLY")
     recorded = []
     for event in calendar.walk("VEVENT"):
         uid = str(event.get("UID", ""))
         session = db.exec(select(MeetingSession).where(col(MeetingSession.uid) == uid)).first()
         if session is None:
-            raise Problem(422, f"no session has the calendar UID {uid[:100]!r}")
+            raise Invalid("no session has the calendar UID %(uid)s", uid=repr(uid[:100]))
         attendees = event.get("ATTENDEE")
         attendees = attendees if isinstance(attendees, list) else [attendees]
         if len(attendees) != 1 or attendees[0] is None:
-            raise Problem(422, "a REPLY names exactly one ATTENDEE")
+            raise Invalid("a REPLY names exactly one ATTENDEE")
         attendee = attendees[0]
         email = str(attendee).split(":", 1)[-1].strip().lower()
         partstat = ITIP_PARTSTAT.get(str(attendee.params.get("PARTSTAT", "")).upper())
         if partstat is None:
-            raise Problem(422, "PARTSTAT must be ACCEPTED, TENTATIVE or DECLINED")
+            raise Invalid("PARTSTAT must be ACCEPTED, TENTATIVE or DECLINED")
         person = db.exec(select(Person).where(col(Person.email) == email)).first()
         if person is None:
-            raise Problem(422, f"{email[:100]} is not known to the service")
+            raise Invalid("%(email)s is not known to the service", email=email[:100])
         recorded.append(record_answer(db, session.id, person.id, partstat, "calendar reply"))  # type: ignore[arg-type]  # a stored row has its id
     if not recorded:
-        raise Problem(422, "the REPLY holds no VEVENT")
+        raise Invalid("the REPLY holds no VEVENT")
     return recorded
 
 

@@ -8,6 +8,8 @@
    co-chairs, and clears the due time, all in one transaction.
 3. Moving the session moves the due time, so a report is compiled again for the new date;
    cancelling it clears the due time. The secretariat can compile on demand at any time.
+
+Steps 1 and 3 listen to the session's changes on the spine (`follow_the_session`).
 """
 
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import clock, schedule, spine
+from workflow import calendar_sequence, clock, schedule, spine
 from workflow.follow_up import digests
 from workflow.follow_up.due import reminder_moment
 from workflow.mail import outbox
@@ -109,7 +111,7 @@ def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
                 report_due_at=_due_at(session, child),
             )
         )
-        session.sequence += 1  # the agenda is in the calendar's DESCRIPTION
+        calendar_sequence.raise_if_changed(session, agenda=True)
         spine.record(
             db,
             actor,
@@ -120,6 +122,21 @@ def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
         )
         added += 1
     return added
+
+
+@spine.on_session_changed
+def follow_the_session(db: DBSession, session: MeetingSession, change: spine.SessionChange) -> None:
+    """A newly scheduled session gets its report-back items after the agenda it was given;
+    a moved or cancelled one has its reports fall due again."""
+    if change == spine.SessionChange.scheduled:
+        last = db.exec(
+            select(func.max(col(AgendaItem.position))).where(
+                col(AgendaItem.session_id) == session.id
+            )
+        ).one()
+        add_items(db, session, last or 0)
+    else:
+        reschedule(db, session)
 
 
 def reschedule(db: DBSession, session: MeetingSession) -> None:

@@ -68,7 +68,9 @@ def make_celery() -> Celery:
     settings = get_settings()
     if not settings.broker_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Celery("workflow", broker=settings.effective_broker_url, include=["workflow.tasks.jobs"])
+    # The jobs load every workflow (workflow/workflows.py): composers, scans, listeners.
+    included = ["workflow.tasks.jobs"]
+    app = Celery("workflow", broker=settings.effective_broker_url, include=included)
     app.conf.update(
         task_default_queue=settings.queue_name,
         task_queues=[Queue(settings.queue_name)],

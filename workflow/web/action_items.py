@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from workflow import action_items, rules, spine
 from workflow.api.deps import DB, PathId
 from workflow.auth import Principal
-from workflow.errors import Problem
+from workflow.errors import DomainError, Forbidden, VersionConflict
 from workflow.follow_up import digests, due
 from workflow.models import ActionItem, ActionItemStatus, Forum, MeetingSession, Membership, Person
 from workflow.permissions import Action
@@ -162,7 +162,7 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
     query = dict(parse_qsl(back))
     item = action_items.get_item(db, item_id)
     if not action_items.can_read(v.me, item):
-        raise Problem(403, "you may not do this in this forum")
+        raise Forbidden()
     version = str(form.get("version") or "")
     fields: dict[str, Any] = {}
     try:
@@ -179,15 +179,17 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
             fields["note"] = note.strip()
         data = ActionItemUpdate(**fields)
         action_items.update(db, v.me, item_id, data, form_id(version))
-    except Problem as exc:
+    except Forbidden:
         db.rollback()
-        if exc.status == 403:
-            raise
-        reason = "stale" if exc.status == 412 else "nothing" if not fields else "invalid"
-        return _board(v, db, query, 409 if reason == "stale" else 422, (item_id, reason))
+        raise
     except (ValidationError, rules.RuleError):
         db.rollback()
         return _board(v, db, query, 422, (item_id, "invalid"))
+    except DomainError as exc:  # changed meanwhile, nothing to change, gone
+        db.rollback()
+        stale = isinstance(exc, VersionConflict)
+        reason = "stale" if stale else "nothing" if not fields else "invalid"
+        return _board(v, db, query, 409 if stale else 422, (item_id, reason))
     spine.commit(db)
     target = urlencode({**query, "updated": item_id})
     return redirect(v, f"/action-items?{target}#item-{item_id}")

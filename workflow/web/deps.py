@@ -28,9 +28,10 @@ from sqlmodel import select
 
 from workflow import action_items, clock, signed
 from workflow.api.deps import DB, MAX_ID
+from workflow.api.problem import Problem, headers_of, status_of
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
-from workflow.errors import Problem
+from workflow.errors import DomainError
 from workflow.i18n import (
     LANGUAGES,
     LOCALES,
@@ -285,13 +286,13 @@ def redirect(v: Visitor, url: str) -> RedirectResponse:
 
 
 class Said(str):
-    """A broken rule's message as written, with what it takes to say it in another language."""
+    """A domain error's message as written, with what it takes to say it in another language."""
 
     msgid: str
     params: dict[str, object]
 
     @classmethod
-    def of(cls, exc: RuleError) -> "Said":
+    def of(cls, exc: DomainError) -> "Said":
         said = cls(exc.detail)
         said.msgid, said.params = exc.msgid, exc.params
         return said
@@ -357,8 +358,10 @@ class WebRoute(APIRoute):
                 response = error_page(request, exc.status, exc.detail)
                 response.headers.update(exc.headers or {})  # Retry-After on 429, say
                 return response
-            except RuleError as exc:
-                return error_page(request, 422, Said.of(exc))
+            except DomainError as exc:  # a broken rule, something not found, ...
+                response = error_page(request, status_of(exc), Said.of(exc))
+                response.headers.update(headers_of(exc))  # a version conflict's ETag
+                return response
             except (RequestValidationError, ValidationError):
                 return error_page(request, 422, None)
 

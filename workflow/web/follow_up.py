@@ -17,7 +17,8 @@ from sqlmodel import col, select
 
 from workflow import action_items, clock, rules, sessions, spine
 from workflow.api.deps import DB, PathId
-from workflow.errors import Problem
+from workflow.api.problem import Problem
+from workflow.errors import DomainError, VersionConflict
 from workflow.follow_up import closing
 from workflow.models import (
     ActionItem,
@@ -197,10 +198,8 @@ async def record_attendance(
         if not marks:
             raise rules.RuleError("choose present, excused or absent for someone", "attendance")
         closing.record_attendance(db, v.me, session_id, marks, _version(form))
-    except Problem as exc:
-        if exc.status == 412:
-            return _again(v, db, session_id, "attendance", form, stale=True)
-        raise
+    except VersionConflict:
+        return _again(v, db, session_id, "attendance", form, stale=True)
     except (ValidationError, rules.RuleError) as exc:
         return _again(v, db, session_id, "attendance", form, field_errors(exc))
     spine.commit(db)
@@ -219,10 +218,8 @@ async def record_outcomes(
         try:
             data = AgendaItemUpdate(outcome=outcome)
             sessions.update_agenda_item(db, v.me, session_id, item_id, data, version)
-        except Problem as exc:
-            if exc.status == 412:
-                return _again(v, db, session_id, "outcomes", form, stale=True)
-            raise
+        except VersionConflict:
+            return _again(v, db, session_id, "outcomes", form, stale=True)
         except (ValidationError, rules.RuleError) as exc:
             errors = _on_fields(exc, {"outcome": f"outcome-{item_id}"})
             return _again(v, db, session_id, "outcomes", form, errors)
@@ -340,15 +337,16 @@ async def close(session_id: PathId, request: Request, v: SignedInPost, db: DB) -
             outcomes=_outcome_records(db, session_id, form),
             expected_version=_version(form),
         )
-    except Problem as exc:
+    except VersionConflict:
         spine.discard(db)
-        if exc.status == 412:
-            return _close_page(v, db, sessions.get_session(db, session_id), 409, stale=True)
-        raise
+        return _close_page(v, db, sessions.get_session(db, session_id), 409, stale=True)
     except (ValidationError, rules.RuleError) as exc:
         spine.discard(db)
         errors = field_errors(exc)
         return _close_page(v, db, current, 422, values, errors)
+    except (DomainError, Problem):
+        spine.discard(db)
+        raise
     if form.get("confirm") != "1":
         told = _recipients(db, session_id)
         spine.discard(db)

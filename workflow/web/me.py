@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from workflow import auth, directory, spine
 from workflow.api.deps import DB, PathId
-from workflow.errors import not_found
+from workflow.errors import NotFound
 from workflow.invitations import answers
 from workflow.models import ApiToken
 from workflow.schemas import PersonUpdate, TokenCreate
@@ -104,7 +104,7 @@ def create_token(
 def revoke_token(token_id: PathId, v: SignedInPost, db: DB) -> Response:
     row = db.get(ApiToken, token_id)
     if row is None or row.person_id != v.me.person_id or row.revoked_at is not None:
-        raise not_found("token", token_id)
+        raise NotFound("token %(id)s does not exist", id=token_id)
     auth.revoke(row)
     spine.record(db, v.me.actor, "token.revoked", token_id=row.id, person_id=v.me.person_id)
     spine.commit(db)

@@ -28,8 +28,8 @@ from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow.api.deps import DB
+from workflow.api.problem import Problem
 from workflow.config import get_settings
-from workflow.errors import Problem
 from workflow.models import ApiToken
 from workflow.web.deps import SignedIn, Visitor, WebRoute, render
 

@@ -17,8 +17,9 @@ from sqlmodel import col, select
 
 from workflow import action_items, rules, sessions, spine
 from workflow.api.deps import DB, PathId
+from workflow.api.problem import Problem
 from workflow.api.routes.invitations import calendar_file
-from workflow.errors import Problem
+from workflow.errors import DomainError, VersionConflict
 from workflow.i18n import format_when
 from workflow.invitations import answers
 from workflow.invitations.owed import Owed, ParticipantState, owed
@@ -424,15 +425,16 @@ async def _change(
     values = {k: form.get(k) for k in form} | {"co_chair_ids": _ticked(form, "co_chair_ids")}
     try:
         session = apply(form)
-    except Problem as exc:
+    except VersionConflict:  # someone else's change came first
         spine.discard(db)
-        if exc.status == 412:  # someone else's change came first
-            fresh = sessions.get_session(db, session_id)
-            return _change_page(v, db, template, fresh, 409, stale=True)
-        raise
+        fresh = sessions.get_session(db, session_id)
+        return _change_page(v, db, template, fresh, 409, stale=True)
     except (ValidationError, rules.RuleError) as exc:
         spine.discard(db)
         return _change_page(v, db, template, current, 422, values, field_errors(exc))
+    except (DomainError, Problem):
+        spine.discard(db)
+        raise
     if form.get("confirm") != "1":
         told = who_will_be_told(db, session)
         after = _shown(db, session, v.language)

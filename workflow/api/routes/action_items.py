@@ -12,7 +12,7 @@ from workflow.api.deps import (
     QueryId,
     expected_version,
 )
-from workflow.errors import forbidden
+from workflow.errors import Forbidden
 from workflow.models import ActionItemStatus
 from workflow.schemas import ActionItemDetail, ActionItemRead, ActionItemUpdate, Page
 
@@ -56,7 +56,7 @@ def read_action_item(
 ) -> ActionItemDetail:
     item = action_items.get_item(db, item_id)
     if not action_items.can_read(caller, item):
-        raise forbidden()
+        raise Forbidden()
     response.headers["ETag"] = f'"{item.version}"'
     return action_items.detail(db, item)
 

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 
 from workflow import directory, personal_data, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
-from workflow.errors import forbidden
+from workflow.errors import Forbidden
 from workflow.models import Organisation, Person
 from workflow.pagination import as_page, paginate
 from workflow.schemas import (
@@ -79,7 +79,7 @@ def list_people(
     q: Annotated[str | None, Query(max_length=100, description="Name or e-mail contains")] = None,
 ) -> dict:
     if not caller.manages_any_forum:
-        raise forbidden("only administrators, co-chairs and secretariats list people")
+        raise Forbidden("only administrators, co-chairs and secretariats list people")
     query = select(Person)
     if organisation_id is not None:
         query = query.where(col(Person.organisation_id) == organisation_id)
@@ -96,7 +96,7 @@ def list_people(
 def read_person(person_id: PathId, db: DB, caller: Caller) -> Person:
     person = directory.get_person(db, person_id)
     if not directory.can_read_person(caller, person_id):
-        raise forbidden("you may read your own record only")
+        raise Forbidden("you may read your own record only")
     return person
 
 

@@ -8,9 +8,10 @@ from sqlmodel import col, select
 
 from workflow import clock, spine
 from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
+from workflow.api.problem import Problem
 from workflow.auth import Principal
 from workflow.directory import get_person
-from workflow.errors import Problem, forbidden
+from workflow.errors import Forbidden
 from workflow.invitations import answers
 from workflow.invitations.calendar import build_event_calendar
 from workflow.invitations.compose import calendar_session
@@ -132,7 +133,7 @@ async def itip_reply(request: Request, db: DB, caller: Caller) -> list[Participa
     """Record a calendar client's answer (iTIP METHOD:REPLY), as forwarded by the mail
     system that receives replies to the secretariat's mailbox. Administrator tokens only."""
     if not caller.is_admin:
-        raise forbidden("only the mail system's administrator token submits replies")
+        raise Forbidden("only the mail system's administrator token submits replies")
     if "calendar" not in request.headers.get("content-type", ""):
         raise Problem(415, "send the reply as text/calendar")
     body = await request.body()
@@ -155,7 +156,7 @@ async def itip_reply(request: Request, db: DB, caller: Caller) -> list[Participa
 
 def _own_or_admin(caller: Caller, person_id: int) -> None:
     if not (caller.is_admin or caller.person_id == person_id):
-        raise forbidden("only the person themselves or an administrator manages their feed")
+        raise Forbidden("only the person themselves or an administrator manages their feed")
 
 
 @router.post("/people/{person_id}/calendar-feed", status_code=201, response_model=FeedIssued)

@@ -8,10 +8,11 @@ from pydantic import ValidationError
 
 from workflow import action_items, personal_data, spine
 from workflow.api.deps import DB
+from workflow.api.problem import Problem, status_of
 from workflow.api.ratelimit import public_rate_limit
 from workflow.api.routes.reports import pdf_response
 from workflow.auth import Principal
-from workflow.errors import Problem
+from workflow.errors import DomainError
 from workflow.follow_up import links
 from workflow.i18n import render_page
 from workflow.invitations import answers, rsvp
@@ -69,8 +70,8 @@ def rsvp_record(token: str, db: DB) -> HTMLResponse:
     language = person.language if person else "en"
     try:
         answers.record_answer(db, answer.session_id, answer.person_id, answer.answer, "link")
-    except Problem as exc:
-        return _page("error.html", language, exc.status, reason="closed")
+    except DomainError as exc:
+        return _page("error.html", language, status_of(exc), reason="closed")
     spine.commit(db)
     session = get_session(db, answer.session_id)
     return _page(
@@ -174,7 +175,7 @@ def action_record(
     owner = Principal(name=f"{person.name} (digest link)", person_id=person.id)
     try:
         item = action_items.update(db, owner, item.id, data, None)  # type: ignore[arg-type]  # a stored row has its id
-    except Problem:
+    except DomainError:
         # Nothing to change: already in that state. Say so rather than fail.
         db.rollback()
     spine.commit(db)

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from workflow import sessions, spine
 from workflow.api.deps import DB, Caller, PathId, QueryId
 from workflow.auth import Principal
-from workflow.errors import forbidden, not_found
+from workflow.errors import Forbidden, NotFound
 from workflow.models import AgendaItem, FollowUpReport, Person
 from workflow.permissions import Action
 from workflow.reports import export, report_back
@@ -29,9 +29,9 @@ def readable_report(db: DB, caller: Principal, report_id: int) -> FollowUpReport
     """The report, if the caller reads the child forum or the parent forum."""
     report = db.get(FollowUpReport, report_id)
     if report is None:
-        raise not_found("report", report_id)
+        raise NotFound("report %(id)s does not exist", id=report_id)
     if not _may_read(caller, report):
-        raise forbidden()
+        raise Forbidden()
     return report
 
 
@@ -66,7 +66,7 @@ def compile_report(
         caller.may(session.forum_id, Action.manage)
         or caller.may(data.child_forum_id, Action.manage)
     ):
-        raise forbidden()
+        raise Forbidden()
     item = db.exec(
         select(AgendaItem).where(
             col(AgendaItem.session_id) == session_id,
@@ -74,7 +74,9 @@ def compile_report(
         )
     ).first()
     if item is None:
-        raise not_found("report-back agenda item for forum", data.child_forum_id)
+        raise NotFound(
+            "report-back agenda item for forum %(id)s does not exist", id=data.child_forum_id
+        )
     report, owed = report_back.compile_for(db, item, caller.actor, notify=data.notify)
     spine.mark_owed(db, owed)
     spine.commit(db)

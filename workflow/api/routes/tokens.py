@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from workflow import auth, spine
 from workflow.api.deps import DB, Caller
 from workflow.directory import get_person
-from workflow.errors import forbidden
+from workflow.errors import Forbidden
 from workflow.schemas import TokenCreate, TokenCreated
 
 router = APIRouter(prefix="/tokens", tags=["access"])
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/tokens", tags=["access"])
 def create_token(data: TokenCreate, db: DB, caller: Caller) -> TokenCreated:
     """Issue an API token (administrators only). The token is shown once."""
     if not caller.is_admin:
-        raise forbidden("only an administrator issues tokens")
+        raise Forbidden("only an administrator issues tokens")
     if data.person_id is not None:
         get_person(db, data.person_id)
     row, token = auth.create_token(db, data.name, person_id=data.person_id, is_admin=data.is_admin)
