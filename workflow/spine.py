@@ -6,9 +6,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.models import ActionItem, Event, MeetingSession
+from workflow.pagination import paginate
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +102,23 @@ def discard(db: DBSession) -> None:
     db.info.pop(_PENDING_KEY, None)
     db.info.pop(_OWED_KEY, None)
     db.rollback()
+
+
+def events(
+    db: DBSession,
+    *,
+    forum_id: int | None = None,
+    session_id: int | None = None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Event], int]:
+    """A forum's or a session's event log, newest first."""
+    query = select(Event)
+    if forum_id is not None:
+        query = query.where(col(Event.forum_id) == forum_id)
+    if session_id is not None:
+        query = query.where(col(Event.session_id) == session_id)
+    if kind is not None:
+        query = query.where(col(Event.kind) == kind)
+    return paginate(db, query, col(Event.id).desc(), limit=limit, offset=offset)

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import Problem
+from workflow.http.deps import get_db, get_principal, if_match
+from workflow.http.ratelimit import public_rate_limit
 from workflow.invitations.render import accepted_language, translations
 from workflow.rules import RuleError
 
@@ -193,9 +195,6 @@ def _calls(dependant: Any) -> Iterator[Any]:
 
 def statuses_of(route: APIRoute) -> set[int]:
     """The error statuses an operation can answer, from what it takes and depends on."""
-    from workflow.api.deps import get_db, get_principal, if_match
-    from workflow.api.ratelimit import public_rate_limit
-
     calls = set(_calls(route.dependant))
     body = route.body_field is not None
     params = body or bool(route.dependant.path_params or route.dependant.query_params)
@@ -236,8 +235,6 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 def document_problems(app: FastAPI) -> None:
     """Declare on every operation of the document each error status it can answer, as a
     problem details document; and put that document's schema in the components."""
-    from workflow.api.ratelimit import public_rate_limit
-
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}
     for route in _api_routes(app.routes):
         if not route.include_in_schema:
