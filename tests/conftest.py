@@ -32,8 +32,9 @@ from sqlmodel import SQLModel
 
 from tests import services
 from workflow import clock, db
-from workflow.api import create_app, ratelimit
+from workflow.app import create_app
 from workflow.config import get_settings
+from workflow.http import ratelimit
 from workflow.migrate import upgrade
 
 if TYPE_CHECKING:

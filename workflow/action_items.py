@@ -9,14 +9,16 @@ from sqlmodel import col, select
 from workflow import clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.errors import Forbidden, Invalid, NotFound
+from workflow.errors import Forbidden, Invalid, NotFound, VersionConflict
 from workflow.models import (
     ActionItem,
     ActionItemProgress,
     ActionItemStatus,
     AgendaItem,
     MeetingSession,
+    Membership,
     Organisation,
+    Participant,
     Person,
     SessionStatus,
 )
@@ -33,12 +35,6 @@ from workflow.sessions import get_session, require
 
 # What an owner who does not manage the forum may change on their own item.
 OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
-
-
-def today() -> date:
-    """Today where the forums are: every forum served is on Central European time, and a due
-    date is a Belgian calendar day."""
-    return clock.now().astimezone(rules.zone(get_settings().default_timezone)).date()
 
 
 def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | None) -> None:
@@ -179,7 +175,7 @@ def read(item: ActionItem) -> ActionItemRead:
 
 
 def is_overdue(item: ActionItem) -> bool:
-    return rules.is_overdue(item.status, item.due_date, today())
+    return rules.is_overdue(item.status, item.due_date, clock.today())
 
 
 def detail(db: DBSession, item: ActionItem) -> ActionItemDetail:
@@ -233,13 +229,43 @@ def list_items(
     if overdue is not None:
         late = and_(
             col(ActionItem.due_date).is_not(None),
-            col(ActionItem.due_date) < today(),
+            col(ActionItem.due_date) < clock.today(),
             col(ActionItem.status).in_([ActionItemStatus.open, ActionItemStatus.in_progress]),
         )
         query = query.where(late if overdue else ~late)
     return paginate(
         db, query, col(ActionItem.due_date), col(ActionItem.id), limit=limit, offset=offset
     )
+
+
+def readable_item(db: DBSession, principal: Principal, item_id: int) -> ActionItem:
+    """The item, if `principal` reads its forum or owns it: unknown is 404, else 403."""
+    item = get_item(db, item_id)
+    if not can_read(principal, item):
+        raise forbidden()
+    return item
+
+
+def owner_choices(
+    db: DBSession, session: MeetingSession
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Who may own an item decided in `session`: the forum's members and the session's
+    participants, by name, and their organisations, by name."""
+    members = select(col(Membership.person_id)).where(col(Membership.forum_id) == session.forum_id)
+    invited = select(col(Participant.person_id)).where(col(Participant.session_id) == session.id)
+    rows = db.exec(
+        select(col(Person.id), col(Person.name), col(Person.organisation_id)).where(
+            col(Person.id).in_(members) | col(Person.id).in_(invited)
+        )
+    ).all()
+    org_ids = {o for _, _, o in rows if o is not None}
+    orgs = db.exec(
+        select(col(Organisation.id), col(Organisation.name)).where(
+            col(Organisation.id).in_(org_ids or {-1})
+        )
+    ).all()
+    people = sorted(((i, n) for i, n, _ in rows), key=lambda p: p[1])
+    return people, sorted(orgs, key=lambda o: o[1])  # type: ignore[arg-type,return-value]  # stored ids
 
 
 __all__ = ["MeetingSession", "create", "detail", "list_items", "read", "update"]

@@ -106,3 +106,30 @@ __all__ = [
     "principal_for_person",
     "principal_for_token",
 ]
+
+
+def active_tokens(db: DBSession, person_id: int | None) -> list[ApiToken]:
+    """A person's API tokens that are not revoked, newest first."""
+    return list(
+        db.exec(
+            select(ApiToken)
+            .where(col(ApiToken.person_id) == person_id, col(ApiToken.revoked_at).is_(None))
+            .order_by(col(ApiToken.created_at).desc())
+        ).all()
+    )
+
+
+def is_administrator(db: DBSession, person_id: int | None) -> bool:
+    """Whether the person holds an administrator token of their own that is not revoked."""
+    if person_id is None:
+        return False
+    return (
+        db.exec(
+            select(col(ApiToken.id)).where(
+                col(ApiToken.person_id) == person_id,
+                col(ApiToken.is_admin).is_(True),
+                col(ApiToken.revoked_at).is_(None),
+            )
+        ).first()
+        is not None
+    )

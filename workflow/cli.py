@@ -89,7 +89,7 @@ def api(
     _wait_for_database()
     s = get_settings()
     uvicorn.run(
-        "workflow.api.main:app",
+        "workflow.main:app",
         host=host or s.api_host,
         port=port or s.api_port,
         workers=workers,

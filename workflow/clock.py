@@ -6,8 +6,11 @@ time still runs, so leases and backoffs behave, but the test decides what day it
 """
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from workflow.config import get_settings
 
 _frozen: datetime | None = None
 _offset_cache: tuple[int, float] | None = None  # (mtime_ns, seconds)
@@ -15,8 +18,6 @@ _offset_cache: tuple[int, float] | None = None  # (mtime_ns, seconds)
 
 def _offset() -> float:
     global _offset_cache
-    from workflow.config import get_settings
-
     path = get_settings().clock_offset_file
     if path is None:
         return 0.0
@@ -34,6 +35,18 @@ def now() -> datetime:
     if _frozen is not None:
         return _frozen
     return datetime.now(UTC) + timedelta(seconds=_offset())
+
+
+def local_now(zone: str | None = None) -> datetime:
+    """Now on the wall clock of `zone`, by default the forums' zone (every forum served is on
+    Central European time)."""
+    return now().astimezone(ZoneInfo(zone or get_settings().default_timezone))
+
+
+def today(zone: str | None = None) -> date:
+    """Today's calendar day in `zone`, by default the forums' zone: a due date is a Belgian
+    calendar day."""
+    return local_now(zone).date()
 
 
 def freeze(at: datetime | None) -> None:

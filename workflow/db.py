@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session as DBSession
-from sqlmodel import create_engine
+from sqlmodel import create_engine, select
 
 from workflow.config import get_settings
 
@@ -147,3 +147,13 @@ def _reason(exc: OperationalError) -> str:
 
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def names(
+    db: DBSession, id_column: Any, name_column: Any, ids: Iterable[int | None]
+) -> dict[int, str]:
+    """{id: name} of the rows with these ids (people, forums, sessions), in one query."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(db.exec(select(id_column, name_column).where(id_column.in_(wanted))).all())

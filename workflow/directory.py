@@ -8,22 +8,25 @@ managers of a forum the person sits in). A changed address ends the person's bro
 sessions and sign-in links and is told to the old address.
 """
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
 from babel.dates import format_date, format_time
-from sqlalchemy import update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import clock, permissions, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
+from workflow.db import names
 from workflow.errors import Conflict, Forbidden, NotFound
 from workflow.i18n import LOCALES, N_, RenderedMail, language_of, render_named
 from workflow.mail import outbox
 from workflow.mail.message import Composed, Superseded, build, mail_envelope
 from workflow.models import ApiToken, Delivery, Membership, Organisation, Person, WebSignIn
+from workflow.pagination import paginate
 from workflow.schemas import OrganisationCreate, OrganisationUpdate, PersonCreate, PersonUpdate
 
 
@@ -268,3 +271,43 @@ def update_organisation(
         fields=sorted(fields),
     )
     return organisation
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def list_organisations(
+    db: DBSession, *, kind: str | None, country: str | None, limit: int, offset: int
+) -> tuple[list[Organisation], int]:
+    """Organisations are public bodies and associations: anyone signed in reads them."""
+    query = select(Organisation)
+    if kind is not None:
+        query = query.where(col(Organisation.kind) == kind)
+    if country is not None:
+        query = query.where(col(Organisation.country) == country.upper())
+    return paginate(db, query, col(Organisation.name), limit=limit, offset=offset)
+
+
+def list_people(
+    db: DBSession, *, organisation_id: int | None, q: str | None, limit: int, offset: int
+) -> tuple[list[Person], int]:
+    """People by name; `q` is a part of the name or the e-mail address."""
+    query = select(Person)
+    if organisation_id is not None:
+        query = query.where(col(Person.organisation_id) == organisation_id)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(
+            or_(func.lower(col(Person.name)).like(like), col(Person.email).like(like))
+        )
+    return paginate(db, query, col(Person.name), col(Person.id), limit=limit, offset=offset)
+
+
+def people(db: DBSession, ids: Iterable[int]) -> list[Person]:
+    """These people, in no particular order."""
+    return list(db.exec(select(Person).where(col(Person.id).in_(set(ids) or {-1}))).all())
+
+
+def person_names(db: DBSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """{person id: name}, in one query."""
+    return names(db, col(Person.id), col(Person.name), ids)

@@ -4,7 +4,7 @@ Each error carries a message id and its parameters. The id is the English messag
 written, a catalogue msgid with `%(name)s` placeholders (as the templates' messages are),
 so the text can be said in the reader's language; `detail` is the English text. What each
 class answers over HTTP (status, headers, problem document) is the API's business
-(workflow/api/errors.py), and the pages catch the classes they handle themselves.
+(workflow/http/problem_details.py), and the pages catch the classes they handle themselves.
 """
 
 from typing import ClassVar

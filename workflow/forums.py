@@ -1,12 +1,16 @@
 """Forums in a tree, and who belongs to them."""
 
+from collections.abc import Iterable
+
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import rules, spine
 from workflow.auth import Principal
+from workflow.db import names
 from workflow.errors import Conflict, Forbidden, NotFound
-from workflow.models import Forum, Membership, Person
+from workflow.models import Forum, Membership, Organisation, Person
+from workflow.pagination import paginate
 from workflow.permissions import Action
 from workflow.reports import report_back
 from workflow.schemas import ForumCreate, ForumUpdate, MembershipCreate
@@ -151,3 +155,74 @@ def remove_member(db: DBSession, principal: Principal, forum_id: int, membership
         person_id=membership.person_id,
         role=membership.role,
     )
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def list_forums(
+    db: DBSession, principal: Principal, *, parent_id: int | None, limit: int, offset: int
+) -> tuple[list[Forum], int]:
+    """The forums `principal` reads (all of them for an administrator), by name."""
+    query = select(Forum)
+    if not principal.is_admin:
+        query = query.where(col(Forum.id).in_(principal.readable_forums or {-1}))
+    if parent_id is not None:
+        query = query.where(col(Forum.parent_id) == parent_id)
+    return paginate(db, query, col(Forum.name), col(Forum.id), limit=limit, offset=offset)
+
+
+def by_name(db: DBSession, forum_ids: Iterable[int] | None) -> list[Forum]:
+    """These forums (every forum for None), by name."""
+    query = select(Forum).order_by(col(Forum.name))
+    if forum_ids is not None:
+        query = query.where(col(Forum.id).in_(set(forum_ids) or {-1}))
+    return list(db.exec(query).all())
+
+
+def forum_names(db: DBSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """{forum id: name}, in one query."""
+    return names(db, col(Forum.id), col(Forum.name), ids)
+
+
+def list_members(
+    db: DBSession, forum_id: int, *, role: str | None, limit: int, offset: int
+) -> tuple[list[Membership], int]:
+    query = select(Membership).where(col(Membership.forum_id) == forum_id)
+    if role is not None:
+        query = query.where(col(Membership.role) == role)
+    return paginate(db, query, col(Membership.id), limit=limit, offset=offset)
+
+
+def members_by_role(db: DBSession, forum_id: int) -> list[tuple[str, Person]]:
+    """(role, person) of every member, by role and name."""
+    rows = db.exec(
+        select(col(Membership.role), Person)
+        .join(Person, col(Person.id) == col(Membership.person_id))
+        .where(col(Membership.forum_id) == forum_id)
+        .order_by(col(Membership.role), col(Person.name))
+    ).all()
+    return list(rows)
+
+
+def members_with_organisation(db: DBSession, forum_id: int) -> list[tuple[Person, str, str]]:
+    """(person, role, organisation) of every member, by organisation and name."""
+    rows = db.exec(
+        select(Person, col(Membership.role), col(Organisation.name))
+        .join(Membership, col(Membership.person_id) == col(Person.id))
+        .join(Organisation, col(Organisation.id) == col(Person.organisation_id), isouter=True)
+        .where(col(Membership.forum_id) == forum_id)
+    ).all()
+    return sorted(((p, r, o or "") for p, r, o in rows), key=lambda m: (m[2], m[0].name))
+
+
+def member_names(db: DBSession, forum_ids: Iterable[int]) -> list[tuple[int, str]]:
+    """(id, name) of everyone who belongs to one of these forums, by name."""
+    rows = db.exec(
+        select(col(Person.id), col(Person.name))
+        .join(Membership, col(Membership.person_id) == col(Person.id))
+        .where(col(Membership.forum_id).in_(set(forum_ids) or {-1}))
+        .distinct()
+        .order_by(col(Person.name))
+    ).all()
+    return list(rows)  # type: ignore[arg-type]  # (id, name) rows of stored people

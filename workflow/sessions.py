@@ -7,7 +7,7 @@ told to the spine's listeners (spine.session_changed), which bring its reminders
 report-backs along. Mail follows from reconciliation after the commit.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,8 @@ from sqlmodel import col, select
 from workflow import calendar_sequence, clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired
+from workflow.db import names
+from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired, VersionConflict
 from workflow.models import (
     AgendaItem,
     Forum,
@@ -577,3 +578,25 @@ def list_sessions(
     return paginate(
         db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
     )
+
+
+def session_for(
+    db: DBSession, principal: Principal, session_id: int, action: Action
+) -> MeetingSession:
+    """The session, if `principal` may do `action` in its forum: unknown is 404, not allowed
+    403. The one prologue of every route and page about a session."""
+    session = get_session(db, session_id)
+    require(principal, session.forum_id, action)
+    return session
+
+
+def forum_for(db: DBSession, principal: Principal, forum_id: int, action: Action) -> Forum:
+    """The forum, if `principal` may do `action` in it: unknown is 404, not allowed 403."""
+    forum = get_forum(db, forum_id)
+    require(principal, forum_id, action)
+    return forum
+
+
+def titles(db: DBSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """{session id: title}, in one query."""
+    return names(db, col(MeetingSession.id), col(MeetingSession.title), ids)

@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session as DBSession
+from sqlmodel import col, select
 
 from workflow import clock
 from workflow.errors import VersionConflict
 from workflow.models import ActionItem, Event, MeetingSession
+from workflow.pagination import paginate
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +163,23 @@ def discard(db: DBSession) -> None:
     """Roll back a change tried only to see its effects (a preview): nothing is queued."""
     db.info.pop(_AFTER_COMMIT, None)
     db.rollback()
+
+
+def events(
+    db: DBSession,
+    *,
+    forum_id: int | None = None,
+    session_id: int | None = None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Event], int]:
+    """A forum's or a session's event log, newest first."""
+    query = select(Event)
+    if forum_id is not None:
+        query = query.where(col(Event.forum_id) == forum_id)
+    if session_id is not None:
+        query = query.where(col(Event.session_id) == session_id)
+    if kind is not None:
+        query = query.where(col(Event.kind) == kind)
+    return paginate(db, query, col(Event.id).desc(), limit=limit, offset=offset)

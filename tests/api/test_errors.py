@@ -150,8 +150,8 @@ def test_openapi_and_docs_are_served(client) -> None:
 
 
 def test_login_free_pages_are_rate_limited_per_address(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from workflow.api import ratelimit
     from workflow.config import get_settings
+    from workflow.http import ratelimit
 
     monkeypatch.setattr(get_settings(), "public_rate_limit", "3/minute")
     ratelimit.reset()

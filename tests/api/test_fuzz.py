@@ -19,7 +19,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.api.world import build_world
 from tests.conftest import ADMIN
-from workflow.api import create_app
+from workflow.app import create_app
 
 # Enough to find what breaks in a run of the suite; raise them for a longer hunt.
 EXAMPLES = 6  # per operation, after the coverage phase's own cases (edges of every field)

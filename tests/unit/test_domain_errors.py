@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from workflow import calendar_sequence, errors, rules, spine
-from workflow.api.problem import detail_of, headers_of, status_of
+from workflow.http.problem import detail_of, headers_of, status_of
 from workflow.models import MeetingSession
 
 

@@ -180,8 +180,8 @@ def test_pages_are_not_cached_framed_or_leaked_by_referrer(w: World) -> None:
 
 
 def test_asking_for_links_too_often_is_a_page_that_says_wait(w: World, monkeypatch) -> None:
-    from workflow.api import ratelimit
     from workflow.config import get_settings
+    from workflow.http import ratelimit
 
     monkeypatch.setattr(get_settings(), "public_rate_limit", "2/minute")
     ratelimit.reset()

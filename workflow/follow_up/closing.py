@@ -14,7 +14,14 @@ from sqlmodel import col, select
 from workflow import clock, rules, spine
 from workflow.auth import Principal
 from workflow.mail import outbox
-from workflow.models import ActionItem, AgendaItem, MeetingSession, Participant, SessionStatus
+from workflow.models import (
+    ActionItem,
+    AgendaItem,
+    MeetingSession,
+    Participant,
+    Person,
+    SessionStatus,
+)
 from workflow.permissions import Action
 from workflow.schemas import AttendanceMark, OutcomeRecord
 from workflow.sessions import claim_session, get_session, require
@@ -129,6 +136,16 @@ def summary_recipients(db: DBSession, session_id: int) -> list[int]:
         )
     ).all()
     return sorted(people | {o for o in owners if o is not None})
+
+
+def summary_preview(db: DBSession, session_id: int) -> list[tuple[Person, int]]:
+    """Whom the summary goes to, by name, with how many of the session's items each owns."""
+    ids = summary_recipients(db, session_id)
+    people = db.exec(select(Person).where(col(Person.id).in_(ids or [-1]))).all()
+    owners = db.exec(
+        select(col(ActionItem.owner_person_id)).where(col(ActionItem.session_id) == session_id)
+    ).all()
+    return sorted(((p, owners.count(p.id)) for p in people), key=lambda po: po[0].name)
 
 
 def _owe_summaries(db: DBSession, session: MeetingSession) -> list[int]:

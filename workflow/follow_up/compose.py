@@ -71,10 +71,6 @@ def _item_view(db: DBSession, item: ActionItem, today: date) -> dict[str, Any]:
     }
 
 
-def _today() -> date:
-    return digests.local_now().date()
-
-
 # Reminder ---------------------------------------------------------------------------------
 
 
@@ -123,7 +119,7 @@ def summary(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     if session.status != SessionStatus.held:
         return Superseded(f"the session is {session.status}")
     forum = db.get(Forum, session.forum_id)
-    today = _today()
+    today = clock.today()
     cal = calendar_session(db, session)
     outcomes = db.exec(
         select(AgendaItem)
@@ -199,7 +195,7 @@ def digest(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     person = db.get(Person, delivery.person_id)
     if person is None:
         return Superseded("the person no longer exists")
-    today = _today()
+    today = clock.today()
     items = digests.items_needing_attention(db, today, person.id)
     if not items:
         return Superseded("nothing due any more")
@@ -229,7 +225,7 @@ def overview(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     forum = db.get(Forum, (delivery.data or {}).get("forum_id"))
     if person is None or forum is None:
         return Superseded("the person or the forum no longer exists")
-    today = _today()
+    today = clock.today()
     view = digests.forum_overview(db, forum, today)
     escalation = delivery.reason == digests.ESCALATION
     if (escalation and not view.escalate) or (not escalation and view.is_empty()):
@@ -285,7 +281,7 @@ def decision(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         return Superseded("the forum no longer reports to a parent")
     context = {
         "recipient": person,
-        "item": _item_view(db, item, _today()),
+        "item": _item_view(db, item, clock.today()),
         "note": item.escalation_note,
         "decision": item.parent_decision,
         "decided_at": item.parent_decided_at,

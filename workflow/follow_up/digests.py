@@ -32,10 +32,6 @@ OVERVIEW = "overview"
 ESCALATION = "escalation"
 
 
-def local_now() -> datetime:
-    return clock.now().astimezone(rules.zone(get_settings().default_timezone))
-
-
 def claim_period(db: DBSession, name: str, period: str) -> bool:
     """Take `period` of scan `name` if no scan took it (or a later one) yet."""
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -101,7 +97,7 @@ def items_needing_attention(
 
 @schedule.scan("digests", order=30)
 def scan_digests(db: DBSession) -> list[int]:
-    now = local_now()
+    now = clock.local_now()
     period = due.digest_period(now, get_settings().digest_hour)
     if period is None or not claim_period(db, DIGEST, period):
         return []
@@ -179,7 +175,7 @@ def _members(db: DBSession, forum_id: int, role: str) -> list[int]:
 @schedule.scan("overviews", order=40)
 def scan_overviews(db: DBSession) -> list[int]:
     s = get_settings()
-    now = local_now()
+    now = clock.local_now()
     period = due.overview_period(now, s.digest_hour, s.overview_weekday)
     if period is None or not claim_period(db, OVERVIEW, period):
         return []

@@ -129,3 +129,14 @@ def _rows(r: DueReminder, people: list[int]) -> list[dict]:
         }
         for person_id in people
     ]
+
+
+def of_session(db: DBSession, session_id: int) -> list[SessionReminder]:
+    """A session's reminders, when they go (or went) in order."""
+    return list(
+        db.exec(
+            select(SessionReminder)
+            .where(col(SessionReminder.session_id) == session_id)
+            .order_by(col(SessionReminder.due_at))
+        ).all()
+    )

@@ -8,9 +8,9 @@ from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow.db import db_session
-from workflow.invitations.owed import LastSent, ParticipantState, delivery_key, owed
+from workflow.invitations.owed import LastSent, Owed, ParticipantState, delivery_key, owed
 from workflow.mail import outbox
-from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant
+from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant, Person
 
 
 def calendar_mail(session_id: int, *columns: Any) -> Any:
@@ -33,6 +33,30 @@ def last_calendar_mail(db: DBSession, session_id: int) -> dict[int, LastSent]:
         session_id, col(Delivery.person_id), col(Delivery.method), col(Delivery.sequence)
     )
     return {pid: LastSent(method, seq) for pid, method, seq in db.exec(query).all()}
+
+
+def last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
+    """Per person, the latest calendar mail of this session that was not replaced."""
+    return {d.person_id: d for d in db.exec(calendar_mail(session_id, Delivery)).all()}
+
+
+def who_will_be_told(db: DBSession, session: MeetingSession) -> list[tuple[Person, Owed]]:
+    """What the reconciler will owe each participant for the session as it now stands (the
+    preview of a change before it is committed), by name."""
+    db.flush()
+    last = last_calendar_mail(db, session.id)  # type: ignore[arg-type]  # a stored row has its id
+    rows = db.exec(select(Participant).where(col(Participant.session_id) == session.id)).all()
+    states = [
+        ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id)) for p in rows
+    ]
+    mails = owed(session.status, session.sequence, states)
+    people = {
+        p.id: p
+        for p in db.exec(
+            select(Person).where(col(Person.id).in_([o.person_id for o in mails] or [-1]))
+        ).all()
+    }
+    return sorted(((people[o.person_id], o) for o in mails), key=lambda po: po[0].name)
 
 
 def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:

@@ -19,6 +19,8 @@ from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import calendar_sequence, clock, schedule, spine
+from workflow.auth import Principal
+from workflow.errors import Forbidden, NotFound
 from workflow.follow_up import digests
 from workflow.follow_up.due import reminder_moment
 from workflow.mail import outbox
@@ -36,6 +38,7 @@ from workflow.models import (
     Role,
     SessionStatus,
 )
+from workflow.permissions import Action
 from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
 
 REASON = "report"
@@ -281,7 +284,7 @@ def compile_for(
         },
         period_start=start,
         period_end=end,
-        today=digests.local_now().date(),
+        today=clock.today(),
     )
     version = (
         db.exec(
@@ -370,3 +373,107 @@ def scan(db: DBSession, limit: int = 20) -> list[int]:
         item.report_due_at = None
     db.flush()
     return created
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def may_read(principal: Principal, report: FollowUpReport) -> bool:
+    """The readers of the child forum and of the parent forum read its report."""
+    parent_forum = report.content.get("parent", {}).get("forum_id")
+    return principal.may(report.child_forum_id, Action.read) or (
+        parent_forum is not None and principal.may(parent_forum, Action.read)
+    )
+
+
+def readable_report(db: DBSession, principal: Principal, report_id: int) -> FollowUpReport:
+    """The report, if `principal` reads the child forum or the parent forum: unknown is 404,
+    else 403."""
+    report = db.get(FollowUpReport, report_id)
+    if report is None:
+        raise not_found("report", report_id)
+    if not may_read(principal, report):
+        raise forbidden()
+    return report
+
+
+def versions(db: DBSession, report: FollowUpReport) -> list[FollowUpReport]:
+    """Every version of the report (of its agenda item), newest first."""
+    return list(
+        db.exec(
+            select(FollowUpReport)
+            .where(col(FollowUpReport.agenda_item_id) == report.agenda_item_id)
+            .order_by(col(FollowUpReport.version).desc())
+        ).all()
+    )
+
+
+def of_session(db: DBSession, session_id: int, child_forum_id: int | None) -> list[FollowUpReport]:
+    """Every version of the reports compiled for this session, by child forum, newest first."""
+    query = select(FollowUpReport).where(col(FollowUpReport.parent_session_id) == session_id)
+    if child_forum_id is not None:
+        query = query.where(col(FollowUpReport.child_forum_id) == child_forum_id)
+    return list(
+        db.exec(
+            query.order_by(col(FollowUpReport.child_forum_id), col(FollowUpReport.version).desc())
+        ).all()
+    )
+
+
+def presented_at(db: DBSession, session_id: int) -> list[tuple[FollowUpReport, Forum]]:
+    """The reports presented at this session with their child forum, by forum name, newest
+    version first."""
+    rows = db.exec(
+        select(FollowUpReport, Forum)
+        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
+        .where(col(FollowUpReport.parent_session_id) == session_id)
+        .order_by(col(Forum.name), col(FollowUpReport.version).desc())
+    ).all()
+    return list(rows)
+
+
+def of_forum(db: DBSession, forum_id: int, limit: int) -> list[FollowUpReport]:
+    """The reports a child forum gave its parent, newest first."""
+    return list(
+        db.exec(
+            select(FollowUpReport)
+            .where(col(FollowUpReport.child_forum_id) == forum_id)
+            .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def latest(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpReport, Forum]]:
+    """The latest report-back of each child forum among `forum_ids`, or that reported to one
+    of them, with its child forum."""
+    rows = db.exec(
+        select(FollowUpReport, Forum)
+        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
+        .join(MeetingSession, col(MeetingSession.id) == col(FollowUpReport.parent_session_id))
+        .where(
+            or_(
+                col(FollowUpReport.child_forum_id).in_(forum_ids or {-1}),
+                col(MeetingSession.forum_id).in_(forum_ids or {-1}),
+            )
+        )
+        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
+        .limit(500)
+    ).all()
+    found: dict[int, tuple[FollowUpReport, Forum]] = {}
+    for report, forum in rows:
+        found.setdefault(report.child_forum_id, (report, forum))
+    return list(found.values())
+
+
+def agenda_item_for(db: DBSession, session_id: int, child_forum_id: int) -> AgendaItem:
+    """The session's report-back agenda item for a child forum (404 when it has none)."""
+    item = db.exec(
+        select(AgendaItem).where(
+            col(AgendaItem.session_id) == session_id,
+            col(AgendaItem.child_forum_id) == child_forum_id,
+        )
+    ).first()
+    if item is None:
+        raise not_found("report-back agenda item for forum", child_forum_id)
+    return item

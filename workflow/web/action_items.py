@@ -12,23 +12,22 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import col, select
 
-from workflow import action_items, rules, spine
-from workflow.api.deps import DB, PathId
+from workflow import action_items, directory, forums, rules, sessions, spine
 from workflow.auth import Principal
 from workflow.errors import DomainError, Forbidden, VersionConflict
 from workflow.follow_up import digests, due
-from workflow.models import ActionItem, ActionItemStatus, Forum, MeetingSession, Membership, Person
+from workflow.http.deps import DB, PathId
+from workflow.models import ActionItem, ActionItemStatus
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
+from workflow.web import forms
 from workflow.web.deps import (
     SignedIn,
     SignedInPost,
     Visitor,
     WebRoute,
     form_id,
-    names,
     redirect,
     render,
 )
@@ -89,18 +88,8 @@ def _board(
         limit=200,
         offset=0,
     )
-    forums = db.exec(
-        select(Forum).where(col(Forum.id).in_(me.readable_forums or {-1})).order_by(col(Forum.name))
-    ).all()
-    owners = db.exec(
-        select(col(Person.id), col(Person.name))
-        .join(Membership, col(Membership.person_id) == col(Person.id))
-        .where(col(Membership.forum_id).in_(me.readable_forums or {-1}))
-        .distinct()
-        .order_by(col(Person.name))
-    ).all()
     # Items one owns may sit in forums one does not belong to.
-    forum_names = names(db, col(Forum.id), col(Forum.name), (i.forum_id for i in items))
+    forum_names = forums.forum_names(db, (i.forum_id for i in items))
     owns = {i.id for i in items if me.person_id is not None and i.owner_person_id == me.person_id}
     return render(
         v,
@@ -118,13 +107,11 @@ def _board(
         ],
         total=total,
         filters=f,
-        forums=forums,
-        owners=owners,
+        forums=forums.by_name(db, me.readable_forums),
+        owners=forums.member_names(db, me.readable_forums),
         forum_names=forum_names,
-        owner_names=names(db, col(Person.id), col(Person.name), (i.owner_person_id for i in items)),
-        session_titles=names(
-            db, col(MeetingSession.id), col(MeetingSession.title), (i.session_id for i in items)
-        ),
+        owner_names=directory.person_names(db, (i.owner_person_id for i in items)),
+        session_titles=sessions.titles(db, (i.session_id for i in items)),
         statuses=STATUSES,
         back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
         updated=query.get("updated"),
@@ -147,33 +134,21 @@ def board(request: Request, v: SignedIn, db: DB) -> HTMLResponse:
     return _board(v, db, dict(request.query_params))
 
 
-def _number(value: str) -> float:
-    """'12,5' or '12.5': Belgians write a decimal comma."""
-    try:
-        return float(value.replace(",", ".").replace(" ", ""))
-    except ValueError:
-        raise rules.RuleError("give a number", "current_value") from None
-
-
 @router.post("/action-items/{item_id}/progress")
 async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     form = await request.form()
     back = str(form.get("back") or "")[:500]
     query = dict(parse_qsl(back))
-    item = action_items.get_item(db, item_id)
-    if not action_items.can_read(v.me, item):
-        raise Forbidden()
+    item = action_items.readable_item(db, v.me, item_id)
     version = str(form.get("version") or "")
     fields: dict[str, Any] = {}
     try:
         status = form.get("status")
         if isinstance(status, str) and status and status != item.status:
             fields["status"] = status
-        value = form.get("current_value")
-        if isinstance(value, str) and value.strip():
-            number = _number(value)
-            if number != item.current_value:
-                fields["current_value"] = number
+        number = forms.number(form, "current_value")
+        if number is not None and number != item.current_value:
+            fields["current_value"] = number
         note = form.get("note")
         if isinstance(note, str) and note.strip():
             fields["note"] = note.strip()

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from workflow import clock, signed, spine
-from workflow.api.deps import DB
-from workflow.api.ratelimit import public_rate_limit
 from workflow.config import get_settings
+from workflow.http.deps import DB
+from workflow.http.ratelimit import public_rate_limit
 from workflow.models import WebSignIn
 from workflow.sign_in import LINK_PURPOSE, record_request
 from workflow.web.deps import (

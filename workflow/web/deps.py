@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -23,15 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlmodel import Session as DBSession
-from sqlmodel import select
 
-from workflow import action_items, clock, signed
-from workflow.api.deps import DB, MAX_ID
-from workflow.api.problem import Problem, headers_of, status_of
+from workflow import clock, signed
 from workflow.auth import Principal, principal_for_person
 from workflow.config import get_settings
 from workflow.errors import DomainError
+from workflow.http.deps import DB, MAX_ID
+from workflow.http.problem import Problem, headers_of, status_of
 from workflow.i18n import (
     LANGUAGES,
     LOCALES,
@@ -181,16 +179,6 @@ AnyonePost = Annotated[Visitor, Depends(posted)]
 SignedInPost = Annotated[Visitor, Depends(signed_in_post)]
 
 
-def names(
-    db: DBSession, id_column: Any, name_column: Any, ids: Iterable[int | None]
-) -> dict[int, str]:
-    """{id: name} of the rows with these ids (people, forums, sessions), in one query."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(db.exec(select(id_column, name_column).where(id_column.in_(wanted))).all())
-
-
 # Cookies ------------------------------------------------------------------------------------
 
 
@@ -200,7 +188,7 @@ def _secure() -> bool:
 
 # Pages are personal (and some show a token or a feed link once): never cached, never framed,
 # and no address of theirs (a sign-in link's) passed on to another site. The same headers as
-# the pages behind links in mail (workflow.api.headers sets them on both).
+# the pages behind links in mail (workflow.http.headers sets them on both).
 
 
 def finish(v: Visitor, response: _R) -> _R:
@@ -268,7 +256,7 @@ def render(v: Visitor, template: str, status_code: int = 200, **context: Any) ->
         v=v,
         csrf=v.csrf,
         show_outbox=_shows_outbox(v),
-        today=action_items.today(),
+        today=clock.today(),
         current=path,
         languages=[
             (code, LANGUAGE_NAMES[code], _language_url(v.request, code)) for code in LANGUAGES

@@ -13,25 +13,16 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import col, select
 
 from workflow import action_items, clock, rules, sessions, spine
-from workflow.api.deps import DB, PathId
-from workflow.api.problem import Problem
 from workflow.errors import DomainError, VersionConflict
+from workflow.http.problem import Problem
 from workflow.follow_up import closing
-from workflow.models import (
-    ActionItem,
-    Attendance,
-    MeetingSession,
-    Membership,
-    Organisation,
-    Participant,
-    Person,
-    SessionStatus,
-)
+from workflow.http.deps import DB, PathId
+from workflow.models import Attendance, MeetingSession, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import ActionItemCreate, AgendaItemUpdate, AttendanceMark, OutcomeRecord
+from workflow.web import forms
 from workflow.web.deps import (
     SignedIn,
     SignedInPost,
@@ -42,89 +33,18 @@ from workflow.web.deps import (
     redirect,
     render,
 )
-from workflow.web.sessions import session_view
+from workflow.web.session_page import session_view
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 MARKS = [a.value for a in Attendance]
-DONE_KINDS = ("attendance", "outcomes", "action_item", "closed")
 ITEM_FIELDS = ("title", "owner", "due_date", "indicator", "unit", "baseline", "target")
-
-
-def context(db: DBSession, session: MeetingSession, after: dict[str, Any]) -> dict[str, Any]:
-    """What the managers' after-session forms show: who may own an item, and whether the
-    session has begun (attendance is for then), plus a form's problem if it came back."""
-    people, organisations = _owner_choices(db, session)
-    return {
-        "done_kinds": DONE_KINDS,
-        "started": session.starts_at <= clock.now(),
-        "open": session.status != SessionStatus.cancelled,
-        "closable": session.status == SessionStatus.scheduled,
-        "people": people,
-        "organisations": organisations,
-        "form": None,
-        "errors": {},
-        "general": [],
-        "typed": {},
-        "stale": False,
-        **after,
-    }
-
-
-def _owner_choices(
-    db: DBSession, session: MeetingSession
-) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The forum's members and the session's participants, and their organisations."""
-    members = select(col(Membership.person_id)).where(col(Membership.forum_id) == session.forum_id)
-    invited = select(col(Participant.person_id)).where(col(Participant.session_id) == session.id)
-    rows = db.exec(
-        select(col(Person.id), col(Person.name), col(Person.organisation_id)).where(
-            col(Person.id).in_(members) | col(Person.id).in_(invited)
-        )
-    ).all()
-    org_ids = {o for _, _, o in rows if o is not None}
-    orgs = db.exec(
-        select(col(Organisation.id), col(Organisation.name)).where(
-            col(Organisation.id).in_(org_ids or {-1})
-        )
-    ).all()
-    people = sorted(((i, n) for i, n, _ in rows), key=lambda p: p[1])
-    return people, sorted(orgs, key=lambda o: o[1])  # type: ignore[arg-type,return-value]  # stored ids
-
-
-def _managed(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
-    session = sessions.get_session(db, session_id)
-    sessions.require(v.me, session.forum_id, Action.manage)
-    return session
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _version(form: Any) -> int:
-    version = form_id(_text(form, "version"))
-    if version is None:
-        raise Problem(422, "the form lost the version it was made for; reload the page")
-    return version
-
-
-def _number(form: Any, name: str) -> float | None:
-    """'12,5' or '12.5' (Belgians write a decimal comma); empty is no value."""
-    value = _text(form, name).replace(" ", "").replace(",", ".")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise rules.RuleError("give a number", name) from None
 
 
 def _marks(db: DBSession, session_id: int, form: Any) -> list[AttendanceMark]:
     marks = []
     for p in sessions.participants(db, session_id):
-        given = _text(form, f"attendance-{p.person_id}")
+        given = forms.text(form, f"attendance-{p.person_id}")
         if given and given not in MARKS:
             raise rules.RuleError("choose present, excused or absent", f"attendance-{p.person_id}")
         if given:
@@ -138,7 +58,7 @@ def _outcomes(db: DBSession, session_id: int, form: Any) -> dict[int, str | None
     for a in sessions.agenda_rows(db, session_id):
         name = f"outcome-{a.id}"
         if name in form:
-            text = _text(form, name) or None
+            text = forms.text(form, name) or None
             if text != a.outcome:
                 changed[a.id] = text  # type: ignore[index]  # a stored row has its id
     return changed
@@ -191,13 +111,13 @@ async def record_attendance(
     session_id: PathId, request: Request, v: SignedInPost, db: DB
 ) -> Response:
     """As PUT /api/v1/sessions/{id}/attendance."""
-    _managed(v, db, session_id)
+    sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
     try:
         marks = _marks(db, session_id, form)
         if not marks:
             raise rules.RuleError("choose present, excused or absent for someone", "attendance")
-        closing.record_attendance(db, v.me, session_id, marks, _version(form))
+        closing.record_attendance(db, v.me, session_id, marks, forms.version(form))
     except VersionConflict:
         return _again(v, db, session_id, "attendance", form, stale=True)
     except (ValidationError, rules.RuleError) as exc:
@@ -211,9 +131,9 @@ async def record_outcomes(
     session_id: PathId, request: Request, v: SignedInPost, db: DB
 ) -> Response:
     """As PATCH /api/v1/sessions/{id}/agenda-items/{item} with an outcome, per changed item."""
-    _managed(v, db, session_id)
+    sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
-    version: int | None = _version(form)
+    version: int | None = forms.version(form)
     for item_id, outcome in _outcomes(db, session_id, form).items():
         try:
             data = AgendaItemUpdate(outcome=outcome)
@@ -230,7 +150,7 @@ async def record_outcomes(
 
 def _owner(form: Any) -> dict[str, int]:
     """'person:12' or 'organisation:3' from the owner list."""
-    kind, _, value = _text(form, "owner").partition(":")
+    kind, _, value = forms.text(form, "owner").partition(":")
     owner = form_id(value)
     if kind not in ("person", "organisation") or owner is None:
         raise rules.RuleError("choose an owner from the list", "owner")
@@ -242,15 +162,15 @@ async def create_action_item(
     session_id: PathId, request: Request, v: SignedInPost, db: DB
 ) -> Response:
     """As POST /api/v1/sessions/{id}/action-items."""
-    _managed(v, db, session_id)
+    sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
     rename = {"owner_person_id": "owner", "owner_organisation_id": "owner"}
     errors: dict[str, str] = {}  # every field's reason at once, not the first one only
     fields: dict[str, Any] = {
-        "title": _text(form, "title"),
-        "due_date": _text(form, "due_date") or None,
-        "indicator": _text(form, "indicator") or None,
-        "unit": _text(form, "unit") or None,
+        "title": forms.text(form, "title"),
+        "due_date": forms.text(form, "due_date") or None,
+        "indicator": forms.text(form, "indicator") or None,
+        "unit": forms.text(form, "unit") or None,
     }
     try:
         fields.update(_owner(form))
@@ -258,7 +178,7 @@ async def create_action_item(
         errors["owner"] = exc.detail
     for name in ("baseline", "target"):
         try:
-            fields[name] = _number(form, name)
+            fields[name] = forms.number(form, name)
         except rules.RuleError as exc:
             errors[name] = exc.detail
     try:
@@ -308,24 +228,14 @@ def _close_page(
 
 @router.get("/sessions/{session_id}/close")
 def close_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    return _close_page(v, db, _managed(v, db, session_id))
-
-
-def _recipients(db: DBSession, session_id: int) -> list[tuple[Person, int]]:
-    """Whom the summary goes to (the domain's list), with how many items each owns here."""
-    ids = closing.summary_recipients(db, session_id)
-    people = db.exec(select(Person).where(col(Person.id).in_(ids or [-1]))).all()
-    owners = db.exec(
-        select(col(ActionItem.owner_person_id)).where(col(ActionItem.session_id) == session_id)
-    ).all()
-    return sorted(((p, owners.count(p.id)) for p in people), key=lambda po: po[0].name)
+    return _close_page(v, db, sessions.session_for(db, v.me, session_id, Action.manage))
 
 
 @router.post("/sessions/{session_id}/close")
 async def close(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     """Without confirm=1: the close is tried and rolled back, and the page lists who gets the
     summary; with confirm=1 it is done, as POST /api/v1/sessions/{id}/close."""
-    current = _managed(v, db, session_id)
+    current = sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
     values = {k: form.get(k) for k in form if k not in ("csrf", "confirm")}
     try:
@@ -335,7 +245,7 @@ async def close(session_id: PathId, request: Request, v: SignedInPost, db: DB) -
             session_id,
             attendance=_marks(db, session_id, form),
             outcomes=_outcome_records(db, session_id, form),
-            expected_version=_version(form),
+            expected_version=forms.version(form),
         )
     except VersionConflict:
         spine.discard(db)
@@ -348,7 +258,7 @@ async def close(session_id: PathId, request: Request, v: SignedInPost, db: DB) -
         spine.discard(db)
         raise
     if form.get("confirm") != "1":
-        told = _recipients(db, session_id)
+        told = closing.summary_preview(db, session_id)
         spine.discard(db)
         return render(
             v,

@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session as DBSession
-from sqlmodel import col, or_, select
 
-from workflow import action_items, clock, sessions
-from workflow.api.deps import DB, PathId
+from workflow import action_items, clock, forums, sessions
 from workflow.auth import Principal
-from workflow.models import FollowUpReport, Forum, MeetingSession, Membership, Person, SessionStatus
+from workflow.http.deps import DB, PathId
+from workflow.models import Forum, SessionStatus
 from workflow.permissions import Action
-from workflow.web.deps import SignedIn, WebRoute, names, render
+from workflow.reports import report_back
+from workflow.web.deps import SignedIn, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -26,38 +26,13 @@ class Branch:
 
 def forum_tree(db: DBSession, principal: Principal) -> list[Branch]:
     """The forums one belongs to, each under its parent when one belongs to that too."""
-    mine = principal.readable_forums
-    query = select(Forum).order_by(col(Forum.name))
-    if not principal.is_admin:
-        query = query.where(col(Forum.id).in_(mine or {-1}))
-    forums = list(db.exec(query).all())
-    branches = {f.id: Branch(f, principal.role_in(f.id)) for f in forums}  # type: ignore[arg-type]  # a stored row has its id
+    shown = forums.by_name(db, None if principal.is_admin else principal.readable_forums)
+    branches = {f.id: Branch(f, principal.role_in(f.id)) for f in shown}  # type: ignore[arg-type]  # a stored row has its id
     roots: list[Branch] = []
     for b in branches.values():
         parent = branches.get(b.forum.parent_id)
         (parent.children if parent else roots).append(b)
     return roots
-
-
-def last_reports(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpReport, Forum]]:
-    """The latest report-back of each child forum one reads, or that reported to one's forum."""
-    rows = db.exec(
-        select(FollowUpReport, Forum)
-        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
-        .join(MeetingSession, col(MeetingSession.id) == col(FollowUpReport.parent_session_id))
-        .where(
-            or_(
-                col(FollowUpReport.child_forum_id).in_(forum_ids or {-1}),
-                col(MeetingSession.forum_id).in_(forum_ids or {-1}),
-            )
-        )
-        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
-        .limit(500)
-    ).all()
-    latest: dict[int, tuple[FollowUpReport, Forum]] = {}
-    for report, forum in rows:
-        latest.setdefault(report.child_forum_id, (report, forum))
-    return list(latest.values())
 
 
 @router.get("/")
@@ -105,15 +80,14 @@ def overview(v: SignedIn, db: DB) -> HTMLResponse:
         mine=mine,
         overdue=overdue,
         overdue_total=overdue_total,
-        reports=last_reports(db, me.readable_forums),
-        names=names(db, col(Forum.id), col(Forum.name), forum_ids),
+        reports=report_back.latest(db, me.readable_forums),
+        names=forums.forum_names(db, forum_ids),
     )
 
 
 @router.get("/forums/{forum_id}")
 def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    forum = sessions.get_forum(db, forum_id)
-    sessions.require(v.me, forum_id, Action.read)
+    forum = sessions.forum_for(db, v.me, forum_id, Action.read)
     rows, _ = sessions.list_sessions(
         db,
         v.me,
@@ -125,21 +99,9 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
         offset=0,
     )
     now = clock.now()
-    members = db.exec(
-        select(col(Membership.role), Person)
-        .join(Person, col(Person.id) == col(Membership.person_id))
-        .where(col(Membership.forum_id) == forum_id)
-        .order_by(col(Membership.role), col(Person.name))
-    ).all()
-    children = db.exec(
-        select(Forum).where(col(Forum.parent_id) == forum_id).order_by(col(Forum.name))
-    ).all()
-    reports = db.exec(
-        select(FollowUpReport)
-        .where(col(FollowUpReport.child_forum_id) == forum_id)
-        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
-        .limit(50)
-    ).all()
+    members = forums.members_by_role(db, forum_id)
+    children = forums.children(db, forum_id)
+    reports = report_back.of_forum(db, forum_id, limit=50)
     return render(
         v,
         "forum.html",

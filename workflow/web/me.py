@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from workflow import auth, directory, spine
-from workflow.api.deps import DB, PathId
 from workflow.errors import NotFound
+from workflow.http.deps import DB, PathId
 from workflow.invitations import answers
 from workflow.models import ApiToken
 from workflow.schemas import PersonUpdate, TokenCreate
@@ -30,11 +29,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
 def _page(v: Visitor, db: DB, status_code: int = 200, **shown: object) -> HTMLResponse:
-    tokens = db.exec(
-        select(ApiToken)
-        .where(col(ApiToken.person_id) == v.me.person_id, col(ApiToken.revoked_at).is_(None))
-        .order_by(col(ApiToken.created_at).desc())
-    ).all()
+    tokens = auth.active_tokens(db, v.me.person_id)
     return render(
         v,
         "me.html",

@@ -25,12 +25,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session as DBSession
-from sqlmodel import col, select
 
-from workflow.api.deps import DB
-from workflow.api.problem import Problem
+from workflow import auth
 from workflow.config import get_settings
-from workflow.models import ApiToken
+from workflow.http.deps import DB
+from workflow.http.problem import Problem
 from workflow.web.deps import SignedIn, Visitor, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -65,25 +64,10 @@ def addressed_to(message: EmailMessage) -> set[str]:
     return {addr.strip().lower() for _, addr in getaddresses(values) if addr}
 
 
-def is_administrator(db: DBSession, person_id: int | None) -> bool:
-    if person_id is None:
-        return False
-    return (
-        db.exec(
-            select(col(ApiToken.id)).where(
-                col(ApiToken.person_id) == person_id,
-                col(ApiToken.is_admin).is_(True),
-                col(ApiToken.revoked_at).is_(None),
-            )
-        ).first()
-        is not None
-    )
-
-
 def _require(v: Visitor, db: DBSession) -> Reader:
     if not get_settings().outbox_page:
         raise Problem(404, "the outbox exists only when mail is captured locally")
-    everything = is_administrator(db, v.me.person_id)
+    everything = auth.is_administrator(db, v.me.person_id)
     address = None if everything else v.person.email.lower()  # type: ignore[union-attr]  # signed-in pages have a person
     return Reader(get_settings().mail_capture_dir, address)
 

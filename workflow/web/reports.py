@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
-from workflow.api.deps import DB, PathId
-from workflow.api.routes.reports import other_versions, pdf_response, readable_report
+from workflow.http.deps import DB, PathId
+from workflow.http.responses import other_versions, pdf_response
 from workflow.reports import export
+from workflow.reports.report_back import readable_report
 from workflow.web.deps import SignedIn, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -13,43 +13,28 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session as DBSession
-from sqlmodel import col, select
 
-from workflow import action_items, rules, sessions, spine
-from workflow.api.deps import DB, PathId
-from workflow.api.problem import Problem
-from workflow.api.routes.invitations import calendar_file
+from workflow import forums, rules, sessions, spine
 from workflow.errors import DomainError, VersionConflict
+from workflow.http.deps import DB, PathId
+from workflow.http.problem import Problem
+from workflow.http.responses import calendar_file
 from workflow.i18n import format_when
-from workflow.invitations import answers
-from workflow.invitations.owed import Owed, ParticipantState, owed
-from workflow.invitations.reconcile import calendar_mail, last_calendar_mail
-from workflow.models import (
-    Delivery,
-    FollowUpReport,
-    Forum,
-    MeetingSession,
-    Membership,
-    Organisation,
-    Participant,
-    Person,
-    Role,
-    SessionReminder,
-    SessionStatus,
-)
+from workflow.invitations import answers, reconcile
+from workflow.models import Forum, MeetingSession, Person, Role, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import AgendaItemCreate, SessionCancel, SessionCreate, SessionUpdate
+from workflow.web import forms
 from workflow.web.deps import (
     SignedIn,
     SignedInPost,
     Visitor,
     WebRoute,
     field_errors,
-    form_id,
-    names,
     redirect,
     render,
 )
+from workflow.web.session_page import session_view
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -57,38 +42,15 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 # Reading the forms --------------------------------------------------------------------------
 
 
-def _ids(values: list[Any]) -> list[int]:
-    out = []
-    for value in values:
-        person_id = form_id(value)
-        if person_id is not None:
-            out.append(person_id)
-        else:
-            raise rules.RuleError("choose people from the list", "participant_ids")
-    return out
-
-
-def _text(form: Any, name: str) -> str | None:
-    value = form.get(name)
-    return value.strip() or None if isinstance(value, str) else None
-
-
 def _moment(form: Any, day_field: str, time_field: str) -> datetime:
     """A wall-clock moment from a date field and a time field; the domain reads the zone."""
     try:
         return datetime.combine(
-            date.fromisoformat(_text(form, day_field) or ""),
-            time.fromisoformat(_text(form, time_field) or ""),
+            date.fromisoformat(forms.text(form, day_field)),
+            time.fromisoformat(forms.text(form, time_field)),
         )
     except ValueError:
         raise rules.RuleError("give a date and a time", time_field) from None
-
-
-def _version(form: Any) -> int:
-    version = form_id(_text(form, "version"))
-    if version is None:
-        raise Problem(422, "the form lost the version it was made for; reload the page")
-    return version
 
 
 def _times(form: Any) -> dict[str, Any]:
@@ -99,26 +61,18 @@ def _times(form: Any) -> dict[str, Any]:
 
 
 def _place(form: Any) -> dict[str, Any]:
-    return {"location": _text(form, "location"), "online_url": _text(form, "online_url")}
+    return {
+        "location": forms.text(form, "location") or None,
+        "online_url": forms.text(form, "online_url") or None,
+    }
 
 
 def _agenda(form: Any) -> list[AgendaItemCreate]:
-    lines = (_text(form, "agenda") or "").splitlines()
+    lines = forms.text(form, "agenda").splitlines()
     return [AgendaItemCreate(title=line.strip()) for line in lines if line.strip()]
 
 
 # The forum's people -------------------------------------------------------------------------
-
-
-def _members(db: DBSession, forum_id: int) -> list[tuple[Person, str, str]]:
-    """(person, role, organisation) of every member, by organisation and name."""
-    rows = db.exec(
-        select(Person, col(Membership.role), col(Organisation.name))
-        .join(Membership, col(Membership.person_id) == col(Person.id))
-        .join(Organisation, col(Organisation.id) == col(Person.organisation_id), isouter=True)
-        .where(col(Membership.forum_id) == forum_id)
-    ).all()
-    return sorted(((p, r, o or "") for p, r, o in rows), key=lambda m: (m[2], m[0].name))
 
 
 def _by_organisation(members: list[tuple[Person, str, str]]) -> list[tuple[str, list[Any]]]:
@@ -126,11 +80,6 @@ def _by_organisation(members: list[tuple[Person, str, str]]) -> list[tuple[str, 
     for m in members:
         groups.setdefault(m[2], []).append(m)
     return list(groups.items())
-
-
-def _ticked(form: Any, name: str) -> set[int]:
-    """The ids ticked in a group of checkboxes, to tick them again when the form comes back."""
-    return {i for i in (form_id(x) for x in form.getlist(name)) if i is not None}
 
 
 def _policy(forum: Forum) -> dict[str, Any]:
@@ -152,7 +101,7 @@ def _schedule_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    members = _members(db, forum.id)  # type: ignore[arg-type]  # a stored row has its id
+    members = forums.members_with_organisation(db, forum.id)  # type: ignore[arg-type]  # a stored row has its id
     defaults = {
         "co_chair_ids": {p.id for p, r, _ in members if r == Role.co_chair},
         "participant_ids": {p.id for p, _, _ in members},
@@ -172,26 +121,24 @@ def _schedule_page(
 
 @router.get("/forums/{forum_id}/sessions/new")
 def schedule_form(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    forum = sessions.get_forum(db, forum_id)
-    sessions.require(v.me, forum_id, Action.manage)
+    forum = sessions.forum_for(db, v.me, forum_id, Action.manage)
     return _schedule_page(v, db, forum)
 
 
 @router.post("/forums/{forum_id}/sessions/new")
 async def schedule(forum_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
-    forum = sessions.get_forum(db, forum_id)
-    sessions.require(v.me, forum_id, Action.manage)
+    forum = sessions.forum_for(db, v.me, forum_id, Action.manage)
     form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in form}
     for name in ("co_chair_ids", "participant_ids"):
-        values[name] = _ticked(form, name)
+        values[name] = forms.ticked(form, name)
     try:
         data = SessionCreate(
-            title=_text(form, "title") or "",
+            title=forms.text(form, "title"),
             **_times(form),
             **_place(form),
-            co_chair_ids=_ids(form.getlist("co_chair_ids")),
-            participant_ids=_ids(form.getlist("participant_ids")),
+            co_chair_ids=forms.ids(form.getlist("co_chair_ids")),
+            participant_ids=forms.ids(form.getlist("participant_ids")),
             agenda=_agenda(form),
         )
         session = sessions.schedule(db, v.me, forum_id, data)
@@ -210,8 +157,7 @@ def co_chair_check(
     co_chair_ids: Annotated[list[int], Query(max_length=10)] = [],  # noqa: B006
 ) -> JSONResponse:
     """The co-chair policy's verdict on a choice, for the form to show as it is made."""
-    forum = sessions.get_forum(db, forum_id)
-    sessions.require(v.me, forum_id, Action.manage)
+    forum = sessions.forum_for(db, v.me, forum_id, Action.manage)
     try:
         sessions.check_co_chairs(db, forum, co_chair_ids)
     except rules.RuleError as exc:
@@ -222,91 +168,15 @@ def co_chair_check(
 # The session's page -------------------------------------------------------------------------
 
 
-def _readable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
-    session = sessions.get_session(db, session_id)
-    sessions.require(v.me, session.forum_id, Action.read)
-    return session
-
-
-def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
-    """Per person, the latest calendar mail of this session that was not replaced."""
-    return {d.person_id: d for d in db.exec(calendar_mail(session_id, Delivery)).all()}
-
-
-DONE = ("scheduled", "rescheduled", "cancelled", "answered")
-
-
 @router.get("/sessions/{session_id}")
 def session_page(session_id: PathId, v: SignedIn, db: DB, done: str | None = None) -> HTMLResponse:
     return session_view(v, db, session_id, done=done)
 
 
-def session_view(
-    v: Visitor,
-    db: DBSession,
-    session_id: int,
-    status_code: int = 200,
-    done: str | None = None,
-    **after: Any,
-) -> HTMLResponse:
-    """The session's page; `after` is what the after-session forms need when one comes back
-    with a problem (workflow.web.follow_up)."""
-    session = _readable(v, db, session_id)
-    forum = sessions.get_forum(db, session.forum_id)
-    participants = sessions.participants(db, session_id)
-    manages = v.me.may(session.forum_id, Action.manage)
-    items, _ = action_items.list_items(
-        db,
-        v.me,
-        forum_id=session.forum_id,
-        session_id=session_id,
-        owner_person_id=None,
-        status=None,
-        overdue=None,
-        limit=200,
-        offset=0,
-    )
-    reports = db.exec(
-        select(FollowUpReport, Forum)
-        .join(Forum, col(Forum.id) == col(FollowUpReport.child_forum_id))
-        .where(col(FollowUpReport.parent_session_id) == session_id)
-        .order_by(col(Forum.name), col(FollowUpReport.version).desc())
-    ).all()
-    if manages:
-        from workflow.web import follow_up  # the after-session forms live there
-
-        after = follow_up.context(db, session, after)
-    else:
-        after = {"form": None}
-    return render(
-        v,
-        "session.html",
-        status_code,
-        session=session,
-        forum=forum,
-        agenda=sessions.agenda_rows(db, session_id),
-        participants=participants,
-        # Mail status is the managers' to see, as in the API.
-        mail=_last_mail(db, session_id) if manages else None,
-        items=items,
-        owners=names(db, col(Person.id), col(Person.name), (i.owner_person_id for i in items)),
-        reports=reports,
-        reminders=db.exec(
-            select(SessionReminder)
-            .where(col(SessionReminder.session_id) == session_id)
-            .order_by(col(SessionReminder.due_at))
-        ).all(),
-        manages=manages,
-        done=done if done in DONE or done in after.get("done_kinds", ()) else None,
-        mine=next((p for p in participants if p.person_id == v.me.person_id), None),
-        after=after,
-    )
-
-
 @router.post("/sessions/{session_id}/answer")
 async def answer(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     """A participant's own answer, as from the links in their invitation."""
-    _readable(v, db, session_id)
+    sessions.session_for(db, v.me, session_id, Action.read)
     given = (await request.form()).get("answer")
     if given not in ("accepted", "tentative", "declined"):
         raise Problem(422, "answer with one of the buttons")
@@ -317,28 +187,10 @@ async def answer(session_id: PathId, request: Request, v: SignedInPost, db: DB) 
 
 @router.get("/sessions/{session_id}/calendar.ics")
 def session_ics(session_id: PathId, v: SignedIn, db: DB) -> Response:
-    return calendar_file(db, _readable(v, db, session_id), v.me)
+    return calendar_file(db, sessions.session_for(db, v.me, session_id, Action.read), v.me)
 
 
 # Reschedule and cancel, with a preview of who will be told ----------------------------------
-
-
-def who_will_be_told(db: DBSession, session: MeetingSession) -> list[tuple[Person, Owed]]:
-    """What the reconciler will owe each participant for the session as it now stands."""
-    db.flush()
-    last = last_calendar_mail(db, session.id)  # type: ignore[arg-type]  # a stored row has its id
-    rows = db.exec(select(Participant).where(col(Participant.session_id) == session.id)).all()
-    states = [
-        ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id)) for p in rows
-    ]
-    mails = owed(session.status, session.sequence, states)
-    people = {
-        p.id: p
-        for p in db.exec(
-            select(Person).where(col(Person.id).in_([o.person_id for o in mails] or [-1]))
-        ).all()
-    }
-    return sorted(((people[o.person_id], o) for o in mails), key=lambda po: po[0].name)
 
 
 def _local_values(session: MeetingSession) -> dict[str, Any]:
@@ -373,12 +225,6 @@ def _shown(db: DBSession, session: MeetingSession, language: str) -> dict[str, s
     }
 
 
-def _changeable(v: Visitor, db: DBSession, session_id: int) -> MeetingSession:
-    session = sessions.get_session(db, session_id)
-    sessions.require(v.me, session.forum_id, Action.manage)
-    return session
-
-
 def _change_page(
     v: Visitor,
     db: DBSession,
@@ -391,13 +237,14 @@ def _change_page(
 ) -> HTMLResponse:
     forum = sessions.get_forum(db, session.forum_id)
     current = {**_local_values(session), "co_chair_ids": _co_chair_ids(db, session.id)}  # type: ignore[arg-type]  # a stored row has its id
+    members = forums.members_with_organisation(db, forum.id)  # type: ignore[arg-type]  # a stored row has its id
     return render(
         v,
         template,
         status_code,
         session=session,
         forum=forum,
-        co_chairs=[m for m in _members(db, forum.id) if m[1] == Role.co_chair],  # type: ignore[arg-type]  # a stored row has its id
+        co_chairs=[m for m in members if m[1] == Role.co_chair],
         policy=_policy(forum),
         values={**current, **(values or {})},
         errors=errors or {},
@@ -408,7 +255,8 @@ def _change_page(
 
 @router.get("/sessions/{session_id}/reschedule")
 def reschedule_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    return _change_page(v, db, "reschedule.html", _changeable(v, db, session_id))
+    session = sessions.session_for(db, v.me, session_id, Action.manage)
+    return _change_page(v, db, "reschedule.html", session)
 
 
 async def _change(
@@ -420,9 +268,9 @@ async def _change(
     apply: Any,
 ) -> Response:
     """Preview a change (tried, then rolled back), or apply it once confirmed."""
-    current = _changeable(v, db, session_id)
+    current = sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
-    values = {k: form.get(k) for k in form} | {"co_chair_ids": _ticked(form, "co_chair_ids")}
+    values = {k: form.get(k) for k in form} | {"co_chair_ids": forms.ticked(form, "co_chair_ids")}
     try:
         session = apply(form)
     except VersionConflict:  # someone else's change came first
@@ -436,7 +284,7 @@ async def _change(
         spine.discard(db)
         raise
     if form.get("confirm") != "1":
-        told = who_will_be_told(db, session)
+        told = reconcile.who_will_be_told(db, session)
         after = _shown(db, session, v.language)
         spine.discard(db)
         before = _shown(db, sessions.get_session(db, session_id), v.language)
@@ -458,28 +306,29 @@ async def _change(
 async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     def apply(form: Any) -> MeetingSession:
         data = SessionUpdate(
-            title=_text(form, "title") or "",
+            title=forms.text(form, "title"),
             **_times(form),
             **_place(form),
             # Unticking every box sends nothing: the marker tells that from a form without them.
-            co_chair_ids=_ids(form.getlist("co_chair_ids"))
+            co_chair_ids=forms.ids(form.getlist("co_chair_ids"))
             if form.get("co_chairs_shown")
             else None,
         )
-        return sessions.update(db, v.me, session_id, data, _version(form))
+        return sessions.update(db, v.me, session_id, data, forms.version(form))
 
     return await _change(request, v, db, session_id, "reschedule.html", apply)
 
 
 @router.get("/sessions/{session_id}/cancel")
 def cancel_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    return _change_page(v, db, "cancel.html", _changeable(v, db, session_id))
+    session = sessions.session_for(db, v.me, session_id, Action.manage)
+    return _change_page(v, db, "cancel.html", session)
 
 
 @router.post("/sessions/{session_id}/cancel")
 async def cancel(session_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
     def apply(form: Any) -> MeetingSession:
-        data = SessionCancel(reason=_text(form, "reason"), version=_version(form))
+        data = SessionCancel(reason=forms.text(form, "reason") or None, version=forms.version(form))
         return sessions.cancel(db, v.me, session_id, data.reason, data.version)
 
     return await _change(request, v, db, session_id, "cancel.html", apply)

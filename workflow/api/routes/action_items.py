@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response
 
 from workflow import action_items, spine
-from workflow.api.deps import (
+from workflow.http.deps import (
     DB,
     Caller,
     IfMatch,
@@ -12,7 +12,6 @@ from workflow.api.deps import (
     QueryId,
     expected_version,
 )
-from workflow.errors import Forbidden
 from workflow.models import ActionItemStatus
 from workflow.schemas import ActionItemDetail, ActionItemRead, ActionItemUpdate, Page
 
@@ -54,9 +53,7 @@ def list_action_items(
 def read_action_item(
     item_id: PathId, db: DB, caller: Caller, response: Response
 ) -> ActionItemDetail:
-    item = action_items.get_item(db, item_id)
-    if not action_items.can_read(caller, item):
-        raise Forbidden()
+    item = action_items.readable_item(db, caller, item_id)
     response.headers["ETag"] = f'"{item.version}"'
     return action_items.detail(db, item)
 

@@ -1,14 +1,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_
-from sqlmodel import col, select
 
 from workflow import directory, personal_data, spine
-from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.errors import Forbidden
+from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.models import Organisation, Person
-from workflow.pagination import as_page, paginate
+from workflow.pagination import as_page
 from workflow.schemas import (
     OrganisationCreate,
     OrganisationRead,
@@ -39,12 +37,9 @@ def list_organisations(
     country: str | None = None,
 ) -> dict:
     # Organisations are public bodies and associations: any signed-in user may read them.
-    query = select(Organisation)
-    if kind is not None:
-        query = query.where(col(Organisation.kind) == kind)
-    if country is not None:
-        query = query.where(col(Organisation.country) == country.upper())
-    items, total = paginate(db, query, col(Organisation.name), limit=limit, offset=offset)
+    items, total = directory.list_organisations(
+        db, kind=kind, country=country, limit=limit, offset=offset
+    )
     return as_page(items, total, limit, offset)
 
 
@@ -80,15 +75,9 @@ def list_people(
 ) -> dict:
     if not caller.manages_any_forum:
         raise Forbidden("only administrators, co-chairs and secretariats list people")
-    query = select(Person)
-    if organisation_id is not None:
-        query = query.where(col(Person.organisation_id) == organisation_id)
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(func.lower(col(Person.name)).like(like), col(Person.email).like(like))
-        )
-    items, total = paginate(db, query, col(Person.name), col(Person.id), limit=limit, offset=offset)
+    items, total = directory.list_people(
+        db, organisation_id=organisation_id, q=q, limit=limit, offset=offset
+    )
     return as_page(items, total, limit, offset)
 
 

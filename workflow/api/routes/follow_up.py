@@ -2,12 +2,10 @@
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from workflow import action_items, sessions, spine
-from workflow.api.deps import DB, Caller, IfMatch, PathId, expected_version
-from workflow.follow_up import closing, escalations
-from workflow.models import SessionReminder
+from workflow.follow_up import closing, escalations, reminders
+from workflow.http.deps import DB, Caller, IfMatch, PathId, expected_version
 from workflow.permissions import Action
 from workflow.schemas import (
     ActionItemDetail,
@@ -73,13 +71,8 @@ class ReminderRead(BaseModel):
 @router.get("/sessions/{session_id}/reminders", response_model=list[ReminderRead])
 def list_reminders(session_id: PathId, db: DB, caller: Caller) -> list[ReminderRead]:
     """When this session's reminders go (or went, and what became of them)."""
-    session = sessions.get_session(db, session_id)
-    sessions.require(caller, session.forum_id, Action.read)
-    rows = db.exec(
-        select(SessionReminder)
-        .where(col(SessionReminder.session_id) == session_id)
-        .order_by(col(SessionReminder.due_at))
-    ).all()
+    sessions.session_for(db, caller, session_id, Action.read)
+    rows = reminders.of_session(db, session_id)
     return [
         ReminderRead(
             offset_hours=r.offset_hours,

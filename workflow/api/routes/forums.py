@@ -1,11 +1,9 @@
 from fastapi import APIRouter, Response
-from sqlalchemy import ColumnElement
-from sqlmodel import col, select
 
-from workflow import forums, spine
-from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
-from workflow.models import Event, Forum, Membership
-from workflow.pagination import as_page, paginate
+from workflow import forums, sessions, spine
+from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
+from workflow.models import Forum, Membership
+from workflow.pagination import as_page
 from workflow.permissions import Action
 from workflow.schemas import (
     EventRead,
@@ -17,7 +15,6 @@ from workflow.schemas import (
     MembershipUpdate,
     Page,
 )
-from workflow.sessions import get_forum, require
 
 router = APIRouter(prefix="/forums", tags=["forums"])
 
@@ -37,19 +34,13 @@ def list_forums(
     offset: Offset = 0,
     parent_id: QueryId = None,
 ) -> dict:
-    query = select(Forum)
-    if not caller.is_admin:
-        query = query.where(col(Forum.id).in_(caller.readable_forums or {-1}))
-    if parent_id is not None:
-        query = query.where(col(Forum.parent_id) == parent_id)
-    items, total = paginate(db, query, col(Forum.name), col(Forum.id), limit=limit, offset=offset)
+    items, total = forums.list_forums(db, caller, parent_id=parent_id, limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
 @router.get("/{forum_id}", response_model=ForumRead)
 def read_forum(forum_id: PathId, db: DB, caller: Caller) -> Forum:
-    forum = get_forum(db, forum_id)
-    require(caller, forum_id, Action.read)
+    forum = sessions.forum_for(db, caller, forum_id, Action.read)
     return forum
 
 
@@ -69,12 +60,8 @@ def list_members(
     offset: Offset = 0,
     role: str | None = None,
 ) -> dict:
-    get_forum(db, forum_id)
-    require(caller, forum_id, Action.read)
-    query = select(Membership).where(col(Membership.forum_id) == forum_id)
-    if role is not None:
-        query = query.where(col(Membership.role) == role)
-    items, total = paginate(db, query, col(Membership.id), limit=limit, offset=offset)
+    sessions.forum_for(db, caller, forum_id, Action.read)
+    items, total = forums.list_members(db, forum_id, role=role, limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -110,16 +97,6 @@ def forum_events(
     offset: Offset = 0,
     kind: str | None = None,
 ) -> dict:
-    get_forum(db, forum_id)
-    require(caller, forum_id, Action.read)
-    return event_page(db, col(Event.forum_id) == forum_id, kind, limit, offset)
-
-
-def event_page(
-    db: DB, condition: ColumnElement[bool], kind: str | None, limit: int, offset: int
-) -> dict:
-    query = select(Event).where(condition)
-    if kind is not None:
-        query = query.where(col(Event.kind) == kind)
-    items, total = paginate(db, query, col(Event.id).desc(), limit=limit, offset=offset)
+    sessions.forum_for(db, caller, forum_id, Action.read)
+    items, total = spine.events(db, forum_id=forum_id, kind=kind, limit=limit, offset=offset)
     return as_page(items, total, limit, offset)

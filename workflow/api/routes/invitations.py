@@ -3,36 +3,27 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import Session as DBSession
-from sqlmodel import col, select
 
-from workflow import clock, spine
-from workflow.api.deps import DB, Caller, Limit, Offset, PathId, QueryId
-from workflow.api.problem import Problem
-from workflow.auth import Principal
+from workflow import deliveries, sessions, spine
 from workflow.directory import get_person
 from workflow.errors import Forbidden
+from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
+from workflow.http.problem import Problem
+from workflow.http.responses import calendar_file
 from workflow.invitations import answers
-from workflow.invitations.calendar import build_event_calendar
-from workflow.invitations.compose import calendar_session
-from workflow.invitations.render import calendar_description
-from workflow.invitations.view import Method
-from workflow.models import Delivery, DeliveryStatus, MeetingSession, Participant, PartStat, Person
-from workflow.pagination import as_page, paginate
+from workflow.models import DeliveryStatus, Participant, PartStat, Person
+from workflow.pagination import as_page
 from workflow.permissions import Action
 from workflow.schemas import AnswerSummary, DeliveryRead, FeedIssued, Page, ParticipantRead
-from workflow.sessions import get_session, participants, require
+from workflow.sessions import participants
 
 router = APIRouter(tags=["invitations"])
-
-CALENDAR = "text/calendar; charset=utf-8"
 
 
 @router.get("/sessions/{session_id}/answers", response_model=AnswerSummary)
 def session_answers(session_id: PathId, db: DB, caller: Caller) -> AnswerSummary:
     """Who accepted, may come, declined, or has not answered."""
-    session = get_session(db, session_id)
-    require(caller, session.forum_id, Action.read)
+    sessions.session_for(db, caller, session_id, Action.read)
     groups: dict[str, list[ParticipantRead]] = {s.value: [] for s in PartStat}
     for p in participants(db, session_id):
         groups[p.partstat].append(p)
@@ -49,12 +40,8 @@ def session_deliveries(
     status: DeliveryStatus | None = None,
 ) -> dict:
     """Every mail owed for this session: pending, sent, failed (with the server's answer)."""
-    session = get_session(db, session_id)
-    require(caller, session.forum_id, Action.manage)
-    query = select(Delivery).where(col(Delivery.session_id) == session_id)
-    if status is not None:
-        query = query.where(col(Delivery.status) == status)
-    items, total = paginate(db, query, col(Delivery.id), limit=limit, offset=offset)
+    sessions.session_for(db, caller, session_id, Action.manage)
+    items, total = deliveries.of_session(db, session_id, status=status, limit=limit, offset=offset)
     return as_page(items, total, limit, offset)
 
 
@@ -69,19 +56,15 @@ def list_deliveries(
     reason: Annotated[str | None, Query(max_length=30, pattern="^[a-z_]+$")] = None,
 ) -> dict:
     """Deliveries across the forums one manages (all of them for an administrator)."""
-    query = select(Delivery)
-    if not caller.is_admin:
-        forums = caller.managed_forums or {-1}
-        query = query.join(
-            MeetingSession, col(MeetingSession.id) == col(Delivery.session_id)
-        ).where(col(MeetingSession.forum_id).in_(forums))
-    if status is not None:
-        query = query.where(col(Delivery.status) == status)
-    if person_id is not None:
-        query = query.where(col(Delivery.person_id) == person_id)
-    if reason is not None:
-        query = query.where(col(Delivery.reason) == reason)
-    items, total = paginate(db, query, col(Delivery.id).desc(), limit=limit, offset=offset)
+    items, total = deliveries.managed(
+        db,
+        caller,
+        status=status,
+        person_id=person_id,
+        reason=reason,
+        limit=limit,
+        offset=offset,
+    )
     return as_page(items, total, limit, offset)
 
 
@@ -92,31 +75,8 @@ def list_deliveries(
 )
 def session_calendar(session_id: PathId, db: DB, caller: Caller) -> Response:
     """The session as an .ics file to import (METHOD:PUBLISH)."""
-    session = get_session(db, session_id)
-    require(caller, session.forum_id, Action.read)
+    session = sessions.session_for(db, caller, session_id, Action.read)
     return calendar_file(db, session, caller)
-
-
-def calendar_file(db: DBSession, session: MeetingSession, caller: Principal) -> Response:
-    """The session's .ics download, its description in the caller's language."""
-    cal = calendar_session(db, session)
-    language = "nl"
-    if caller.person_id is not None:
-        person = db.get(Person, caller.person_id)
-        language = person.language if person else language
-    body = build_event_calendar(
-        cal,
-        Method.publish,
-        attendees=cal.attendees,
-        recipient_email=None,
-        dtstamp=clock.now(),
-        description=calendar_description(cal, language),
-    )
-    return Response(
-        body,
-        media_type=CALENDAR,
-        headers={"Content-Disposition": f'attachment; filename="session-{session.id}.ics"'},
-    )
 
 
 @router.post(

@@ -1,10 +1,9 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
-from sqlmodel import col
 
 from workflow import action_items, sessions, spine
-from workflow.api.deps import (
+from workflow.http.deps import (
     DB,
     Caller,
     IfMatch,
@@ -15,8 +14,8 @@ from workflow.api.deps import (
     QueryMoment,
     expected_version,
 )
-from workflow.api.routes.forums import event_page
-from workflow.models import Event, MeetingSession, SessionStatus
+from workflow.models import MeetingSession, SessionStatus
+from workflow.pagination import as_page
 from workflow.permissions import Action
 from workflow.schemas import (
     ActionItemCreate,
@@ -91,8 +90,7 @@ def list_sessions(
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
 def read_session(session_id: PathId, db: DB, caller: Caller, response: Response) -> SessionRead:
-    session = sessions.get_session(db, session_id)
-    sessions.require(caller, session.forum_id, Action.read)
+    session = sessions.session_for(db, caller, session_id, Action.read)
     return _with_etag(db, session, response)
 
 
@@ -131,8 +129,7 @@ def cancel_session(
 
 @router.get("/sessions/{session_id}/participants", response_model=list[ParticipantRead])
 def list_participants(session_id: PathId, db: DB, caller: Caller) -> list[ParticipantRead]:
-    session = sessions.get_session(db, session_id)
-    sessions.require(caller, session.forum_id, Action.read)
+    sessions.session_for(db, caller, session_id, Action.read)
     return sessions.participants(db, session_id)
 
 
@@ -166,8 +163,7 @@ def remove_participant(
 
 @router.get("/sessions/{session_id}/agenda-items", response_model=list[AgendaItemRead])
 def list_agenda(session_id: PathId, db: DB, caller: Caller) -> list:
-    session = sessions.get_session(db, session_id)
-    sessions.require(caller, session.forum_id, Action.read)
+    sessions.session_for(db, caller, session_id, Action.read)
     return sessions.agenda_rows(db, session_id)
 
 
@@ -213,9 +209,9 @@ def session_events(
     offset: Offset = 0,
     kind: str | None = None,
 ) -> dict:
-    session = sessions.get_session(db, session_id)
-    sessions.require(caller, session.forum_id, Action.read)
-    return event_page(db, col(Event.session_id) == session_id, kind, limit, offset)
+    sessions.session_for(db, caller, session_id, Action.read)
+    items, total = spine.events(db, session_id=session_id, kind=kind, limit=limit, offset=offset)
+    return as_page(items, total, limit, offset)
 
 
 @router.post("/sessions/{session_id}/action-items", status_code=201, response_model=ActionItemRead)

@@ -1,9 +1,9 @@
 from fastapi import APIRouter
 
 from workflow import auth, spine
-from workflow.api.deps import DB, Caller
 from workflow.directory import get_person
 from workflow.errors import Forbidden
+from workflow.http.deps import DB, Caller
 from workflow.schemas import TokenCreate, TokenCreated
 
 router = APIRouter(prefix="/tokens", tags=["access"])

@@ -1,5 +1,5 @@
 """What the HTTP side answers for a refusal: its own `Problem`s, and the status and headers
-of each domain error (workflow/errors.py). The API (workflow/api/errors.py) and the pages
+of each domain error (workflow/errors.py). The API (workflow/http/problem_details.py) and the pages
 (workflow/web/deps.py) both answer from here."""
 
 from http import HTTPStatus

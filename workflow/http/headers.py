@@ -23,7 +23,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-# The pages behind links in mail (workflow/api/routes/public.py); calendar feeds are not
+# The pages behind links in mail (workflow/mail_links.py); calendar feeds are not
 # pages and keep their own caching.
 LINK_PAGES = ("/rsvp/", "/act/", "/report/")
 

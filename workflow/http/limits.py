@@ -1,7 +1,10 @@
 """Refuse request bodies over the configured size with 413, however they are sent."""
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workflow.http.problem_details import problem_response
 
 
 class BodyTooLarge(HTTPException):
@@ -20,10 +23,6 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            from starlette.requests import Request
-
-            from workflow.api.errors import problem_response
-
             status, detail = (
                 (413, f"the request body is larger than {self.max_bytes} bytes")
                 if declared.isdigit()

@@ -1,6 +1,6 @@
-"""ASGI entry point: `uvicorn workflow.api.main:app`."""
+"""ASGI entry point: `uvicorn workflow.main:app`."""
 
-from workflow.api import create_app
+from workflow.app import create_app
 from workflow.config import get_settings
 from workflow.logs import configure_logging
 

@@ -16,7 +16,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from workflow.api.problem import Problem
+from workflow.http.problem import Problem
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Every error is an RFC 9457 problem details document.
 
 The workflows raise domain errors (workflow/errors.py), which say nothing of HTTP: each class
-answers with the status and headers workflow/api/problem.py gives it, as a problem document.
+answers with the status and headers workflow/http/problem.py gives it, as a problem document.
 A `Problem` is the HTTP layer's own refusal (a missing token, a malformed If-Match, too many
 requests), with a status of its own."""
 
@@ -19,8 +19,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflow.api.problem import Problem, detail_of, headers_of, status_of
 from workflow.errors import DomainError, RuleError
+from workflow.http.deps import get_db, get_principal, if_match
+from workflow.http.problem import Problem, detail_of, headers_of, status_of
+from workflow.http.ratelimit import public_rate_limit
 from workflow.i18n import accepted_language, translations
 
 log = logging.getLogger(__name__)
@@ -204,9 +206,6 @@ def _calls(dependant: Any) -> Iterator[Any]:
 
 def statuses_of(route: APIRoute) -> set[int]:
     """The error statuses an operation can answer, from what it takes and depends on."""
-    from workflow.api.deps import get_db, get_principal, if_match
-    from workflow.api.ratelimit import public_rate_limit
-
     calls = set(_calls(route.dependant))
     body = route.body_field is not None
     params = body or bool(route.dependant.path_params or route.dependant.query_params)
@@ -247,8 +246,6 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 def document_problems(app: FastAPI) -> None:
     """Declare on every operation of the document each error status it can answer, as a
     problem details document; and put that document's schema in the components."""
-    from workflow.api.ratelimit import public_rate_limit
-
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}}
     for route in _api_routes(app.routes):
         if not route.include_in_schema:

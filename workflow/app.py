@@ -1,0 +1,67 @@
+"""The one place the application is put together: the API under /api/v1 and its health
+routes, the pages behind links in mail, and the web pages, with the middleware and the
+problem handlers every answer goes through."""
+
+from fastapi import APIRouter, FastAPI
+
+from workflow import mail_links, workflows
+from workflow.api.routes import (
+    action_items,
+    directory,
+    follow_up,
+    forums,
+    health,
+    invitations,
+    reports,
+    sessions,
+    tokens,
+)
+from workflow.config import get_settings
+from workflow.http import problem_details
+from workflow.http.headers import Headers
+from workflow.http.limits import BodySizeLimit
+from workflow.http.observe import Observe
+from workflow.web import action_items as web_action_items
+from workflow.web import auth as web_auth
+from workflow.web import follow_up as web_follow_up
+from workflow.web import forums as web_forums
+from workflow.web import me as web_me
+from workflow.web import outbox as web_outbox
+from workflow.web import reports as web_reports
+from workflow.web import sessions as web_sessions
+
+API_MODULES = (forums, directory, sessions, action_items, invitations, follow_up, reports, tokens)
+WEB_MODULES = (
+    web_auth,
+    web_forums,
+    web_sessions,
+    web_follow_up,
+    web_action_items,
+    web_reports,
+    web_me,
+    web_outbox,
+)
+
+
+def create_app() -> FastAPI:
+    workflows.load()  # every workflow's composers, scans and listeners, before any request
+    app = FastAPI(
+        title="Forum workflow",
+        version="0.1.0",
+        summary="Consultation sessions, invitations, action items and report-backs for "
+        "inter-municipal mayors' forums.",
+    )
+    problem_details.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(Headers)  # page headers, and Allow listing every method of a path
+    app.add_middleware(Observe)  # outermost: every answer has an id, and is counted
+    v1 = APIRouter(prefix="/api/v1")
+    for module in API_MODULES:
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    app.include_router(mail_links.router)
+    for page_module in WEB_MODULES:
+        app.include_router(page_module.router)
+    problem_details.document_problems(app)  # every error status of every operation, in the document
+    return app
