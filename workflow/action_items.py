@@ -8,8 +8,7 @@ from sqlmodel import col, select
 
 from workflow import clock, rules, spine
 from workflow.auth import Principal
-from workflow.config import get_settings
-from workflow.errors import Forbidden, Invalid, NotFound, VersionConflict
+from workflow.errors import Forbidden, Invalid, NotFound
 from workflow.models import (
     ActionItem,
     ActionItemProgress,
@@ -242,7 +241,7 @@ def readable_item(db: DBSession, principal: Principal, item_id: int) -> ActionIt
     """The item, if `principal` reads its forum or owns it: unknown is 404, else 403."""
     item = get_item(db, item_id)
     if not can_read(principal, item):
-        raise forbidden()
+        raise Forbidden()
     return item
 
 

@@ -7,11 +7,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from workflow import action_items, personal_data, spine
-from workflow.http.problem import Problem, status_of
 from workflow.auth import Principal
 from workflow.errors import DomainError
 from workflow.follow_up import links
 from workflow.http.deps import DB
+from workflow.http.problem import Problem, status_of
 from workflow.http.ratelimit import public_rate_limit
 from workflow.http.responses import pdf_response
 from workflow.i18n import render_page

@@ -136,8 +136,8 @@ def render() -> bytes:
 def check_token(authorization: str | None) -> None:
     """With WORKFLOW_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape:
     compared in constant time; anything else is a 401 problem document."""
-    from workflow.http.problem import Problem
     from workflow.config import get_settings
+    from workflow.http.problem import Problem
 
     token = get_settings().metrics_token.get_secret_value()
     if not token:

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from workflow.models import Role
+from workflow.vocabulary import Role
 
 
 class Action(StrEnum):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from workflow.errors import RuleError
-from workflow.models import ActionItemStatus, Role, SessionStatus
+from workflow.vocabulary import ActionItemStatus, Role, SessionStatus
 
 # Every time the service takes in lies between these days (on the UTC clock as well), so no
 # arithmetic on a stored time (a calendar line, a reminder, an end past midnight) can ever

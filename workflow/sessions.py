@@ -18,7 +18,7 @@ from workflow import calendar_sequence, clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
 from workflow.db import names
-from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired, VersionConflict
+from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired
 from workflow.models import (
     AgendaItem,
     Forum,

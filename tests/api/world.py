@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests import factories
 from tests.conftest import ADMIN
 
 
@@ -81,71 +82,63 @@ class World:
 
 
 def build_world(client: TestClient) -> World:
+    """The world, built directly in the database (tests/factories.py): what the tests use it
+    for is the API and the pages, not how forums and people are made."""
     w = World(client)
-    w.forums["mayors"] = ok(
-        client.post(
-            "/api/v1/forums",
-            headers=ADMIN,
-            json={
-                "name": "Burgemeestersoverleg Oost-Brabant",
-                "kind": "mayors_forum",
-                "secretariat_email": "secretariaat@interleuven.example.org",
-                "secretariat_name": "Interleuven",
-            },
-        ),
-        201,
-    )["id"]
-    w.forums["taskforce"] = ok(
-        client.post(
-            "/api/v1/forums",
-            headers=ADMIN,
-            json={
-                "name": "Taskforce Spitsregio Leuven",
-                "kind": "taskforce",
-                "parent_id": w.forums["mayors"],
-                "languages": ["nl", "en"],
-                "secretariat_email": "taskforce@ersv.example.org",
-                "secretariat_name": "ERSV",
-            },
-        ),
-        201,
-    )["id"]
-    w.forums["cross_border"] = ok(
-        client.post(
-            "/api/v1/forums",
-            headers=ADMIN,
-            json={
-                "name": "Lokaal overleg grensgemeenten",
-                "kind": "local_consultation",
-                "languages": ["fr", "nl"],
-                "co_chairs_min": 2,
-                "co_chairs_max": 2,
-                "co_chairs_distinct_countries": True,
-            },
-        ),
-        201,
-    )["id"]
-
-    w.person("co_chair", "Mieke Vandenberghe")
-    w.person("co_chair_2", "Jan Peeters")
-    w.person("secretariat", "Sofie Janssens")
-    w.person("member", "Koen Wouters")
-    w.person("observer", "Els Claes")
-    w.person("outsider", "Pieter De Smet")
-    w.person("parent_co_chair", "Lieve Maes")
-    w.person("fr_mayor", "Geneviève Dubois", country="FR", language="fr")
-    w.person("be_mayor", "Stefaan Vermeulen")
-    w.person("be_mayor_2", "Hilde Goossens")
-
-    for person, role in [
-        ("co_chair", "co_chair"),
-        ("co_chair_2", "co_chair"),
-        ("secretariat", "secretariat"),
-        ("member", "member"),
-        ("observer", "observer"),
-    ]:
-        w.member("taskforce", person, role)
-    w.member("mayors", "parent_co_chair", "co_chair")
-    for person in ("fr_mayor", "be_mayor", "be_mayor_2"):
-        w.member("cross_border", person, "co_chair")
+    with factories.unit_of_work() as db:
+        mayors = factories.forum(
+            db,
+            "Burgemeestersoverleg Oost-Brabant",
+            kind="mayors_forum",
+            secretariat_email="secretariaat@interleuven.example.org",
+            secretariat_name="Interleuven",
+        )
+        taskforce = factories.forum(
+            db,
+            "Taskforce Spitsregio Leuven",
+            kind="taskforce",
+            parent_id=mayors.id,
+            languages=["nl", "en"],
+            secretariat_email="taskforce@ersv.example.org",
+            secretariat_name="ERSV",
+        )
+        cross_border = factories.forum(
+            db,
+            "Lokaal overleg grensgemeenten",
+            kind="local_consultation",
+            languages=["fr", "nl"],
+            co_chairs_min=2,
+            co_chairs_max=2,
+            co_chairs_distinct_countries=True,
+        )
+        forums = {"mayors": mayors, "taskforce": taskforce, "cross_border": cross_border}
+        people = {}
+        for key, name, country, language in [
+            ("co_chair", "Mieke Vandenberghe", "BE", "nl"),
+            ("co_chair_2", "Jan Peeters", "BE", "nl"),
+            ("secretariat", "Sofie Janssens", "BE", "nl"),
+            ("member", "Koen Wouters", "BE", "nl"),
+            ("observer", "Els Claes", "BE", "nl"),
+            ("outsider", "Pieter De Smet", "BE", "nl"),
+            ("parent_co_chair", "Lieve Maes", "BE", "nl"),
+            ("fr_mayor", "Geneviève Dubois", "FR", "fr"),
+            ("be_mayor", "Stefaan Vermeulen", "BE", "nl"),
+            ("be_mayor_2", "Hilde Goossens", "BE", "nl"),
+        ]:
+            people[key] = factories.person(db, key, name, country=country, language=language)
+            w.tokens[key] = factories.token(db, people[key], key)
+        for forum, person, role in [
+            ("taskforce", "co_chair", "co_chair"),
+            ("taskforce", "co_chair_2", "co_chair"),
+            ("taskforce", "secretariat", "secretariat"),
+            ("taskforce", "member", "member"),
+            ("taskforce", "observer", "observer"),
+            ("mayors", "parent_co_chair", "co_chair"),
+            ("cross_border", "fr_mayor", "co_chair"),
+            ("cross_border", "be_mayor", "co_chair"),
+            ("cross_border", "be_mayor_2", "co_chair"),
+        ]:
+            factories.member(db, forums[forum], people[person], role)
+        w.forums = {k: f.id for k, f in forums.items() if f.id is not None}
+        w.people = {k: p.id for k, p in people.items() if p.id is not None}
     return w

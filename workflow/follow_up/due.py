@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from workflow.models import ActionItemStatus, SessionStatus
+from workflow.vocabulary import ActionItemStatus, SessionStatus
 
 OPEN = (ActionItemStatus.open, ActionItemStatus.in_progress)
 

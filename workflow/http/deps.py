@@ -9,10 +9,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from sqlmodel import Session as DBSession
 
-from workflow.http.problem import Problem
 from workflow.auth import Principal, principal_for_token
 from workflow.config import get_settings
 from workflow.db import get_engine
+from workflow.http.problem import Problem
 from workflow.schemas import Moment, wire_flag, wire_whole_number
 
 

@@ -16,8 +16,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from workflow.http.problem import Problem
 from workflow.config import get_settings
+from workflow.http.problem import Problem
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from workflow.follow_up.due import (
     is_behind_target_path,
     progress_fraction,
 )
-from workflow.models import ActionItemStatus
+from workflow.vocabulary import ActionItemStatus
 
 SCHEMA_VERSION = 1
 

@@ -391,9 +391,9 @@ def readable_report(db: DBSession, principal: Principal, report_id: int) -> Foll
     else 403."""
     report = db.get(FollowUpReport, report_id)
     if report is None:
-        raise not_found("report", report_id)
+        raise NotFound("report %(id)s does not exist", id=report_id)
     if not may_read(principal, report):
-        raise forbidden()
+        raise Forbidden()
     return report
 
 
@@ -467,7 +467,7 @@ def latest(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpReport, For
 
 
 def agenda_item_for(db: DBSession, session_id: int, child_forum_id: int) -> AgendaItem:
-    """The session's report-back agenda item for a child forum (404 when it has none)."""
+    """The session's report-back agenda item for a child forum (NotFound when it has none)."""
     item = db.exec(
         select(AgendaItem).where(
             col(AgendaItem.session_id) == session_id,
@@ -475,5 +475,5 @@ def agenda_item_for(db: DBSession, session_id: int, child_forum_id: int) -> Agen
         )
     ).first()
     if item is None:
-        raise not_found("report-back agenda item for forum", child_forum_id)
+        raise NotFound("report-back agenda item for forum %(id)s does not exist", id=child_forum_id)
     return item

@@ -16,9 +16,9 @@ from sqlmodel import Session as DBSession
 
 from workflow import action_items, clock, rules, sessions, spine
 from workflow.errors import DomainError, VersionConflict
-from workflow.http.problem import Problem
 from workflow.follow_up import closing
 from workflow.http.deps import DB, PathId
+from workflow.http.problem import Problem
 from workflow.models import Attendance, MeetingSession, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import ActionItemCreate, AgendaItemUpdate, AttendanceMark, OutcomeRecord

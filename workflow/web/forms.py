@@ -3,7 +3,7 @@
 from typing import Any
 
 from workflow import rules
-from workflow.errors import Problem
+from workflow.http.problem import Problem
 from workflow.web.deps import form_id
 
 

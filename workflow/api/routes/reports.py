@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from workflow import sessions, spine
 from workflow.auth import Principal
-from workflow.errors import Forbidden, NotFound
+from workflow.errors import Forbidden
 from workflow.http.deps import DB, Caller, PathId, QueryId
 from workflow.http.responses import csv_response, other_versions, pdf_response
 from workflow.models import FollowUpReport, Person
