@@ -4,7 +4,7 @@ problem handlers every answer goes through."""
 
 from fastapi import APIRouter, FastAPI
 
-from workflow import mail_links, workflows
+from workflow import mail_links, tasks, workflows
 from workflow.api.routes import (
     action_items,
     directory,
@@ -45,6 +45,7 @@ WEB_MODULES = (
 
 def create_app() -> FastAPI:
     workflows.load()  # every workflow's composers, scans and listeners, before any request
+    tasks.load()  # what a request's commit owes the worker goes through the broker
     app = FastAPI(
         title="Forum workflow",
         version="0.1.0",

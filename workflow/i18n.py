@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_name
@@ -26,7 +26,6 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from workflow.config import get_settings
-from workflow.invitations.view import CalendarSession
 
 LANGUAGES = ("nl", "fr", "en")
 
@@ -141,12 +140,23 @@ def environment(language: str) -> Environment:
     return env
 
 
-def _local(session: CalendarSession) -> tuple[datetime, datetime]:
+class Span(Protocol):
+    """Anything that starts and ends in a zone: a session, or its calendar view."""
+
+    @property
+    def starts_at(self) -> datetime: ...  # aware
+    @property
+    def ends_at(self) -> datetime: ...  # aware
+    @property
+    def timezone(self) -> str: ...  # IANA name
+
+
+def _local(session: Span) -> tuple[datetime, datetime]:
     tz = ZoneInfo(session.timezone)
     return session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
 
 
-def format_when(session: CalendarSession, language: str) -> str:
+def format_when(session: Span, language: str) -> str:
     """'maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)' and the like."""
     locale = LOCALES[language_of(language)]
     start, end = _local(session)
@@ -163,7 +173,7 @@ def format_when(session: CalendarSession, language: str) -> str:
     return f"{span} ({zone})"
 
 
-def short_date(session: CalendarSession, language: str) -> str:
+def short_date(session: Span, language: str) -> str:
     return format_date(_local(session)[0], format="long", locale=LOCALES[language_of(language)])
 
 

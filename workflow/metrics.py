@@ -7,7 +7,6 @@ mail still to send, seconds since the follow-up scans last completed, and the qu
 in the broker. Worker-side task events go to Flower (Celery events are on).
 """
 
-import hmac
 import logging
 from collections.abc import Iterator
 
@@ -131,23 +130,3 @@ REGISTRY.register(_FromDatabase())
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
-
-
-def check_token(authorization: str | None) -> None:
-    """With WORKFLOW_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape:
-    compared in constant time; anything else is a 401 problem document."""
-    from workflow.config import get_settings
-    from workflow.http.problem import Problem
-
-    token = get_settings().metrics_token.get_secret_value()
-    if not token:
-        return
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
-        raise Problem(
-            401,
-            "the metrics need the metrics token: Authorization: Bearer <WORKFLOW_METRICS_TOKEN>",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )

@@ -145,18 +145,40 @@ def mark_owed(db: DBSession, delivery_ids: list[int]) -> None:
     after_commit(db).deliveries.extend(delivery_ids)
 
 
+class Queue:
+    """How a process hands work to the worker after a commit. The task layer installs the
+    real one (workflow/tasks) when it is imported; until then nothing is queued, and the
+    sweep finds the work in the database within one interval."""
+
+    def reconcile(self, session_id: int) -> None:
+        _unqueued("reconcile session", session_id)
+
+    def send(self, delivery_id: int) -> None:
+        _unqueued("send delivery", delivery_id)
+
+
+def _unqueued(what: str, ident: int) -> None:
+    log.warning("no task queue in this process: %s %s waits for the sweep", what, ident)
+
+
+_queue = Queue()
+
+
+def queue_through(queue: Queue) -> None:
+    """Said once by the task layer: after a commit, work goes to the broker through it."""
+    global _queue
+    _queue = queue
+
+
 def commit(db: DBSession) -> None:
     """Commit, then ask the worker to reconcile what changed and send what is owed. If the
     broker is unreachable the change stays committed and the periodic sweep picks it up."""
     owed: AfterCommit = db.info.pop(_AFTER_COMMIT, None) or AfterCommit()
     db.commit()
-    if owed.sessions or owed.deliveries:
-        from workflow.tasks import enqueue_reconcile, enqueue_send
-
-        for session_id in sorted(owed.sessions):
-            enqueue_reconcile(session_id)
-        for delivery_id in owed.deliveries:
-            enqueue_send(delivery_id)
+    for session_id in sorted(owed.sessions):
+        _queue.reconcile(session_id)
+    for delivery_id in owed.deliveries:
+        _queue.send(delivery_id)
 
 
 def discard(db: DBSession) -> None:

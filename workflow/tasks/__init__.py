@@ -19,7 +19,7 @@ from celery import Celery, signals
 from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
-from workflow import logs, schedule
+from workflow import logs, schedule, spine
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -159,3 +159,21 @@ def enqueue_send(delivery_id: int) -> None:
 
 def enqueue_sign_in(request_id: int) -> None:
     _enqueue("workflow.sign_in_requested", request_id)
+
+
+class _Broker(spine.Queue):
+    def reconcile(self, session_id: int) -> None:
+        enqueue_reconcile(session_id)
+
+    def send(self, delivery_id: int) -> None:
+        enqueue_send(delivery_id)
+
+
+# Every process that imports the task layer (the application, the worker, the command
+# line) queues what its commits owe through the broker.
+spine.queue_through(_Broker())
+
+
+def load() -> None:
+    """Importing this package installed the broker as the spine's queue; calling it says so
+    where a process starts."""

@@ -218,7 +218,7 @@ def _shown(db: DBSession, session: MeetingSession, language: str) -> dict[str, s
     co_chairs = [p.name for p in sessions.participants(db, session.id) if p.role == "co_chair"]  # type: ignore[arg-type]  # a stored row has its id
     return {
         "title": session.title,
-        "when": format_when(session, language),  # type: ignore[arg-type]  # reads what both types have
+        "when": format_when(session, language),
         "location": session.location or "–",
         "online_url": session.online_url or "–",
         "co_chairs": ", ".join(co_chairs) or "–",

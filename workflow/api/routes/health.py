@@ -1,9 +1,12 @@
+import hmac
 import logging
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from workflow.config import get_settings
 from workflow.db import ping
+from workflow.http.problem import Problem
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -19,10 +22,27 @@ def prometheus_metrics(request: Request) -> Response:
     `Authorization: Bearer <token>` may read them (401 otherwise)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    from workflow.metrics import check_token, render
+    from workflow.metrics import render
 
-    check_token(request.headers.get("authorization"))
+    _check_metrics_token(request.headers.get("authorization"))
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_metrics_token(authorization: str | None) -> None:
+    """With WORKFLOW_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape:
+    compared in constant time; anything else is a 401 problem document."""
+    token = get_settings().metrics_token.get_secret_value()
+    if not token:
+        return
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise Problem(
+            401,
+            "the metrics need the metrics token: Authorization: Bearer <WORKFLOW_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
 
 
 @router.get("/healthz")
