@@ -1,16 +1,18 @@
 """Every workflow, imported once when a process starts, so that each has declared what it
 brings to the shared machinery before any of it runs: the composers of its mail
-(`outbox.register`, beside each composer) and its part of the follow-up scan
-(`schedule.scan`, beside each scan).
+(`outbox.register`, beside each composer), its part of the follow-up scan
+(`schedule.scan`, beside each scan) and what follows a session's changes
+(`@spine.on_session_changed`, beside each listener: reminders, report-backs).
 
 The API (create_app), the worker and beat (workflow/tasks) call `load()`. The outbox refuses
 to owe a mail whose reason no composer was registered for, so a process that skipped this
-fails at once, not in the worker.
+fails at once, not in the worker; the spine, likewise, refuses a session change before the
+listeners are all registered, so none is lost unseen.
 """
 
 from types import ModuleType
 
-from workflow import directory, sign_in
+from workflow import directory, sign_in, spine
 from workflow.follow_up import compose as follow_up_mail
 from workflow.follow_up import digests, reminders
 from workflow.invitations import compose as invitation_mail
@@ -28,6 +30,7 @@ WORKFLOWS: tuple[ModuleType, ...] = (
     report_back,
     digests,
 )
+spine.all_listeners_registered()
 
 
 def load() -> tuple[ModuleType, ...]:
