@@ -31,7 +31,7 @@ def build_message(
         from_name=f"{session.organizer_name} via Forum workflow",
         from_addr=from_addr,
         reply_to_name=session.organizer_name,
-        reply_to_addr=session.organizer_email,
+        reply_to_addr=session.reply_to_email or session.organizer_email,
         to_name=mail.recipient.name,
         to_addr=mail.recipient.email,
         subject=rendered.subject,
