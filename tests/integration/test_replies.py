@@ -266,3 +266,38 @@ def test_replies_from_mail_clients_reach_the_answers_with_nobody_forwarding(live
         assert kind in listed.stdout, listed.stdout
     assert all(answer == _answer_of(live, pid) for pid, answer in expected.items())
     assert session_id
+
+
+def test_idle_wakes_the_reader_when_a_reply_arrives() -> None:
+    """`workflow replies watch` waits with IMAP IDLE: it returns as soon as dovecot says a
+    message arrived, not when the wait runs out."""
+    import threading
+    import time
+
+    from workflow.replies.imap import _idle
+
+    replies.require_imap()
+    inbox, _, _ = replies.new_folders()
+    conn = replies.imap()
+    conn.select(f'"{inbox}"')
+    raw = replies.render(
+        "words",
+        uid="x@forum-workflow.example.org",
+        attendee="jan@example.org",
+        attendee_name="Jan Peeters",
+        reply_address=f"replies+{inbox}@forum.test",
+        organizer_name=SECRETARIAT[0],
+        starts_at=datetime(2027, 3, 29, 12, tzinfo=UTC),
+    )
+
+    def deliver() -> None:
+        time.sleep(1)
+        _lmtp({"reply_address": f"replies+{inbox}@forum.test"}, raw)
+
+    threading.Thread(target=deliver).start()
+    began = time.monotonic()
+    _idle(conn, 20)
+    assert time.monotonic() - began < 10
+    _, data = conn.uid("SEARCH", "ALL")
+    assert len(data[0].split()) == 1  # the connection is usable after DONE
+    conn.logout()

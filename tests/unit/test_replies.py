@@ -177,3 +177,44 @@ def test_with_a_reply_address_words_still_reach_the_secretariat() -> None:
         date=datetime(2027, 3, 1, tzinfo=UTC),
     )
     assert "taskforce@ersv.example.org" in str(msg2["Reply-To"])
+
+
+def test_the_ledger_records_once_and_keeps_what_it_could_not_apply(tmp_path: Any) -> None:
+    """On a SQLite database of its own: a reply for no session is recorded as failed with
+    the reason (nothing of it applied), mail that is no reply as such; read again, neither
+    is recorded twice."""
+    from sqlmodel import Session as DBSession
+    from sqlmodel import SQLModel, create_engine, select
+
+    from workflow.models import InboundMessage
+    from workflow.replies import inbound
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    SQLModel.metadata.create_all(engine)
+    unknown = _reply("thunderbird", message_id="<unknown-1@example.net>")
+    forged = _reply("apple", message_id="<forged-1@example.net>").replace(
+        b"From: Jan Peeters <jan.peeters@example.org>", b"From: Someone <someone@example.org>"
+    )
+    words = _reply("words", message_id="<words-1@example.net>")
+    with DBSession(engine) as db:
+        first = inbound.process(db, unknown, mailbox="imap://test")
+        assert (first.outcome, first.first_time) == (inbound.FAILED, True)
+        assert first.reason and "calendar UID" in first.reason
+        wrong = inbound.process(db, forged, mailbox="imap://test")
+        assert wrong.outcome == inbound.FAILED and "not by the ATTENDEE" in (wrong.reason or "")
+        no = inbound.process(db, words, mailbox="imap://test", uidvalidity=7, uid=3)
+        assert (no.outcome, no.kind) == (inbound.NOT_A_REPLY, "no_calendar")
+        for raw in (unknown, forged, words):
+            again = inbound.process(db, raw, mailbox="imap://test")
+            assert not again.first_time
+        assert len(db.exec(select(InboundMessage)).all()) == 3
+        assert inbound.settled_uids(db, "imap://test", 7) == set()
+        inbound.settle(db, no.id)
+        assert inbound.settled_uids(db, "imap://test", 7) == {3}
+        left = inbound.left_for_the_secretariat(db)
+        assert [r.message_key for r in left] == [
+            "<words-1@example.net>",
+            "<forged-1@example.net>",
+            "<unknown-1@example.net>",
+        ]
+    engine.dispose()

@@ -243,6 +243,9 @@ def _poll(settings: Settings, conn: imaplib.IMAP4 | None) -> PollResult:
     own = conn is None
     conn = conn or connect(settings)
     try:
+        for folder in (settings.imap_processed_folder, settings.imap_unprocessed_folder):
+            if folder:
+                conn.create(_quote(folder))  # NO when it exists already: fine
         uidvalidity = _select(conn, settings.imap_folder)
         mailbox = mailbox_name(settings)
         uids = _ok(conn.uid("SEARCH", "UNFLAGGED", "UNDELETED"), "SEARCH")
