@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from workflow.config import ensure_secret_key_file, get_settings
+from workflow.replies.cli import replies_app
 
 app = typer.Typer(
     help="Consultation workflow for inter-municipal mayors' forums.",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(replies_app, name="replies")
 log = logging.getLogger("workflow.cli")
 
 

@@ -42,6 +42,33 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     mail_from: str = "noreply@forum-workflow.example.org"
 
+    # Calendar replies (workflow/replies). The ORGANIZER of every invitation when set, so a
+    # client's Accept comes back to the service; the secretariat stays the Reply-To. Unset,
+    # the ORGANIZER is the secretariat's mailbox as before and replies are not read.
+    reply_address: str = Field(default="", max_length=254)
+    # The mailbox behind reply_address, read over IMAP (empty host: not read).
+    imap_host: str = ""
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_tls: bool = True  # TLS from the first byte (993); false with imap_starttls or plain
+    imap_starttls: bool = False
+    imap_user: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_folder: str = "INBOX"
+    # Where applied replies go after their commit; empty: they stay, marked \Seen.
+    imap_processed_folder: str = "Processed"
+    # Where mail that is no reply (out-of-office, bounces, words) goes for the secretariat;
+    # empty: it stays in imap_folder, unread and \Flagged.
+    imap_unprocessed_folder: str = ""
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
+    imap_timeout: float = Field(default=30.0, gt=0)
+    # OAuth2 (SASL XOAUTH2) instead of the password, e.g. Microsoft 365: a client-credentials
+    # token from the Microsoft identity platform for the app registration.
+    imap_oauth2_tenant: str = ""
+    imap_oauth2_client_id: str = ""
+    imap_oauth2_client_secret: SecretStr = SecretStr("")
+    imap_oauth2_scope: str = "https://outlook.office365.com/.default"
+    imap_oauth2_token_url: str = ""  # default: the tenant's v2.0 token endpoint
+
     # HTTP API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000

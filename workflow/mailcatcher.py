@@ -17,6 +17,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 
+from workflow.config import get_settings
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,24 @@ class CaptureHandler:
         tmp.write_bytes(header + content)
         os.replace(tmp, self.directory / name)  # readers never see half a message
         log.info("captured mail for %s in %s", ", ".join(envelope.rcpt_tos), name)
+        reply_address = get_settings().reply_address.strip().lower()
+        if reply_address and reply_address in (r.strip().lower() for r in envelope.rcpt_tos):
+            # The embedded mode's reply mailbox: a calendar client's answer is applied at
+            # once, through the same ledger as a reply read over IMAP.
+            await asyncio.to_thread(_apply_reply, content, name)
         return "250 Message accepted for delivery"
+
+
+def _apply_reply(content: bytes, name: str) -> None:
+    from workflow.db import db_session
+    from workflow.replies import inbound
+
+    try:
+        with db_session() as db:
+            outcome = inbound.process(db, content, mailbox="smtp")
+            inbound.settle(db, outcome.id)
+    except Exception:
+        log.exception("the reply in %s was captured but not applied", name)
 
 
 def read_captured(directory: Path) -> list[Any]:

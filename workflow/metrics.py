@@ -4,7 +4,8 @@ Counted in the API process: HTTP requests by method, route template and status, 
 duration. Read at scrape time, so every API process reports the same figures whichever one
 is scraped: deliveries by reason and status (the send task's outcomes), the age of the oldest
 mail still to send, seconds since the follow-up scans last completed, and the queue's depth
-in the broker. Worker-side task events go to Flower (Celery events are on).
+in the broker, and the messages read from the reply mailbox by outcome. Worker-side task
+events go to Flower (Celery events are on).
 """
 
 import logging
@@ -48,7 +49,7 @@ class _FromDatabase:
 
     def collect(self) -> Iterator[Metric]:
         from workflow.db import get_engine
-        from workflow.models import Delivery, DeliveryStatus, ScanMark
+        from workflow.models import Delivery, DeliveryStatus, InboundMessage, ScanMark
 
         deliveries = GaugeMetricFamily(
             "workflow_deliveries", "Mails owed, by reason and status", labels=["reason", "status"]
@@ -61,8 +62,20 @@ class _FromDatabase:
             "workflow_follow_up_scan_age_seconds",
             "Seconds since beat's follow-up scan last completed",
         )
+        inbound = GaugeMetricFamily(
+            "workflow_inbound_messages",
+            "Messages read from the reply mailbox, by outcome (applied, not_a_reply, failed: "
+            "left for the secretariat) and kind",
+            labels=["outcome", "kind"],
+        )
         try:
             with DBSession(get_engine()) as db:
+                for outcome, kind, n in db.exec(
+                    select(
+                        col(InboundMessage.outcome), col(InboundMessage.kind), func.count()
+                    ).group_by(col(InboundMessage.outcome), col(InboundMessage.kind))
+                ):
+                    inbound.add_metric([outcome, kind], n)
                 for reason, status, n in db.exec(
                     select(col(Delivery.reason), col(Delivery.status), func.count()).group_by(
                         col(Delivery.reason), col(Delivery.status)
@@ -84,6 +97,7 @@ class _FromDatabase:
             log.warning("metrics: database unavailable: %s", exc)
             return
         yield deliveries
+        yield inbound
         yield oldest
         yield scan_age
         depth = _queue_depth()

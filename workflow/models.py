@@ -394,3 +394,28 @@ class Event(SQLModel, table=True):
     session_id: int | None = Field(default=None, foreign_key="meeting_session.id", index=True)
     action_item_id: int | None = Field(default=None, foreign_key="action_item.id", index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InboundMessage(SQLModel, table=True):
+    """One message read from the reply mailbox (or given to the embedded capture server),
+    recorded in the transaction that applies it, before the mailbox is told: a message seen
+    again (a restart between commit and move, a second copy) is recognised by its key and
+    applies nothing. `outcome`: applied, not_a_reply (left for the secretariat) or failed
+    (a calendar reply the service could not apply, with the reason; left too)."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The Message-ID, or sha256:<hex> of the raw bytes when it has none.
+    message_key: str = Field(max_length=300, unique=True)
+    mailbox: str = Field(max_length=300)  # imap://user@host/folder, or smtp
+    uidvalidity: int | None = None
+    uid: int | None = None
+    outcome: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=30)  # reply | auto_reply | bounce | no_calendar | ...
+    reason: str | None = Field(default=None, max_length=500)
+    sender: str | None = Field(default=None, max_length=254)
+    subject: str | None = Field(default=None, max_length=300)
+    received_at: datetime = created_column()
+    # When the mailbox was told (moved or flagged); empty while that is still to do.
+    settled_at: datetime | None = utc_column(nullable=True)

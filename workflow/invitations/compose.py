@@ -85,7 +85,12 @@ def calendar_session(
         status=session.status,
         forum_name=forum.name,
         organizer_name=forum.secretariat_name or forum.name,
-        organizer_email=forum.secretariat_email or settings.mail_from,
+        # With a reply address, a client's Accept comes back to the service, and the
+        # secretariat is the Reply-To for a person who answers in words (workflow/replies).
+        organizer_email=settings.reply_address or forum.secretariat_email or settings.mail_from,
+        reply_to_email=(
+            (forum.secretariat_email or settings.mail_from) if settings.reply_address else None
+        ),
         attendees=tuple(
             Attendee(name=name, email=email, role=role, partstat=partstat, language=language)
             for name, email, role, partstat, language in rows
@@ -204,7 +209,7 @@ def build_message(
         from_name=f"{session.organizer_name} via Forum workflow",
         from_addr=from_addr,
         reply_to_name=session.organizer_name,
-        reply_to_addr=session.organizer_email,
+        reply_to_addr=session.reply_to_email or session.organizer_email,
         to_name=mail.recipient.name,
         to_addr=mail.recipient.email,
         subject=rendered.subject,

@@ -55,6 +55,9 @@ class CalendarSession:
     online_url: str | None = None
     cancel_reason: str | None = None
     url: str | None = None  # the session's page
+    # Where a person answering the mail in words writes (Reply-To), when the ORGANIZER is the
+    # service's reply address rather than the secretariat's mailbox; None: the ORGANIZER.
+    reply_to_email: str | None = None
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,13 @@ def make_celery() -> Celery:
         task_send_sent_event=True,
         beat_schedule=schedule.beat_schedule(settings),
     )
+    if settings.imap_host:
+        # Calendar replies in the reply mailbox (workflow/replies): read every poll interval.
+        app.conf.beat_schedule["replies"] = {
+            "task": "workflow.read_replies",
+            "schedule": settings.imap_poll_seconds,
+            "options": {"expires": settings.imap_poll_seconds},
+        }
     if settings.effective_broker_url.startswith(("redis", "rediss")):
         # Above the longest task; a lost message is re-driven by the sweep anyway.
         app.conf.broker_transport_options = {"visibility_timeout": 3600}

@@ -93,3 +93,16 @@ def follow_up() -> dict[str, int]:
     if any(counts.values()):
         log.info("follow-up owes %s", counts)
     return counts
+
+
+@celery_app.task(name="workflow.read_replies")
+def read_replies() -> dict[str, int]:
+    """One pass over the reply mailbox (workflow/replies/imap.py); safe to run twice at once:
+    the ledger's unique key lets only one of them apply a message."""
+    from workflow.replies import imap
+
+    try:
+        return imap.poll_once().as_dict()
+    except imap.ImapError as exc:
+        log.warning("reply mailbox not read: %s; tried again next time", exc)
+        return {"error": 1}
