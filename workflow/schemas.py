@@ -428,6 +428,8 @@ class ParticipantRead(Output):
     role: str
     partstat: PartStat
     attendance: Attendance | None = None
+    # With partstat "delegated": the deputy (a participant too) the invitation went to.
+    delegated_to_person_id: int | None = None
 
 
 class SessionSummary(Output):
@@ -626,6 +628,7 @@ class AnswerSummary(BaseModel):
     tentative: list[ParticipantRead]
     declined: list[ParticipantRead]
     needs_action: list[ParticipantRead]
+    delegated: list[ParticipantRead] = []
 
 
 class DeliveryRead(Output):

@@ -43,6 +43,7 @@ PARTSTAT = {
     "accepted": "ACCEPTED",
     "tentative": "TENTATIVE",
     "declined": "DECLINED",
+    "delegated": "DELEGATED",
 }
 FEED_REFRESH = timedelta(hours=1)  # how often subscribed clients should fetch a feed again
 
