@@ -252,6 +252,7 @@ def _composers() -> dict[str, Any]:
     # Each workflow composes its own mail; the outbox only knows how to deliver it.
     from workflow import directory, sign_in
     from workflow.follow_up import compose as follow_up
+    from workflow.invitations import counters
     from workflow.invitations.compose import compose as calendar_mail
     from workflow.reports import mail as report_mail
 
@@ -269,6 +270,7 @@ def _composers() -> dict[str, Any]:
         "report": report_mail.compose,
         sign_in.REASON: sign_in.compose,
         directory.ADDRESS_CHANGED: directory.compose_address_changed,
+        counters.REASON: counters.compose,
     }
 
 

@@ -623,6 +623,23 @@ class TokenCreated(Output):
 # Invitations ----------------------------------------------------------------------------
 
 
+class CounterRead(Output):
+    """A new time a participant proposed from their calendar (iTIP COUNTER)."""
+
+    id: int
+    session_id: int
+    person_id: int
+    name: str
+    email: str
+    sequence: int
+    dtstamp: datetime
+    starts_at: datetime
+    ends_at: datetime
+    comment: str | None
+    status: str  # open | adopted | declined
+    decided_at: datetime | None
+
+
 class AnswerSummary(BaseModel):
     accepted: list[ParticipantRead]
     tentative: list[ParticipantRead]

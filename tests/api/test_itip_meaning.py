@@ -13,9 +13,10 @@ from sqlmodel import col, select
 from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from workflow.db import db_session
-from workflow.invitations import answers, rsvp
+from workflow.invitations import answers, counters, rsvp
 from workflow.invitations.reconcile import reconcile_session
 from workflow.models import Delivery
+from workflow.outbox import compose_mail
 
 CAL = {**ADMIN, "Content-Type": "text/calendar"}
 
@@ -277,3 +278,67 @@ def test_refresh_sends_the_current_request_again_once_per_message(w: World) -> N
     assert len(keys) == 3 and all(k.startswith(f"calendar:{s['id']}:") for k in keys)
     # Nothing else changed: the reconcile owes nothing new.
     assert reconcile_session(s["id"])[1] == []
+
+
+def counter(uid: str, email: str, starts: datetime, *, comment: str | None = None) -> bytes:
+    body = itip(uid, email, method="COUNTER").decode()
+    extra = (
+        f"DTSTART:{starts:%Y%m%dT%H%M%SZ}\r\n"
+        f"DTEND:{starts + timedelta(hours=2):%Y%m%dT%H%M%SZ}\r\n"
+        + (f"COMMENT:{comment}\r\n" if comment else "")
+    )
+    return body.replace("END:VEVENT", extra + "END:VEVENT").encode()
+
+
+def test_a_proposed_time_is_adopted_or_declined_by_the_co_chairs(w: World) -> None:
+    s = w.schedule()
+    later = datetime.fromisoformat(s["starts_at"]).astimezone(UTC) + timedelta(days=1)
+    body = counter(s["uid"], "member@example.org", later, comment="Kan het een dag later?")
+    ok(w.client.post("/api/v1/itip/reply", content=body, headers=CAL))
+    ok(w.client.post("/api/v1/itip/reply", content=body, headers=CAL))  # handed in twice
+    other = counter(s["uid"], "observer@example.org", later + timedelta(days=1))
+    ok(w.client.post("/api/v1/itip/reply", content=other, headers=CAL))
+    url = f"/api/v1/sessions/{s['id']}/proposals"
+    assert w.client.get(url, headers=w.auth("member")).status_code == 403
+    found = ok(w.client.get(url, headers=w.auth("co_chair")))
+    assert [(p["email"], p["status"]) for p in found] == [
+        ("observer@example.org", "open"),
+        ("member@example.org", "open"),
+    ]
+    mine = found[1]
+    assert mine["comment"] == "Kan het een dag later?"
+    assert datetime.fromisoformat(mine["starts_at"]) == later
+
+    # Declined: the proposer is owed a DECLINECOUNTER, once.
+    declined = ok(w.client.post(f"{url}/{found[0]['id']}/decline", headers=w.auth("co_chair")))
+    assert declined["status"] == "declined"
+    again = w.client.post(f"{url}/{found[0]['id']}/decline", headers=w.auth("co_chair"))
+    assert again.status_code == 409
+    with db_session() as db:
+        (mail,) = db.exec(select(Delivery).where(col(Delivery.reason) == counters.REASON)).all()
+        assert mail.person_id == w.people["observer"]
+        composed = compose_mail(db, mail)
+    message = composed.message
+    parts = {p.get_content_type(): p for p in message.walk()}
+    assert parts["text/calendar"].get_param("method") == "DECLINECOUNTER"
+    cal = icalendar.Calendar.from_ical(parts["text/calendar"].get_payload(decode=True))
+    assert cal["METHOD"] == "DECLINECOUNTER"
+    (event,) = cal.walk("VEVENT")
+    assert event["UID"] == s["uid"] and str(event["ATTENDEE"]).endswith("observer@example.org")
+    text = parts["text/plain"].get_content()
+    assert "niet overgenomen" in message["Subject"] and "blijft zoals gepland" in text
+
+    # Adopted: a normal reschedule, If-Match and all.
+    adopt = f"{url}/{mine['id']}/adopt"
+    assert w.client.post(adopt, headers=w.auth("co_chair")).status_code == 428
+    moved = w.client.post(adopt, headers={**w.auth("co_chair"), "If-Match": '"1"'})
+    assert moved.status_code == 200, moved.text
+    assert moved.headers["ETag"] == '"2"' and moved.json()["sequence"] == 1
+    assert datetime.fromisoformat(moved.json()["starts_at"]) == later
+    assert [p["status"] for p in ok(w.client.get(url, headers=w.auth("co_chair")))] == [
+        "declined",
+        "adopted",
+    ]
+    assert (
+        w.client.post(adopt, headers={**w.auth("co_chair"), "If-Match": '"2"'}).status_code == 409
+    )

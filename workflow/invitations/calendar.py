@@ -184,6 +184,35 @@ def build_event_calendar(
     return cal.to_ical()
 
 
+def build_declinecounter(
+    session: CalendarSession,
+    attendee: Attendee,
+    *,
+    proposed: tuple[datetime, datetime],
+    dtstamp: datetime,
+    comment: str,
+) -> bytes:
+    """METHOD:DECLINECOUNTER (RFC 5546 3.2.8) to the attendee who proposed `proposed`: the
+    session's UID and SEQUENCE, the organizer, that attendee, and why as COMMENT. The
+    declined times are carried as DTSTART/DTEND, as the COUNTER had them."""
+    tz = ZoneInfo(session.timezone)
+    cal = _calendar(Method.declinecounter)
+    years = {*_years(session), *(t.astimezone(tz).year for t in proposed)}
+    cal.add_component(vtimezone(session.timezone, years))
+    event = Event()
+    event.add("uid", _line(session.uid))
+    event.add("dtstamp", _aware(dtstamp, "dtstamp").astimezone(UTC))
+    event.add("sequence", session.sequence)
+    event.add("dtstart", _local(proposed[0], tz, "proposed start"))
+    event.add("dtend", _local(proposed[1], tz, "proposed end"))
+    event.add("summary", _text(session.title))
+    event.add("organizer", _address(session.organizer_email, session.organizer_name))
+    event.add("attendee", _attendee(attendee, None))
+    event.add("comment", _text(comment))
+    cal.add_component(event)
+    return cal.to_ical()
+
+
 TODO_STATUS = {
     "open": "NEEDS-ACTION",
     "in_progress": "IN-PROCESS",

@@ -19,11 +19,12 @@ from workflow import action_items, rules, sessions, spine
 from workflow.api.deps import DB, PathId
 from workflow.api.routes.invitations import calendar_file
 from workflow.errors import Problem
-from workflow.invitations import answers
+from workflow.invitations import answers, counters
 from workflow.invitations.owed import Owed, ParticipantState, owed
 from workflow.invitations.reconcile import calendar_mail, last_calendar_mail
 from workflow.invitations.render import format_when
 from workflow.models import (
+    CounterProposal,
     Delivery,
     FollowUpReport,
     Forum,
@@ -232,7 +233,7 @@ def _last_mail(db: DBSession, session_id: int) -> dict[int, Delivery]:
     return {d.person_id: d for d in db.exec(calendar_mail(session_id, Delivery)).all()}
 
 
-DONE = ("scheduled", "rescheduled", "cancelled", "answered")
+DONE = ("scheduled", "rescheduled", "cancelled", "answered", "counter_declined")
 
 
 @router.get("/sessions/{session_id}")
@@ -299,6 +300,8 @@ def session_view(
         done=done if done in DONE or done in after.get("done_kinds", ()) else None,
         mine=next((p for p in participants if p.person_id == v.me.person_id), None),
         after=after,
+        # New times participants proposed from their calendar: the managers' to decide.
+        proposals=counters.proposals(db, session_id) if manages else [],
     )
 
 
@@ -406,8 +409,34 @@ def _change_page(
 
 
 @router.get("/sessions/{session_id}/reschedule")
-def reschedule_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
-    return _change_page(v, db, "reschedule.html", _changeable(v, db, session_id))
+def reschedule_form(
+    session_id: PathId, v: SignedIn, db: DB, proposal: int | None = None
+) -> HTMLResponse:
+    """The reschedule form; with `proposal`, filled in with a participant's proposed time
+    (adopting it goes through the same preview and confirmation as any reschedule)."""
+    session = _changeable(v, db, session_id)
+    values: dict[str, Any] = {}
+    if proposal is not None:
+        found = db.get(CounterProposal, proposal)
+        if found is None or found.session_id != session_id:
+            raise Problem(404, f"no proposal {proposal} for this session")
+        tz = rules.zone(session.timezone)
+        start, end = found.starts_at.astimezone(tz), found.ends_at.astimezone(tz)
+        values = {
+            "date": start.date().isoformat(),
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+            "proposal": found.id,
+        }
+    return _change_page(v, db, "reschedule.html", session, values=values)
+
+
+@router.post("/sessions/{session_id}/proposals/{proposal_id}/decline")
+def decline_proposal(session_id: PathId, proposal_id: PathId, v: SignedInPost, db: DB) -> Response:
+    """Keep the session as it is; the participant who proposed is told (DECLINECOUNTER)."""
+    counters.decline(db, v.me, session_id, proposal_id)
+    spine.commit(db)
+    return redirect(v, f"/sessions/{session_id}?done=counter_declined")
 
 
 async def _change(
@@ -464,7 +493,10 @@ async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: 
             if form.get("co_chairs_shown")
             else None,
         )
-        return sessions.update(db, v.me, session_id, data, _version(form))
+        session = sessions.update(db, v.me, session_id, data, _version(form))
+        if form.get("proposal"):
+            counters.adopted_by_reschedule(db, v.me, session, _ids([form.get("proposal")])[0])
+        return session
 
     return await _change(request, v, db, session_id, "reschedule.html", apply)
 
