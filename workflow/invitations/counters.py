@@ -14,7 +14,13 @@ from workflow.errors import Problem, not_found
 from workflow.follow_up.compose import mail_envelope
 from workflow.invitations.calendar import build_declinecounter
 from workflow.invitations.compose import Composed, Superseded, calendar_session
-from workflow.invitations.render import N_, format_when, language_of, render_named
+from workflow.invitations.render import (
+    N_,
+    RenderedMail,
+    format_when,
+    language_of,
+    render_named,
+)
 from workflow.invitations.view import Attendee, CalendarSession, Method
 from workflow.mailmessage import build, calendar_attachment
 from workflow.models import (
@@ -136,6 +142,28 @@ def proposed_when(
     return format_when(replace(cal, starts_at=starts_at, ends_at=ends_at), language)
 
 
+def render_declinecounter(
+    language: str,
+    cal: CalendarSession,
+    person_name: str,
+    proposed: tuple[datetime, datetime],
+) -> RenderedMail:
+    """The mail telling a participant their proposed time is not adopted (pure, for
+    snapshots): the time they proposed and the one the session keeps, in their language."""
+    language = language_of(language)
+    return render_named(
+        REASON,
+        language,
+        SUBJECT,
+        title=cal.title,
+        person_name=person_name,
+        forum_name=cal.forum_name,
+        proposed=proposed_when(cal, *proposed, language),
+        current=format_when(cal, language),
+        cancelled=cal.status != "scheduled",
+    )
+
+
 def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     """The DECLINECOUNTER mail, in the proposer's language (the outbox's composer)."""
     proposal = db.get(CounterProposal, (delivery.data or {}).get("proposal_id"))
@@ -150,19 +178,8 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     ).first()
     forum = db.get(Forum, session.forum_id)
     cal = calendar_session(db, session, chairs_only=True)
-    language = language_of(person.language)
-    proposed = proposed_when(cal, proposal.starts_at, proposal.ends_at, language)
-    current = format_when(cal, language)
-    rendered = render_named(
-        REASON,
-        language,
-        SUBJECT,
-        title=session.title,
-        person_name=person.name,
-        forum_name=cal.forum_name,
-        proposed=proposed,
-        current=current,
-        cancelled=session.status != "scheduled",
+    rendered = render_declinecounter(
+        person.language, cal, person.name, (proposal.starts_at, proposal.ends_at)
     )
     me = Attendee(
         name=person.name,
