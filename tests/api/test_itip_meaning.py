@@ -342,3 +342,16 @@ def test_a_proposed_time_is_adopted_or_declined_by_the_co_chairs(w: World) -> No
     assert (
         w.client.post(adopt, headers={**w.auth("co_chair"), "If-Match": '"2"'}).status_code == 409
     )
+
+
+def test_a_proposed_time_is_in_the_persons_data_and_goes_with_it(w: World) -> None:
+    s = w.schedule()
+    later = datetime.fromisoformat(s["starts_at"]).astimezone(UTC) + timedelta(days=1)
+    body = counter(s["uid"], "member@example.org", later, comment="Liever dinsdag")
+    ok(w.client.post("/api/v1/itip/reply", content=body, headers=CAL))
+    me = w.people["member"]
+    data = ok(w.client.get(f"/api/v1/people/{me}/export", headers=w.auth("member")))
+    assert [p["comment"] for p in data["proposed_times"]] == ["Liever dinsdag"]
+    done = ok(w.client.delete(f"/api/v1/people/{me}", headers=ADMIN))["erased"]
+    assert done["proposed_times"] == 1
+    assert ok(w.client.get(f"/api/v1/sessions/{s['id']}/proposals", headers=ADMIN)) == []
