@@ -495,7 +495,10 @@ async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: 
         )
         session = sessions.update(db, v.me, session_id, data, _version(form))
         if form.get("proposal"):
-            counters.adopted_by_reschedule(db, v.me, session, _ids([form.get("proposal")])[0])
+            proposal_id = form_id(form.get("proposal"))
+            if proposal_id is None:
+                raise Problem(404, "no such proposal for this session")
+            counters.adopted_by_reschedule(db, v.me, session, proposal_id)
         return session
 
     return await _change(request, v, db, session_id, "reschedule.html", apply)
