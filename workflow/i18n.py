@@ -68,6 +68,7 @@ ANSWERS = {
     "tentative": N_("I may attend"),
     "declined": N_("I will not attend"),
     "needs_action": N_("no answer yet"),
+    "delegated": N_("passed on to a deputy"),
 }
 
 

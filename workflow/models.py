@@ -169,8 +169,40 @@ class Participant(SQLModel, table=True):
     # Removed participants stay as rows so the reconciler knows a CANCEL is owed.
     removed_at: datetime | None = utc_column(nullable=True)
     responded_at: datetime | None = utc_column(nullable=True)
+    # Which answer is applied (RFC 5546 2.1.5): the SEQUENCE it answered and its DTSTAMP (for
+    # an answer by link, the session's SEQUENCE then and the moment). A reply is applied only
+    # when (SEQUENCE, DTSTAMP) is newer, whatever the order in which replies arrive.
+    answer_sequence: int | None = None
+    answer_dtstamp: datetime | None = utc_column(nullable=True)
+    # For PARTSTAT=DELEGATED: the deputy the invitation was passed on to.
+    delegated_to_person_id: int | None = Field(default=None, foreign_key="person.id")
     # Recorded after the session: present, excused or absent.
     attendance: str | None = Field(default=None, max_length=20)
+    created_at: datetime = created_column()
+
+
+class CounterStatus(StrEnum):
+    open = "open"
+    adopted = "adopted"
+    declined = "declined"
+
+
+class CounterProposal(SQLModel, table=True):
+    """A participant's proposed new time (iTIP METHOD:COUNTER), for the co-chairs to adopt
+    (a normal reschedule) or decline (a METHOD:DECLINECOUNTER mail to that person)."""
+
+    __tablename__ = "counter_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="meeting_session.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    sequence: int  # the SEQUENCE the proposal was made against
+    dtstamp: datetime = utc_column()
+    starts_at: datetime = utc_column()
+    ends_at: datetime = utc_column()
+    comment: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default=CounterStatus.open, max_length=20)
+    decided_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = created_column()
 
 

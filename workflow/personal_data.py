@@ -23,6 +23,7 @@ from workflow.models import (
     ActionItem,
     ActionItemProgress,
     ApiToken,
+    CounterProposal,
     Delivery,
     Event,
     MeetingSession,
@@ -97,6 +98,14 @@ def export(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any
                 )
             )
         ],
+        "proposed_times": [
+            _row(c, "session_id", "starts_at", "ends_at", "comment", "status", "created_at")
+            for c in db.exec(
+                select(CounterProposal)
+                .where(col(CounterProposal.person_id) == person_id)
+                .order_by(col(CounterProposal.id))
+            )
+        ],
         "mail": [
             _row(d, "reason", "session_id", "status", "created_at", "sent_at")
             for d in db.exec(
@@ -145,6 +154,10 @@ def erase(db: DBSession, principal: Principal, person_id: int) -> dict[str, Any]
                 col(Participant.person_id) == person_id,
                 col(Participant.session_id).not_in(held),
             )
+        ).rowcount,
+        # New times they proposed from their calendar, with what they wrote.
+        "proposed_times": db.exec(
+            delete(CounterProposal).where(col(CounterProposal.person_id) == person_id)
         ).rowcount,
         "api_tokens": db.exec(
             delete(ApiToken).where(col(ApiToken.person_id) == person_id)

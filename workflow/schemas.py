@@ -428,6 +428,8 @@ class ParticipantRead(Output):
     role: str
     partstat: PartStat
     attendance: Attendance | None = None
+    # With partstat "delegated": the deputy (a participant too) the invitation went to.
+    delegated_to_person_id: int | None = None
 
 
 class SessionSummary(Output):
@@ -621,11 +623,29 @@ class TokenCreated(Output):
 # Invitations ----------------------------------------------------------------------------
 
 
+class CounterRead(Output):
+    """A new time a participant proposed from their calendar (iTIP COUNTER)."""
+
+    id: int
+    session_id: int
+    person_id: int
+    name: str
+    email: str
+    sequence: int
+    dtstamp: datetime
+    starts_at: datetime
+    ends_at: datetime
+    comment: str | None
+    status: str  # open | adopted | declined
+    decided_at: datetime | None
+
+
 class AnswerSummary(BaseModel):
     accepted: list[ParticipantRead]
     tentative: list[ParticipantRead]
     declined: list[ParticipantRead]
     needs_action: list[ParticipantRead]
+    delegated: list[ParticipantRead] = []
 
 
 class DeliveryRead(Output):

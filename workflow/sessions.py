@@ -528,6 +528,7 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
             role=pt.role,
             partstat=pt.partstat,
             attendance=pt.attendance,
+            delegated_to_person_id=pt.delegated_to_person_id,
         )
         for pt, p in rows
     ]

@@ -58,6 +58,7 @@ class PartStat(StrEnum):
     accepted = "accepted"
     tentative = "tentative"
     declined = "declined"
+    delegated = "delegated"  # passed the invitation on to a deputy (iTIP DELEGATED-TO)
 
 
 class AgendaItemKind(StrEnum):

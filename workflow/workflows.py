@@ -16,12 +16,14 @@ from workflow import directory, sign_in, spine
 from workflow.follow_up import compose as follow_up_mail
 from workflow.follow_up import digests, reminders
 from workflow.invitations import compose as invitation_mail
+from workflow.invitations import counters
 from workflow.reports import mail as report_mail
 from workflow.reports import report_back
 
 # Mail composers, then scheduled scans.
 WORKFLOWS: tuple[ModuleType, ...] = (
     invitation_mail,
+    counters,
     follow_up_mail,
     report_mail,
     sign_in,

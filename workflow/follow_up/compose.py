@@ -92,8 +92,8 @@ def reminder(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     ).first()
     if participant is None or participant.removed_at is not None:
         return Superseded("no longer a participant")
-    if participant.partstat == PartStat.declined:
-        return Superseded("declined")
+    if participant.partstat in (PartStat.declined, PartStat.delegated):
+        return Superseded(participant.partstat)
     # Those yet to answer get the full invitation (Accept and Decline in their mail program);
     # the others the calendar data as an attachment only, nothing to answer.
     return session_mail(

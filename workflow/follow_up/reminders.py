@@ -110,7 +110,8 @@ def _recipients(db: DBSession, due: list[DueReminder]) -> list[tuple[DueReminder
         .where(
             col(Participant.session_id).in_(people),
             col(Participant.removed_at).is_(None),
-            col(Participant.partstat) != PartStat.declined,
+            # Neither those who declined nor those who passed it on to a deputy.
+            col(Participant.partstat).not_in((PartStat.declined, PartStat.delegated)),
         )
         .order_by(col(Participant.session_id), col(Participant.person_id))
     ).all():

@@ -192,6 +192,7 @@ _HEADERS = {
 # Statuses no general rule can see: raised inside an operation's own workflow.
 EXTRA_STATUSES: dict[str, set[int]] = {
     "update_session": {428},
+    "adopt_proposal": {428},  # a reschedule: it needs the version edited
     "itip_reply": {415, 422},  # reads its text/calendar body itself
     "readyz": {503},
     "prometheus_metrics": {401},  # with WORKFLOW_METRICS_TOKEN set

@@ -3,7 +3,9 @@
 Times are local with a TZID and a compact VTIMEZONE built from the IANA rules, the way
 Outlook and Google write them (one STANDARD and one DAYLIGHT part with yearly RRULEs), so
 every mainstream client reads a session at the same instant in summer, in winter and on the
-change days. icalendar escapes TEXT values (commas, semicolons, backslashes, newlines),
+change days; a time in the hour that repeats when the clocks go back is written in UTC, the
+only form every parser reads as the one instant meant. icalendar escapes TEXT values (commas,
+semicolons, backslashes, newlines),
 quotes parameter values and folds lines at 75 octets without splitting a UTF-8 character;
 what reaches it here is first cleaned of control characters and of the Unicode line
 separators some parsers split lines on.
@@ -43,6 +45,7 @@ PARTSTAT = {
     "accepted": "ACCEPTED",
     "tentative": "TENTATIVE",
     "declined": "DECLINED",
+    "delegated": "DELEGATED",
 }
 FEED_REFRESH = timedelta(hours=1)  # how often subscribed clients should fetch a feed again
 
@@ -101,6 +104,18 @@ def _aware(value: datetime, what: str) -> datetime:
     return value.replace(microsecond=0)
 
 
+def _local(value: datetime, tz: ZoneInfo, what: str) -> datetime:
+    """The instant as the zone's wall time (written with TZID), or in UTC when that wall
+    time occurs twice, in the hour that repeats when the clocks go back: RFC 5545 takes
+    such a local time for its first occurrence, and parsers disagree even about that, so
+    a session at 02:30 on the last Sunday of October, given with its offset, is written
+    as the one instant it is."""
+    local = _aware(value, what).astimezone(tz)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return local.astimezone(UTC)
+    return local
+
+
 def _event(
     session: CalendarSession,
     method: Method,
@@ -114,8 +129,8 @@ def _event(
     event.add("uid", _line(session.uid))
     event.add("dtstamp", _aware(dtstamp, "dtstamp").astimezone(UTC))
     event.add("sequence", session.sequence)
-    event.add("dtstart", _aware(session.starts_at, "starts_at").astimezone(tz))
-    event.add("dtend", _aware(session.ends_at, "ends_at").astimezone(tz))
+    event.add("dtstart", _local(session.starts_at, tz, "starts_at"))
+    event.add("dtend", _local(session.ends_at, tz, "ends_at"))
     event.add("summary", _text(session.title))
     if session.location:
         event.add("location", _text(session.location))
@@ -166,6 +181,35 @@ def build_event_calendar(
     cal = _calendar(method)
     cal.add_component(vtimezone(session.timezone, _years(session)))
     cal.add_component(_event(session, method, attendees, recipient_email, dtstamp, description))
+    return cal.to_ical()
+
+
+def build_declinecounter(
+    session: CalendarSession,
+    attendee: Attendee,
+    *,
+    proposed: tuple[datetime, datetime],
+    dtstamp: datetime,
+    comment: str,
+) -> bytes:
+    """METHOD:DECLINECOUNTER (RFC 5546 3.2.8) to the attendee who proposed `proposed`: the
+    session's UID and SEQUENCE, the organizer, that attendee, and why as COMMENT. The
+    declined times are carried as DTSTART/DTEND, as the COUNTER had them."""
+    tz = ZoneInfo(session.timezone)
+    cal = _calendar(Method.declinecounter)
+    years = {*_years(session), *(t.astimezone(tz).year for t in proposed)}
+    cal.add_component(vtimezone(session.timezone, years))
+    event = Event()
+    event.add("uid", _line(session.uid))
+    event.add("dtstamp", _aware(dtstamp, "dtstamp").astimezone(UTC))
+    event.add("sequence", session.sequence)
+    event.add("dtstart", _local(proposed[0], tz, "proposed start"))
+    event.add("dtend", _local(proposed[1], tz, "proposed end"))
+    event.add("summary", _text(session.title))
+    event.add("organizer", _address(session.organizer_email, session.organizer_name))
+    event.add("attendee", _attendee(attendee, None))
+    event.add("comment", _text(comment))
+    cal.add_component(event)
     return cal.to_ical()
 
 

@@ -10,6 +10,7 @@ class Method(StrEnum):
     request = "REQUEST"  # invitation or update
     cancel = "CANCEL"  # the session is cancelled, or this recipient was removed
     publish = "PUBLISH"  # feeds and .ics downloads: no reply expected
+    declinecounter = "DECLINECOUNTER"  # a participant's proposed new time is declined
 
 
 class MailKind(StrEnum):

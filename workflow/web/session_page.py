@@ -12,13 +12,13 @@ from sqlmodel import Session as DBSession
 
 from workflow import action_items, clock, directory, sessions
 from workflow.follow_up import reminders
-from workflow.invitations import reconcile
+from workflow.invitations import counters, reconcile
 from workflow.models import MeetingSession, SessionStatus
 from workflow.permissions import Action
 from workflow.reports import report_back
 from workflow.web.deps import Visitor, render
 
-DONE = ("scheduled", "rescheduled", "cancelled", "answered")
+DONE = ("scheduled", "rescheduled", "cancelled", "answered", "counter_declined")
 AFTER_DONE = ("attendance", "outcomes", "action_item", "closed")
 
 
@@ -86,4 +86,6 @@ def session_view(
         done=done if done in DONE or done in after.get("done_kinds", ()) else None,
         mine=next((p for p in participants if p.person_id == v.me.person_id), None),
         after=after,
+        # New times participants proposed from their calendar: the managers' to decide.
+        proposals=counters.proposals(db, session_id) if manages else [],
     )

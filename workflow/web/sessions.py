@@ -20,8 +20,8 @@ from workflow.http.deps import DB, PathId
 from workflow.http.problem import Problem
 from workflow.http.responses import calendar_file
 from workflow.i18n import format_when
-from workflow.invitations import answers, reconcile
-from workflow.models import Forum, MeetingSession, Person, Role, SessionStatus
+from workflow.invitations import answers, counters, reconcile
+from workflow.models import CounterProposal, Forum, MeetingSession, Person, Role, SessionStatus
 from workflow.permissions import Action
 from workflow.schemas import AgendaItemCreate, SessionCancel, SessionCreate, SessionUpdate
 from workflow.web import forms
@@ -31,6 +31,7 @@ from workflow.web.deps import (
     Visitor,
     WebRoute,
     field_errors,
+    form_id,
     redirect,
     render,
 )
@@ -254,9 +255,34 @@ def _change_page(
 
 
 @router.get("/sessions/{session_id}/reschedule")
-def reschedule_form(session_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
+def reschedule_form(
+    session_id: PathId, v: SignedIn, db: DB, proposal: int | None = None
+) -> HTMLResponse:
+    """The reschedule form; with `proposal`, filled in with a participant's proposed time
+    (adopting it goes through the same preview and confirmation as any reschedule)."""
     session = sessions.session_for(db, v.me, session_id, Action.manage)
-    return _change_page(v, db, "reschedule.html", session)
+    values: dict[str, Any] = {}
+    if proposal is not None:
+        found = db.get(CounterProposal, proposal)
+        if found is None or found.session_id != session_id:
+            raise Problem(404, f"no proposal {proposal} for this session")
+        tz = rules.zone(session.timezone)
+        start, end = found.starts_at.astimezone(tz), found.ends_at.astimezone(tz)
+        values = {
+            "date": start.date().isoformat(),
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+            "proposal": found.id,
+        }
+    return _change_page(v, db, "reschedule.html", session, values=values)
+
+
+@router.post("/sessions/{session_id}/proposals/{proposal_id}/decline")
+def decline_proposal(session_id: PathId, proposal_id: PathId, v: SignedInPost, db: DB) -> Response:
+    """Keep the session as it is; the participant who proposed is told (DECLINECOUNTER)."""
+    counters.decline(db, v.me, session_id, proposal_id)
+    spine.commit(db)
+    return redirect(v, f"/sessions/{session_id}?done=counter_declined")
 
 
 async def _change(
@@ -314,7 +340,13 @@ async def reschedule(session_id: PathId, request: Request, v: SignedInPost, db: 
             if form.get("co_chairs_shown")
             else None,
         )
-        return sessions.update(db, v.me, session_id, data, forms.version(form))
+        session = sessions.update(db, v.me, session_id, data, forms.version(form))
+        if form.get("proposal"):
+            proposal_id = form_id(form.get("proposal"))
+            if proposal_id is None:
+                raise Problem(404, "no such proposal for this session")
+            counters.adopted_by_reschedule(db, v.me, session, proposal_id)
+        return session
 
     return await _change(request, v, db, session_id, "reschedule.html", apply)
 

@@ -7,15 +7,24 @@ from fastapi import APIRouter, Query, Request, Response
 from workflow import deliveries, sessions, spine
 from workflow.directory import get_person
 from workflow.errors import Forbidden
-from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
+from workflow.http.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
 from workflow.http.problem import Problem
 from workflow.http.responses import calendar_file
-from workflow.invitations import answers
-from workflow.models import DeliveryStatus, Participant, PartStat, Person
+from workflow.invitations import answers, counters
+from workflow.models import CounterProposal, DeliveryStatus, Participant, PartStat, Person
 from workflow.pagination import as_page
 from workflow.permissions import Action
-from workflow.schemas import AnswerSummary, DeliveryRead, FeedIssued, Page, ParticipantRead
-from workflow.sessions import participants
+from workflow.schemas import (
+    AnswerSummary,
+    CounterRead,
+    DeliveryRead,
+    FeedIssued,
+    Page,
+    ParticipantRead,
+    SessionRead,
+)
+from workflow.sessions import detail as sessions_detail
+from workflow.sessions import get_session, participants, require
 
 router = APIRouter(tags=["invitations"])
 
@@ -112,6 +121,49 @@ async def itip_reply(request: Request, db: DB, caller: Caller) -> list[Participa
             )
         )
     return out
+
+
+def _counter(proposal: CounterProposal, person: Person) -> CounterRead:
+    return CounterRead.model_validate(
+        {**proposal.model_dump(), "name": person.name, "email": person.email}
+    )
+
+
+@router.get("/sessions/{session_id}/proposals", response_model=list[CounterRead])
+def session_proposals(session_id: PathId, db: DB, caller: Caller) -> list[CounterRead]:
+    """New times participants proposed from their calendar (iTIP COUNTER), newest first."""
+    session = get_session(db, session_id)
+    require(caller, session.forum_id, Action.manage)
+    return [_counter(p, person) for p, person in counters.proposals(db, session_id)]
+
+
+@router.post("/sessions/{session_id}/proposals/{proposal_id}/decline", response_model=CounterRead)
+def decline_proposal(
+    session_id: PathId, proposal_id: PathId, db: DB, caller: Caller
+) -> CounterRead:
+    """Keep the session as it is; the participant is sent a METHOD:DECLINECOUNTER."""
+    proposal = counters.decline(db, caller, session_id, proposal_id)
+    person = db.get(Person, proposal.person_id)
+    answer = _counter(proposal, person)  # type: ignore[arg-type]  # the proposer exists
+    spine.commit(db)
+    return answer
+
+
+@router.post("/sessions/{session_id}/proposals/{proposal_id}/adopt", response_model=SessionRead)
+def adopt_proposal(
+    session_id: PathId,
+    proposal_id: PathId,
+    db: DB,
+    caller: Caller,
+    response: Response,
+    version: IfMatch,
+) -> SessionRead:
+    """Move the session to the proposed time: a reschedule like PATCH, with its If-Match."""
+    session = counters.adopt(db, caller, session_id, proposal_id, expected_version(version, None))
+    response.headers["ETag"] = f'"{session.version}"'
+    answer = sessions_detail(db, session)
+    spine.commit(db)
+    return answer
 
 
 def _own_or_admin(caller: Caller, person_id: int) -> None:
