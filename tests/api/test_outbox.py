@@ -7,7 +7,9 @@ import pytest
 from sqlmodel import select
 
 from tests.api.world import World, build_world
+from tests.conftest import ADMIN
 from workflow import clock
+from workflow.mail import outbox
 from workflow.db import db_session
 from workflow.mail import outbox
 from workflow.models import Delivery
@@ -160,3 +162,67 @@ def test_a_mail_no_workflow_can_compose_is_never_owed(client) -> None:  # type: 
         outbox.owe(db, [row])
     with db_session() as db:
         assert db.exec(select(Delivery).where(Delivery.key == "mystery:1")).first() is None
+
+
+def test_a_retried_update_says_the_same_as_its_first_attempt(client) -> None:  # type: ignore[no-untyped-def]
+    """What an update says changed is fixed when it is first composed: a retry (after a
+    refusal, or a worker lost after the server took it) sends the same words under the same
+    Message-ID, even once the person has since been sent something else."""
+    from workflow.invitations.reconcile import reconcile_session
+
+    w: World = build_world(client)
+    session = w.schedule()
+    person = w.people["member"]
+
+    def mine() -> Delivery:
+        with db_session() as db:
+            rows = db.exec(
+                select(Delivery)
+                .where(Delivery.session_id == session["id"], Delivery.person_id == person)
+                .order_by(Delivery.id.desc())  # type: ignore[union-attr]  # a column
+            ).all()
+            return rows[0]
+
+    def attempt(delivery: Delivery) -> tuple[str, str, str]:
+        with db_session() as db:
+            claimed = outbox.claim(db, delivery.id)  # type: ignore[arg-type]  # stored rows have ids
+        assert claimed is not None
+        with db_session() as db:
+            composed = outbox.compose_mail(db, claimed)
+        with db_session() as db:
+            outbox.mark_retry(db, claimed, "451 later")
+        message = composed.message
+        text = message.get_body(("plain",)).get_content()
+        return str(message["Subject"]), text, str(message["Message-ID"])
+
+    reconcile_session(session["id"])
+    invitation = mine()
+    with db_session() as db:
+        claimed = outbox.claim(db, invitation.id)  # type: ignore[arg-type]  # stored rows have ids
+        assert claimed is not None
+    with db_session() as db:
+        outbox.compose_mail(db, claimed)
+    with db_session() as db:
+        outbox.mark_sent(db, claimed, "250 OK")
+
+    r = client.patch(
+        f"/api/v1/sessions/{session['id']}",
+        headers={**ADMIN, "If-Match": f'"{session["version"]}"'},
+        json={"location": "Stadhuis, Leuven"},
+    )
+    assert r.status_code == 200, r.text
+    reconcile_session(session["id"])
+    update = mine()
+    first = attempt(update)
+    assert first[0].startswith("Gewijzigd: plaats — ")
+    assert "De plaats is gewijzigd: Provinciehuis, Leuven → Stadhuis, Leuven" in first[1]
+    # As if the person had meanwhile been sent another calendar mail: the update's own
+    # record of what it compares with stays.
+    with db_session() as db:
+        row = db.get(Delivery, invitation.id)
+        assert row is not None and row.data is not None
+        row.data = {**row.data, "told": {**row.data["told"], "location": "Elders"}}
+        db.add(row)
+    clock.freeze(datetime.now(UTC) + timedelta(hours=2))
+    assert attempt(update) == first
+    assert mine().data["since_delivery"] == invitation.id  # type: ignore[index]

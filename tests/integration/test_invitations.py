@@ -269,3 +269,114 @@ def test_smtp_trouble_delays_mail_and_a_refusal_is_visible(live: dict) -> None:
     }
     failed_list = live["client"].get("/api/v1/deliveries", params={"status": "failed"}).json()
     assert [d["id"] for d in failed_list["items"]] == [failed["id"]]
+
+
+def _delivery(live: dict, session_id: int, address: str, sequence: int) -> dict | None:
+    page = (
+        live["client"]
+        .get(f"/api/v1/sessions/{session_id}/deliveries", params={"limit": 200})
+        .json()
+    )
+    person = live["people"][address]
+    return next(
+        (d for d in page["items"] if d["person_id"] == person and d["sequence"] == sequence),
+        None,
+    )
+
+
+def _tried(live: dict, session_id: int, address: str, sequence: int) -> bool:
+    d = _delivery(live, session_id, address, sequence)
+    return d is not None and d["attempts"] >= 1 and d["status"] == "pending"
+
+
+def test_an_update_says_what_changed_since_the_last_mail_each_person_received(
+    live: dict,
+) -> None:
+    """Geneviève's mailbox refuses for a while: the reschedule and the title change made
+    meanwhile reach her as one update listing both. Alex's mailbox accepts: he gets one
+    update per change, each listing only its own. A later change of place is the only thing
+    the next mail to either of them lists."""
+    sink: Sink = live["sink"]
+    client: httpx.Client = live["client"]
+    start = (datetime.now(UTC) + timedelta(days=20)).replace(minute=0, second=0, microsecond=0)
+    s = _schedule(live, start)
+    _wait_settled(live, s["id"], 4)
+
+    sink.refuse_rcpt["genevieve@example.org"] = "451 4.2.1 mailbox busy, try again later"
+    version = s["version"]
+
+    def patch(changes: dict) -> None:
+        nonlocal version
+        r = client.patch(
+            f"/api/v1/sessions/{s['id']}", headers={"If-Match": f'"{version}"'}, json=changes
+        )
+        assert r.status_code == 200, r.text
+        version = r.json()["version"]
+
+    later = start + timedelta(days=2)
+    patch({"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()})
+    wait_for(
+        lambda: (
+            _tried(live, s["id"], "genevieve@example.org", 1)
+            and len(sink.to("alex@example.org")) == 2
+        ),
+        60,
+        "the first update refused once",
+        live["procs"],
+    )
+    patch({"title": "Jobkanalen en mobiliteit"})
+    wait_for(
+        lambda: (
+            _tried(live, s["id"], "genevieve@example.org", 2)
+            and len(sink.to("alex@example.org")) == 3
+        ),
+        60,
+        "the second update refused once",
+        live["procs"],
+    )
+    del sink.refuse_rcpt["genevieve@example.org"]
+    wait_for(
+        lambda: len(sink.to("genevieve@example.org")) == 2 and _settled(live, s["id"]),
+        60,
+        "the update to Geneviève",
+        live["procs"],
+    )
+    assert _delivery(live, s["id"], "genevieve@example.org", 1)["status"] == "superseded"  # type: ignore[index]
+    [_invitation, update] = sink.to("genevieve@example.org")
+    assert int(_event(update)[1]["SEQUENCE"]) == 2
+    assert str(update.message["Subject"]).startswith(
+        "Modifié\u00a0: horaire, titre — Jobkanalen en mobiliteit – "
+    )
+    lines = [line.strip() for line in update.text().splitlines()]
+    changed = [line for line in lines if line.startswith("- ")]
+    assert len(changed) == 2, lines
+    assert changed[0].startswith("- L’horaire a changé\u00a0: ")
+    assert changed[1] == (
+        "- Le titre a changé\u00a0: «\u00a0Jobkanalen; mobiliteit, en « Comines »\u00a0»"
+        " → «\u00a0Jobkanalen en mobiliteit\u00a0»"
+    )
+
+    # Alex got each change as it came, each mail saying only its own.
+    subjects = [str(m.message["Subject"]) for m in sink.to("alex@example.org")[1:]]
+    assert subjects[0].startswith("Changed: time — Jobkanalen; mobiliteit, en « Comines » – ")
+    assert subjects[1].startswith("Changed: title — Jobkanalen en mobiliteit – ")
+
+    # Sent to both: the next change is the only one their next mail lists.
+    patch({"location": "Stadhuis, Leuven"})
+    wait_for(
+        lambda: (
+            len(sink.to("genevieve@example.org")) == 3
+            and len(sink.to("alex@example.org")) == 4
+            and _settled(live, s["id"])
+        ),
+        60,
+        "the change of place",
+        live["procs"],
+    )
+    place = sink.to("genevieve@example.org")[-1]
+    assert str(place.message["Subject"]).startswith("Modifié\u00a0: lieu — ")
+    changed = [line.strip() for line in place.text().splitlines() if line.startswith("  - ")]
+    assert changed == ["- Le lieu a changé\u00a0: Provinciehuis, Leuven → Stadhuis, Leuven"]
+    en = sink.to("alex@example.org")[-1].text()
+    assert "The place changed: Provinciehuis, Leuven → Stadhuis, Leuven" in en
+    assert "The time changed" not in en and "The title changed" not in en

@@ -7,14 +7,16 @@ state with the highest SEQUENCE they ever got.
 
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
 from workflow.i18n import RenderedMail
+from workflow.invitations import changes as told
 from workflow.invitations import rsvp
 from workflow.invitations.calendar import build_event_calendar
 from workflow.invitations.render import calendar_description, render_mail
@@ -22,13 +24,22 @@ from workflow.invitations.view import (
     AgendaLine,
     Attendee,
     CalendarSession,
+    Changes,
     Mail,
     MailKind,
     Method,
 )
 from workflow.mail import outbox
 from workflow.mail.message import Composed, Envelope, Superseded, build, calendar_attachment
-from workflow.models import AgendaItem, Delivery, Forum, MeetingSession, Participant, Person
+from workflow.models import (
+    AgendaItem,
+    Delivery,
+    DeliveryStatus,
+    Forum,
+    MeetingSession,
+    Participant,
+    Person,
+)
 
 
 def _attendee(participant: Participant, person: Person) -> Attendee:
@@ -127,7 +138,66 @@ def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         MailKind(delivery.reason),
         Method(delivery.method),  # type: ignore[arg-type]  # calendar mails always have one
         delivery.message_id,
+        delivery=delivery,
     )
+
+
+def _last_received(db: DBSession, delivery: Delivery) -> tuple[int, Any] | None:
+    """The last calendar mail about the session this person was actually sent before this
+    one (superseded and failed ones never reached them): its id and its snapshot, if any."""
+    row = db.exec(
+        select(col(Delivery.id), col(Delivery.method), col(Delivery.data))
+        .where(
+            col(Delivery.session_id) == delivery.session_id,
+            col(Delivery.person_id) == delivery.person_id,
+            col(Delivery.method).is_not(None),
+            col(Delivery.status) == DeliveryStatus.sent,
+            col(Delivery.id) != delivery.id,
+        )
+        .order_by(col(Delivery.sequence).desc(), col(Delivery.id).desc())
+    ).first()
+    if row is None or row[1] != Method.request:
+        return None  # nothing yet, or the last thing they heard was that it is off
+    delivery_id, _, data = row
+    assert delivery_id is not None  # a stored row has its id
+    return delivery_id, (data or {}).get("told")
+
+
+def _record_told(
+    db: DBSession, delivery: Delivery, kind: MailKind, cal: CalendarSession
+) -> tuple[MailKind, Changes | None]:
+    """Keep what this calendar mail shows with its delivery, and for an update what the
+    person was told last; the mail kind to render and what changed.
+
+    Written on the first attempt only, inside the claim: a retry (after an SMTP refusal, or a
+    crash after the server took it) reads the same two snapshots and says the same thing.
+    """
+    data = dict(delivery.data or {})
+    if "told" not in data:
+        last = _last_received(db, delivery) if kind is MailKind.update else None
+        data.update(
+            told=told.to_json(told.told(cal)),
+            since_delivery=last[0] if last else None,
+            since=last[1] if last else None,
+        )
+        db.exec(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == delivery.id,
+                col(Delivery.status) == DeliveryStatus.sending,
+                col(Delivery.attempts) == delivery.attempts,
+            )
+            .values(data=data)
+        )
+    if kind is not MailKind.update:
+        return kind, None
+    if data.get("since_delivery") is None:
+        # Every earlier mail was superseded or failed: to them this is the invitation.
+        return MailKind.invitation, None
+    before, after = told.from_json(data.get("since")), told.from_json(data.get("told"))
+    if before is None or after is None:
+        return kind, None  # told before snapshots were kept: the general wording
+    return kind, told.changes(before, after)
 
 
 def session_mail(
@@ -140,8 +210,11 @@ def session_mail(
     message_id: str,
     *,
     inline: bool = True,
+    delivery: Delivery | None = None,
 ) -> Composed:
-    """The mail about a session to one participant, with the calendar data as it is now."""
+    """The mail about a session to one participant, with the calendar data as it is now.
+    With the calendar `delivery` it stands for, an update says what changed since the last
+    calendar mail this person received."""
     me = _attendee(participant, person)
     active = db.exec(
         select(func.count()).where(
@@ -158,6 +231,9 @@ def session_mail(
         attendees = (*(a for a in cal.attendees if a.email != me.email), me)
     else:
         attendees = cal.attendees
+    changes = None
+    if delivery is not None and method is Method.request:
+        kind, changes = _record_told(db, delivery, kind, cal)
     links = None
     # Answer links on invitations and updates, and on reminders to those yet to answer.
     if method is Method.request and (
@@ -165,7 +241,13 @@ def session_mail(
     ):
         links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]  # a stored row has its id
     mail = Mail(
-        kind=kind, method=method, session=cal, recipient=me, attendees=attendees, rsvp=links
+        kind=kind,
+        method=method,
+        session=cal,
+        recipient=me,
+        attendees=attendees,
+        rsvp=links,
+        changes=changes,
     )
     now = clock.now()
     ics = build_event_calendar(

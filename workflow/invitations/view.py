@@ -82,6 +82,36 @@ class Mail:
     rsvp: RsvpLinks | None = None
     feed_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # On an update: what changed since the last calendar mail this person received; None
+    # when that is not known (a mail sent before snapshots were kept), or nothing they see.
+    changes: "Changes | None" = None
+
+
+@dataclass(frozen=True)
+class Told:
+    """What one calendar mail showed of a session, kept with its delivery (as JSON) so a
+    later update can say what changed since then."""
+
+    title: str
+    starts_at: datetime  # aware, UTC
+    ends_at: datetime  # aware, UTC
+    timezone: str
+    location: str | None = None
+    online_url: str | None = None
+    agenda: tuple[tuple[str, str], ...] = ()  # (title, kind), in order
+    co_chairs: tuple[str, ...] = ()  # a short digest of each co-chair's address, in order
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed between what a person was told and what the session shows now, in the
+    order a mail lists them: time, place, online, title, agenda, co_chairs."""
+
+    before: Told
+    after: Told
+    what: tuple[str, ...]
+    agenda_added: tuple[str, ...] = ()
+    agenda_removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

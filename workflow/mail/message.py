@@ -24,6 +24,9 @@ from workflow.config import get_settings
 from workflow.models import Delivery, Forum, Person
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# Runs of whitespace in a subject become one space; the no-break spaces French typography
+# puts before a colon stay.
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 
 
 def header_safe(value: str) -> str:
@@ -135,7 +138,7 @@ def build(
     msg.set_raw("From", address(envelope.from_name, envelope.from_addr))
     msg.set_raw("Reply-To", address(envelope.reply_to_name, envelope.reply_to_addr))
     msg.set_raw("To", address(envelope.to_name, envelope.to_addr))
-    msg["Subject"] = header_safe(" ".join(envelope.subject.split()))
+    msg["Subject"] = header_safe(_SPACES.sub(" ", envelope.subject).strip())
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = header_safe(envelope.message_id)
     msg["Auto-Submitted"] = "auto-generated"
