@@ -51,12 +51,16 @@ ITEM_FIELDS = ("title", "owner", "due_date", "indicator", "unit", "baseline", "t
 
 
 def context(db: DBSession, session: MeetingSession, after: dict[str, Any]) -> dict[str, Any]:
-    """What the managers' after-session forms show: who may own an item, and whether the
-    session has begun (attendance is for then), plus a form's problem if it came back."""
+    """What the managers' after-session forms show: who may own an item, whether the
+    session has begun (attendance is for then) and its day has come (outcomes and action
+    items are), plus a form's problem if it came back."""
     people, organisations = _owner_choices(db, session)
+    now, tz = clock.now(), rules.zone(session.timezone)
     return {
         "done_kinds": DONE_KINDS,
-        "started": session.starts_at <= clock.now(),
+        "started": session.starts_at <= now,
+        # Outcomes and action items are for the session's own day on: not weeks ahead.
+        "day_come": session.starts_at.astimezone(tz).date() <= now.astimezone(tz).date(),
         "open": session.status != SessionStatus.cancelled,
         "closable": session.status == SessionStatus.scheduled,
         "people": people,

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlmodel import col, select
 
 from workflow import action_items, personal_data, spine
 from workflow.api.deps import DB
@@ -16,7 +17,15 @@ from workflow.follow_up import links
 from workflow.invitations import answers, rsvp
 from workflow.invitations.compose import calendar_session
 from workflow.invitations.render import render_page
-from workflow.models import ActionItem, ActionItemStatus, FollowUpReport, Forum, Person
+from workflow.models import (
+    ActionItem,
+    ActionItemStatus,
+    FollowUpReport,
+    Forum,
+    Participant,
+    PartStat,
+    Person,
+)
 from workflow.reports import export
 from workflow.schemas import ActionItemUpdate
 from workflow.sessions import get_session
@@ -51,11 +60,19 @@ def rsvp_confirm(token: str, db: DB) -> HTMLResponse:
     person = db.get(Person, answer.person_id)
     session = get_session(db, answer.session_id)
     language = person.language if person else "en"
+    invited = db.exec(
+        select(Participant).where(
+            col(Participant.session_id) == answer.session_id,
+            col(Participant.person_id) == answer.person_id,
+        )
+    ).first()
     return _page(
         "rsvp_confirm.html",
         language,
         session=calendar_session(db, session),
         answer=answer.answer,
+        # What they answered before (maybe included), shown beside the answer to confirm.
+        current=invited.partstat if invited and invited.partstat != PartStat.needs_action else None,
         action_url=f"/rsvp/{token}",
     )
 
