@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlmodel import col, select
 
 from workflow import action_items, personal_data, spine
 from workflow.auth import Principal
@@ -57,6 +58,8 @@ def rsvp_confirm(token: str, db: DB) -> HTMLResponse:
         language,
         session=calendar_session(db, session),
         answer=answer.answer,
+        # What they answered before (maybe included), shown beside the answer to confirm.
+        current=answers.current_answer(db, answer.session_id, answer.person_id),
         action_url=f"/rsvp/{token}",
     )
 

@@ -9,7 +9,6 @@ from sqlmodel import select
 from tests.api.world import World, build_world
 from tests.conftest import ADMIN
 from workflow import clock
-from workflow.mail import outbox
 from workflow.db import db_session
 from workflow.mail import outbox
 from workflow.models import Delivery

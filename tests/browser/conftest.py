@@ -4,14 +4,19 @@
 worker and beat, and the capture SMTP server) is the mode the outbox page exists for, so
 the mail a person reads in the browser is the mail the worker really sent through SMTP.
 One service and one browser per module keep the suite short; each test gets a fresh
-browser context (no cookies), and saves a screenshot of every page it visits.
+browser context (no cookies), and saves a screenshot of every page it visits. Every page
+it saves is checked as it is: it does not scroll sideways at the width it is shown at (a
+390 px phone or the desktop), and axe-core finds nothing serious or critical in it.
 """
 
+import json
 import re
 import signal
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import httpx
@@ -125,24 +130,69 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+@cache
+def _axe_source() -> str:
+    # axe-core as the Python package ships it (its own copy of axe.min.js).
+    return (files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+
+
+def sideways(page: Page) -> str | None:
+    """Why the page scrolls sideways at its width, or None when it does not."""
+    widths = page.evaluate(
+        """() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth,
+                 widest: Array.from(document.querySelectorAll("body *"))
+                   .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+                   .slice(0, 3).map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+                     + " " + (el.textContent || "").trim().slice(0, 40))})"""
+    )
+    if widths["scroll"] <= widths["inner"]:
+        return None
+    return f"{widths['scroll']} px wide on a {widths['inner']} px screen: {widths['widest']}"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    page.evaluate(_axe_source())
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {json.dumps([n['target'] for n in v['nodes']][:5])}"
+        for v in found["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def check_page(page: Page) -> list[str]:
+    """What is wrong with the page a person sees: sideways scrolling, or what axe finds."""
+    problems = [f"scrolls sideways, {why}" for why in [sideways(page)] if why]
+    return problems + serious_violations(page)
+
+
 class Shots:
-    """Saves a full-page PNG of each page a test visits, named after the test."""
+    """Saves a full-page PNG of each page a test visits, named after the test, and checks
+    each such page (`check_page`): every problem found is listed when the test ends."""
 
     def __init__(self, test: str) -> None:
         self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", test.removeprefix("test_"))
         self.count = 0
+        self.problems: list[str] = []
 
-    def __call__(self, page: Page, name: str, full_page: bool = True) -> Path:
-        """The whole page by default; `full_page=False` keeps what the screen shows."""
+    def __call__(self, page: Page, name: str, full_page: bool = True, check: bool = True) -> Path:
+        """The whole page by default; `full_page=False` keeps what the screen shows (of a
+        page checked already); `check=False` for what is not a page of the service."""
         self.count += 1
         path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
+        if full_page and check:
+            width = page.viewport_size["width"] if page.viewport_size else "?"
+            self.problems += [f"{name} at {width} px: {p}" for p in check_page(page)]
         return path
 
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Shots:
-    return Shots(request.node.name)
+def shot(request: pytest.FixtureRequest) -> Iterator[Shots]:
+    shots = Shots(request.node.name)
+    yield shots
+    assert shots.problems == [], "\n".join(shots.problems)
 
 
 def new_context(browser: Browser, service: Service, **options: object) -> BrowserContext:

@@ -8,13 +8,23 @@ fails the test.
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import PHONE, Service, Shots, links, mail_text, new_context
+from tests.browser.conftest import (
+    PHONE,
+    Service,
+    Shots,
+    links,
+    mail_text,
+    new_context,
+    sideways,
+)
 from workflow.i18n import translations
 
 pytestmark = pytest.mark.browser
@@ -28,6 +38,11 @@ PARENT = "Burgemeestersoverleg Oost-Brabant"
 TITLE = "Jobkanalen en mobiliteit"
 ITEM = "Jobkanaal Haasrode–Leuven uitrollen"
 OVERDUE_ITEM = "Pendelenquête bij bedrijven"
+LONG_LINK = (
+    "https://vergadering.example.org/l/meetup-join/19%3ameeting_ZmE5NDc5YjAtYzQ0Ny00YTJlLWI4"
+    "ZjgtMjk0NjA1ZjQxYmYw%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af%22%7d"
+)
+SNAPSHOTS = Path(__file__).parent.parent / "unit" / "snapshots"
 
 
 def t(language: str, text: str) -> str:
@@ -121,6 +136,24 @@ def setup(service: Service) -> dict:
         ),
         201,
     )
+    # Begins in two minutes: by the phone test it has begun, and its close form is open.
+    soon = datetime.now(ZoneInfo(taskforce["timezone"])).replace(second=0, microsecond=0)
+    soon += timedelta(minutes=2)
+    begun = ok(
+        chair.post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": "Korte afstemming pendelenquête",
+                "starts_at": soon.replace(tzinfo=None).isoformat(),
+                "ends_at": (soon + timedelta(hours=1)).replace(tzinfo=None).isoformat(),
+                "participant_ids": [people[CHAIR], people[MEMBER]],
+                # A real meeting link is long: it must wrap in the invitation, not widen it.
+                "online_url": LONG_LINK,
+                "agenda": [{"title": "Resultaten van de enquête bij de bedrijven in Haasrode"}],
+            },
+        ),
+        201,
+    )
     mayors = ok(
         admin.post(
             f"/forums/{parent['id']}/sessions",
@@ -147,6 +180,7 @@ def setup(service: Service) -> dict:
         "taskforce": taskforce,
         "held": held,
         "doomed": doomed,
+        "begun": begun,
         "item": item,
         "overdue": overdue,
         "report": report,
@@ -482,6 +516,29 @@ def test_cancel_after_a_preview(chair: Page, service: Service, setup: dict, shot
     assert "Bedrijf niet beschikbaar" in mail_text(cancellation)
 
 
+def test_switching_language_on_a_preview_keeps_the_change(
+    chair: Page, setup: dict, shot: Shots
+) -> None:
+    page = chair
+    page.goto(f"/sessions/{setup['held']['id']}/reschedule")
+    page.get_by_label("Place", exact=True).fill("Zaal De Blauwe Kater, Leuven")
+    page.get_by_role("button", name="Preview changes").click()
+    page.get_by_role("navigation", name="Language").get_by_role("button", name="Français").click()
+    assert lang(page) == "fr"
+    expect(page.get_by_role("row", name=re.compile("^" + t("fr", "Place")))).to_contain_text(
+        "Zaal De Blauwe Kater"
+    )
+    expect(page.get_by_role("button", name=t("fr", "Confirm and notify"))).to_be_visible()
+    shot(page, "reschedule-preview-fr")
+    # Back to English for the tests after this one; nothing was confirmed.
+    page.get_by_role("navigation", name=t("fr", "Language")).get_by_role(
+        "button", name="English"
+    ).click()
+    assert lang(page) == "en"
+    location = ok(setup["chair"].get(f"/sessions/{setup['held']['id']}"))["location"]
+    assert location != "Zaal De Blauwe Kater, Leuven"
+
+
 def test_two_changes_at_once_never_overwrite_each_other(
     chair: Page, setup: dict, shot: Shots
 ) -> None:
@@ -580,35 +637,139 @@ def unlabelled(page: Page) -> list[str]:
 def test_pages_fit_a_phone(
     browser: Browser, service: Service, setup: dict, chair_state: dict, shot: Shots
 ) -> None:
+    """Every page the suite visits on a desktop, on a 390 px phone: none scrolls sideways,
+    none cuts a control off, axe finds nothing serious (the `shot` fixture checks each)."""
     context: BrowserContext = new_context(
         browser, service, storage_state=chair_state, viewport=PHONE, is_mobile=True, has_touch=True
     )
     page = context.new_page()
-    page.goto("/")
-    assert fits(page) == []
-    assert unlabelled(page) == []
-    shot(page, "overview-phone")
+    held, begun = setup["held"]["id"], setup["begun"]["id"]
 
+    def visit(path: str, name: str) -> None:
+        page.goto(path)
+        assert fits(page) == [], name
+        assert unlabelled(page) == [], name
+        shot(page, f"{name}-phone")
+
+    visit("/", "overview")
+    visit(f"/forums/{setup['taskforce']['id']}", "forum")
     page.goto(f"/forums/{setup['taskforce']['id']}/sessions/new")
     for label in ("Title", "Date", "Start time", "End time", "Place", "Online link"):
         expect(page.get_by_label(label, exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Schedule session")).to_be_visible()
-    assert fits(page) == []
-    assert unlabelled(page) == []
-    shot(page, "schedule-form-phone")
+    visit(f"/forums/{setup['taskforce']['id']}/sessions/new", "schedule-form")
     shot(page, "schedule-form-phone-screen", full_page=False)
-
-    page.goto("/action-items")
+    visit("/action-items", "board")
     expect(page.get_by_role("button", name="Update progress").first).to_be_visible()
+    visit(f"/sessions/{held}", "session")
+    visit(f"/sessions/{held}/reschedule", "reschedule-form")
+    page.get_by_label("Place", exact=True).fill("Provinciehuis, Leuven, zaal Boudewijn")
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.get_by_role("button", name="Confirm and notify")).to_be_visible()
     assert fits(page) == []
-    assert unlabelled(page) == []
-    shot(page, "board-phone")
+    shot(page, "reschedule-preview-phone")
+    visit(f"/sessions/{held}/cancel", "cancel-form")
+    page.get_by_role("button", name="Preview cancellation").click()
+    expect(page.get_by_role("button", name="Confirm cancellation")).to_be_visible()
+    assert fits(page) == []
+    shot(page, "cancel-preview-phone")
+    visit(f"/sessions/{setup['doomed']['id']}", "cancelled-session")
 
-    page.goto(f"/sessions/{setup['held']['id']}")
+    # The session that has begun: attendance, outcomes, a new action item, the close form.
+    _wait_until_begun(page, begun)
+    visit(f"/sessions/{begun}", "begun-session")
+    participants = page.get_by_role("region", name=re.compile("^Participants"))
+    expect(participants.get_by_label(f"Attendance of {MEMBER_NAME}")).to_be_visible()
+    visit(f"/sessions/{begun}/close", "close-form")
+    page.get_by_label(f"Attendance of {MEMBER_NAME}").select_option(label="present")
+    page.get_by_role("button", name="Preview closing").click()
+    expect(page.get_by_role("button", name="Confirm and send the summary")).to_be_visible()
     assert fits(page) == []
-    assert unlabelled(page) == []
-    shot(page, "session-phone")
+    shot(page, "close-preview-phone")
+
+    visit(f"/reports/{setup['report']['id']}/view", "report")
+    visit("/me", "my-settings")
+    visit("/outbox", "outbox")
+    page.get_by_role("table").get_by_role("link").first.click()
+    assert fits(page) == []
+    shot(page, "outbox-message-phone")
+    visit("/sessions/999999", "not-found")
+
+    # The pages behind the mail's links.
+    invitation = service.wait_mail(CHAIR, lambda m: setup["held"]["title"] in m["Subject"])
+    _accept, maybe, _decline = links(invitation, "/rsvp/")
+    visit(maybe, "rsvp-confirm")  # in the chair's own language
+    page.get_by_role("button", name=t(lang(page), "Confirm my answer")).click()
+    expect(page.get_by_role("heading", name=t(lang(page), "Thank you"))).to_be_visible()
+    assert fits(page) == []
+    shot(page, "rsvp-done-phone")
     context.close()
+
+    signed_out = new_context(browser, service, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = signed_out.new_page()
+    visit("/sign-in", "sign-in")
+    signed_out.close()
+
+
+def _wait_until_begun(page: Page, session_id: int) -> None:
+    """The session set up to begin two minutes after the module started has begun."""
+    for _ in range(200):
+        page.goto(f"/sessions/{session_id}")
+        if page.get_by_role("link", name="Close session").count():
+            return
+        page.wait_for_timeout(1000)
+    raise AssertionError("the session never began")
+
+
+def test_after_session_forms_on_a_desktop(chair: Page, setup: dict, shot: Shots) -> None:
+    """A form that fails comes back at itself with its problem in focus; each outcome
+    field on the close form stands under its label, as every other field does."""
+    page = chair
+    _wait_until_begun(page, setup["begun"]["id"])
+    form = page.get_by_role("form", name="New action item")
+    form.get_by_label("Title").fill("Enquête verspreiden")
+    form.get_by_label("Owner").select_option(label=CHAIR_NAME)
+    form.get_by_label("Baseline").fill("veel")
+    form.get_by_role("button", name="Record action item").click()
+    expect(page).to_have_url(re.compile(r"/action-items#problem-new-item$"))
+    problem = form.get_by_role("alert")
+    expect(problem).to_contain_text("Nothing was saved")
+    expect(problem).to_be_focused()
+    assert problem.evaluate("el => el.getBoundingClientRect().top") < PHONE["height"]
+    expect(form.get_by_label("Title")).to_have_value("Enquête verspreiden")
+    shot(page, "failed-form-at-its-problem", full_page=False)
+
+    page.goto(f"/sessions/{setup['begun']['id']}/close")
+    label = page.get_by_text(re.compile("^Outcome: Resultaten"))
+    field = page.get_by_label(re.compile("^Outcome: Resultaten"))
+    assert field.bounding_box()["y"] >= label.bounding_box()["y"] + label.bounding_box()["height"]  # type: ignore[index]
+    shot(page, "close-form")
+
+
+def test_mail_fits_a_phone(browser: Browser, service: Service, setup: dict, shot: Shots) -> None:
+    """Every HTML mail the service sent in this module, and every snapshot of the mail
+    composers, read at 390 px: none scrolls sideways; long links wrap."""
+    service.wait_mail(MEMBER, lambda m: setup["begun"]["title"] in m["Subject"])
+    mails = [
+        (m["Subject"], body.get_content())
+        for m in service.mails()
+        if (body := m.get_body(preferencelist=("html",))) is not None
+    ]
+    mails += [(p.name, p.read_text(encoding="utf-8")) for p in sorted(SNAPSHOTS.glob("*.html"))]
+    assert any(LONG_LINK in html for _, html in mails)
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    wide = []
+    for i, (name, html) in enumerate(mails):
+        page.set_content(html)
+        if why := sideways(page):
+            wide.append(f"{name}: {why}")
+            shot(page, f"mail-{i:02d}-too-wide", check=False)
+    invitation = next(h for _, h in mails if LONG_LINK in h)
+    page.set_content(invitation)
+    shot(page, "invitation-mail-phone", check=False)
+    context.close()
+    assert wide == []
 
 
 def test_decline_from_the_invitation_on_a_phone(

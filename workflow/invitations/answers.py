@@ -140,6 +140,16 @@ def record_answer(
 # iTIP (RFC 5546): what a calendar client's message means ------------------------------------
 
 
+def current_answer(db: DBSession, session_id: int, person_id: int) -> str | None:
+    """What the person has answered so far (maybe included), or None if nothing yet."""
+    partstat = db.exec(
+        select(col(Participant.partstat)).where(
+            col(Participant.session_id) == session_id, col(Participant.person_id) == person_id
+        )
+    ).first()
+    return None if partstat in (None, PartStat.needs_action) else partstat
+
+
 def _address(prop: Any) -> str:
     return str(prop).split(":", 1)[-1].strip().lower() if prop is not None else ""
 

@@ -108,8 +108,13 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
         forum=forum,
         parent=db.get(Forum, forum.parent_id) if forum.parent_id else None,
         children=children,
-        upcoming=[s for s in rows if s.ends_at >= now],
-        past=sorted((s for s in rows if s.ends_at < now), key=lambda s: s.starts_at, reverse=True),
+        # Upcoming: still to be held. Past: ended, held (closed) or cancelled.
+        upcoming=[s for s in rows if s.status == SessionStatus.scheduled and s.ends_at >= now],
+        past=sorted(
+            (s for s in rows if s.status != SessionStatus.scheduled or s.ends_at < now),
+            key=lambda s: s.starts_at,
+            reverse=True,
+        ),
         members=members,
         reports=reports,
         may_manage=v.me.may(forum_id, Action.manage),

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session as DBSession
 
-from workflow import action_items, clock, directory, sessions
+from workflow import action_items, clock, directory, rules, sessions
 from workflow.follow_up import reminders
 from workflow.invitations import counters, reconcile
 from workflow.models import MeetingSession, SessionStatus
@@ -23,12 +23,16 @@ AFTER_DONE = ("attendance", "outcomes", "action_item", "closed")
 
 
 def after_forms(db: DBSession, session: MeetingSession, after: dict[str, Any]) -> dict[str, Any]:
-    """What the managers' after-session forms show: who may own an item, and whether the
-    session has begun (attendance is for then), plus a form's problem if it came back."""
+    """What the managers' after-session forms show: who may own an item, whether the
+    session has begun (attendance is for then) and its day has come (outcomes and action
+    items are), plus a form's problem if it came back."""
     people, organisations = action_items.owner_choices(db, session)
+    now, tz = clock.now(), rules.zone(session.timezone)
     return {
         "done_kinds": AFTER_DONE,
-        "started": session.starts_at <= clock.now(),
+        "started": session.starts_at <= now,
+        # Outcomes and action items are for the session's own day on: not weeks ahead.
+        "day_come": session.starts_at.astimezone(tz).date() <= now.astimezone(tz).date(),
         "open": session.status != SessionStatus.cancelled,
         "closable": session.status == SessionStatus.scheduled,
         "people": people,
