@@ -24,6 +24,7 @@ def test_every_mail_reason_has_its_composer_once_the_workflows_are_loaded() -> N
         "report",
         "sign_in",
         "address_changed",
+        "declinecounter",
     }
 
 

@@ -12,9 +12,9 @@ import vobject
 
 from tests.unit.test_calendar import MEMBER, STAMP, session
 from tests.unit.test_calendar_edges import libical
+from workflow.i18n import LANGUAGES
 from workflow.invitations.calendar import build_declinecounter
 from workflow.invitations.counters import render_declinecounter
-from workflow.invitations.render import LANGUAGES
 
 __all__ = ["libical"]  # the fixture
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.test_mail import SESSION, SNAPSHOTS, mail
+from workflow.i18n import LANGUAGES
 from workflow.invitations.changes import changes, from_json, to_json, told
-from workflow.invitations.render import LANGUAGES, change_lines, format_span, render_mail
+from workflow.invitations.render import change_lines, format_span, render_mail
 from workflow.invitations.view import AgendaLine, Attendee, MailKind
 
 NBSP = "\u00a0"
