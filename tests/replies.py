@@ -116,6 +116,9 @@ def in_folder(folder: str) -> list[tuple[bytes, bytes]]:
     found = []
     for uid in (data[0] or b"").split():
         _, parts = conn.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
-        found.append((parts[0][0], parts[0][1]))
+        # The message with its flags is the (header, literal) pair; a flag change the poller
+        # makes meanwhile may come as a separate untagged FETCH line beside it.
+        header, raw = next(p for p in parts if isinstance(p, tuple))
+        found.append((header, raw))
     conn.logout()
     return found
