@@ -39,10 +39,14 @@ OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
 def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | None) -> None:
     rules.check_action_item_owner(person_id, organisation_id)
     if person_id is not None and db.get(Person, person_id) is None:
-        raise rules.RuleError(f"person {person_id} is not known to the service", "owner_person_id")
+        raise rules.RuleError(
+            "person %(id)s is not known to the service", "owner_person_id", {"id": person_id}
+        )
     if organisation_id is not None and db.get(Organisation, organisation_id) is None:
         raise rules.RuleError(
-            f"organisation {organisation_id} is not known to the service", "owner_organisation_id"
+            "organisation %(id)s is not known to the service",
+            "owner_organisation_id",
+            {"id": organisation_id},
         )
 
 
@@ -99,7 +103,8 @@ def update(
         beyond = sorted(set(data.model_dump(exclude_unset=True)) - OWNER_FIELDS)
         if beyond:
             raise Forbidden(
-                f"owners may update status, current_value and notes only, not {', '.join(beyond)}"
+                "owners may update status, current_value and notes only, not %(fields)s",
+                fields=", ".join(beyond),
             )
         if _cancels_or_reopens(current, data):
             raise Forbidden(

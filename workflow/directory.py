@@ -52,7 +52,9 @@ def get_organisation(db: DBSession, organisation_id: int) -> Organisation:
 def _check_organisation(db: DBSession, organisation_id: int | None) -> None:
     if organisation_id is not None and db.get(Organisation, organisation_id) is None:
         raise rules.RuleError(
-            f"organisation {organisation_id} is not known to the service", "organisation_id"
+            "organisation %(id)s is not known to the service",
+            "organisation_id",
+            {"id": organisation_id},
         )
 
 

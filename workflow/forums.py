@@ -93,7 +93,9 @@ def add_member(
     get_forum(db, forum_id)
     require(principal, forum_id, Action.manage)
     if db.get(Person, data.person_id) is None:
-        raise rules.RuleError(f"person {data.person_id} is not known to the service", "person_id")
+        raise rules.RuleError(
+            "person %(id)s is not known to the service", "person_id", {"id": data.person_id}
+        )
     existing = db.exec(
         select(Membership).where(
             col(Membership.forum_id) == forum_id, col(Membership.person_id) == data.person_id

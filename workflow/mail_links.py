@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlmodel import col, select
 
-from workflow import action_items, personal_data, spine
+from workflow import action_items, personal_data, rules, spine
 from workflow.auth import Principal
 from workflow.errors import DomainError
 from workflow.follow_up import links
@@ -156,8 +155,8 @@ def action_record(
     fields: dict = {"note": note.strip() if note and note.strip() else None}
     if action.action == "value":
         try:
-            fields["current_value"] = float((value or "").replace(",", ".").strip())
-        except ValueError:
+            fields["current_value"] = rules.read_number(value or "", "value")
+        except rules.RuleError:
             fields["current_value"] = None
     else:
         fields["status"] = action.action

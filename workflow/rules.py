@@ -1,6 +1,7 @@
 """Pure domain rules: no I/O, no database. Each raises RuleError (workflow.errors) with the
 field it is about."""
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise RuleError(f"unknown time zone {name!r}", "timezone") from None
+        raise RuleError("unknown time zone %(name)s", "timezone", {"name": repr(name)}) from None
 
 
 def is_known_timezone(name: str) -> bool:
@@ -43,10 +44,14 @@ def to_utc(value: datetime, tz_name: str, field: str) -> datetime:
         round_trip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
         if round_trip != value:
             raise RuleError(
-                f"{value:%Y-%m-%d %H:%M} does not exist in {tz_name} (the clocks skip it)", field
+                "%(time)s does not exist in %(zone)s (the clocks skip it)",
+                field,
+                {"time": f"{value:%Y-%m-%d %H:%M}", "zone": tz_name},
             )
         raise RuleError(
-            f"{value:%Y-%m-%d %H:%M} happens twice in {tz_name}; give a UTC offset", field
+            "%(time)s happens twice in %(zone)s; give a UTC offset",
+            field,
+            {"time": f"{value:%Y-%m-%d %H:%M}", "zone": tz_name},
         )
     return first.astimezone(UTC)
 
@@ -98,17 +103,27 @@ class CoChairCandidate:
 def check_co_chairs(policy: CoChairPolicy, candidates: Sequence[CoChairCandidate]) -> None:
     not_co_chairs = [c.person_id for c in candidates if c.role_in_forum != Role.co_chair]
     if not_co_chairs:
-        raise RuleError(f"persons {not_co_chairs} are not co-chairs of this forum", "co_chair_ids")
+        raise RuleError(
+            "persons %(ids)s are not co-chairs of this forum",
+            "co_chair_ids",
+            {"ids": not_co_chairs},
+        )
     if len({c.person_id for c in candidates}) != len(candidates):
         raise RuleError("a co-chair is listed twice", "co_chair_ids")
     n = len(candidates)
     if n < policy.minimum or n > policy.maximum:
-        wanted = (
-            str(policy.minimum)
-            if policy.minimum == policy.maximum
-            else f"{policy.minimum} to {policy.maximum}"
+        counts: dict[str, object] = {"minimum": policy.minimum, "maximum": policy.maximum, "n": n}
+        if policy.minimum == policy.maximum:
+            raise RuleError(
+                "this forum's sessions need %(minimum)s co-chairs, not %(n)s",
+                "co_chair_ids",
+                counts,
+            )
+        raise RuleError(
+            "this forum's sessions need %(minimum)s to %(maximum)s co-chairs, not %(n)s",
+            "co_chair_ids",
+            counts,
         )
-        raise RuleError(f"this forum's sessions need {wanted} co-chairs, not {n}", "co_chair_ids")
     if policy.distinct_countries and len({c.country for c in candidates}) != n:
         raise RuleError("this forum's co-chairs must come from different countries", "co_chair_ids")
 
@@ -151,3 +166,62 @@ def check_action_item_owner(owner_person_id: int | None, owner_organisation_id: 
         raise RuleError(
             "an action item needs an owner: a person or an organisation", "owner_person_id"
         )
+
+
+# Numbers as Belgians write them ---------------------------------------------------------------
+
+_SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break space, a narrow no-break space
+_GROUPED = re.compile(r"\d{1,3}(?:[%s]\d{3})+")
+
+
+def _ungrouped(whole: str, separators: str) -> str | None:
+    """'12.000' or '12 000' without its thousands separators; None when the groups are not
+    of three digits."""
+    if whole.isdigit():
+        return whole
+    if not re.fullmatch(_GROUPED.pattern % re.escape(separators), whole):
+        return None
+    return re.sub(f"[{re.escape(separators)}]", "", whole)
+
+
+def read_number(text: str, field: str) -> float | None:
+    """A number as a person writes it on a Belgian page: '12,5', '12000.5', '12.000,5',
+    '12 000,5' (also with a no-break space); empty is no value. A form that reads two ways
+    ('12.000': twelve, or twelve thousand?) or with other digits than 0 to 9 is refused."""
+    value = text.strip()
+    if not value:
+        return None
+    sign = ""
+    if value[0] in "-+\u2212":  # a hyphen, a plus or a minus sign
+        sign, value = ("-" if value[0] != "+" else ""), value[1:].lstrip()
+    if any(c.isdigit() and c not in "0123456789" for c in value):
+        raise RuleError("write the number with the digits 0 to 9", field)
+    if not value or not all(c in "0123456789.," or c in _SPACES for c in value):
+        raise RuleError("give a number", field)
+    commas, dots = value.count(","), value.count(".")
+    spaced = any(s in value for s in _SPACES)
+    spaces = "".join(_SPACES)
+    if commas and dots:  # the last of the two is the decimal mark, the other groups thousands
+        mark = "," if value.rfind(",") > value.rfind(".") else "."
+        whole, _, part = value.rpartition(mark)
+        whole = _ungrouped(whole, ("." if mark == "," else ",") + spaces) or ""
+    elif commas == 1:  # the decimal comma
+        whole, _, part = value.partition(",")
+        whole = _ungrouped(whole, "." + spaces) or ""
+    elif dots == 1 and (spaced or len(value.partition(".")[2]) != 3):  # a decimal point
+        whole, _, part = value.partition(".")
+        whole = _ungrouped(whole, spaces) or ""
+    elif dots == 1:  # '12.000': twelve thousand on a Belgian page, twelve on an English one
+        whole, _, part = value.partition(".")
+        raise RuleError(
+            "%(value)s can be read two ways: write %(thousands)s or %(decimal)s",
+            field,
+            {"value": text.strip(), "thousands": whole + part, "decimal": f"{whole},{part}"},
+        )
+    elif commas == 0:  # '1.000.000', '12 000', '12000'
+        whole, part = _ungrouped(value, "." + spaces) or "", ""
+    else:
+        whole, part = "", ""
+    if not whole.isdigit() or not (part == "" or part.isdigit()):
+        raise RuleError("give a number", field)
+    return float(f"{sign}{whole}.{part or 0}")

@@ -95,7 +95,9 @@ def _existing_people(db: DBSession, ids: Sequence[int], field: str) -> dict[int,
     found = {p.id: p for p in db.exec(select(Person).where(col(Person.id).in_(wanted))).all()}
     missing = sorted(wanted - set(found))
     if missing:
-        raise rules.RuleError(f"persons {missing} are not known to the service", field)
+        raise rules.RuleError(
+            "persons %(ids)s are not known to the service", field, {"ids": missing}
+        )
     return found  # type: ignore[return-value]  # a stored row has its id
 
 

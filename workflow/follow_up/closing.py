@@ -48,7 +48,9 @@ def _record_attendance(db: DBSession, session_id: int, marks: Sequence[Attendanc
     }
     unknown = sorted({m.person_id for m in marks} - set(rows))
     if unknown:
-        raise rules.RuleError(f"persons {unknown} do not take part in this session", "attendance")
+        raise rules.RuleError(
+            "persons %(ids)s do not take part in this session", "attendance", {"ids": unknown}
+        )
     for m in marks:
         rows[m.person_id].attendance = m.attendance
 
@@ -58,7 +60,7 @@ def _record_outcomes(db: DBSession, session_id: int, outcomes: Sequence[OutcomeR
         item = db.get(AgendaItem, o.agenda_item_id)
         if item is None or item.session_id != session_id:
             raise rules.RuleError(
-                f"agenda item {o.agenda_item_id} is not on this session", "outcomes"
+                "agenda item %(id)s is not on this session", "outcomes", {"id": o.agenda_item_id}
             )
         item.outcome = o.outcome
 

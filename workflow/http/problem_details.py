@@ -23,7 +23,7 @@ from workflow.errors import DomainError, RuleError
 from workflow.http.deps import get_db, get_principal, if_match
 from workflow.http.problem import Problem, detail_of, headers_of, status_of
 from workflow.http.ratelimit import public_rate_limit
-from workflow.i18n import accepted_language, translations
+from workflow.i18n import accepted_language, say, validation_message
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ def problem_response(
     )
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_errors(exc: RequestValidationError, language: str) -> list[dict[str, Any]]:
     out = []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
-        out.append({"pointer": "/" + "/".join(loc), "detail": e.get("msg", "invalid")})
+        out.append({"pointer": "/" + "/".join(loc), "detail": validation_message(e, language)})
     return out
 
 
@@ -67,10 +67,12 @@ def asked_language(request: Request) -> str:
     return accepted_language(request.headers.get("accept-language", "")) or "en"
 
 
-def rule_message(exc: RuleError, language: str) -> str:
-    """A broken rule in the reader's language (as written when the catalogue lacks it)."""
-    said = translations(language).gettext(exc.msgid)
-    return said % exc.params if exc.params else said
+def rule_message(exc: DomainError, language: str) -> str:
+    """A domain error in the reader's language (as written when the catalogue lacks it)."""
+    detail = detail_of(exc)
+    if detail != exc.detail:  # the API's own words for it
+        return say(language, detail)
+    return say(language, exc.msgid, exc.params)
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
@@ -83,7 +85,7 @@ def install(app: FastAPI) -> None:
         return problem_response(
             request,
             exc.status,
-            exc.detail,
+            say(asked_language(request), exc.detail),
             title=exc.title,
             type_=exc.type,
             errors=exc.errors,
@@ -92,9 +94,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _refused(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(
-            request, status_of(exc), detail_of(exc), headers=headers_of(exc) or None
-        )
+        detail = rule_message(exc, asked_language(request))
+        return problem_response(request, status_of(exc), detail, headers=headers_of(exc) or None)
 
     @app.exception_handler(RuleError)
     async def _rule(request: Request, exc: RuleError) -> JSONResponse:
@@ -104,7 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _validation_errors(exc)
+        errors = _validation_errors(exc, asked_language(request))
         detail = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
         return problem_response(request, 422, detail or "invalid request", errors=errors)
 

@@ -166,9 +166,9 @@ def _when(event: Any, name: str) -> datetime | None:
         return None
     value = prop.dt
     if not isinstance(value, datetime):
-        raise Invalid(f"{name} must be a date with a time")
+        raise Invalid("%(name)s must be a date with a time", name=name)
     if value.tzinfo is None:
-        raise Invalid(f"{name} must be in UTC or carry a TZID")
+        raise Invalid("%(name)s must be in UTC or carry a TZID", name=name)
     return value.astimezone(UTC)
 
 
@@ -187,14 +187,18 @@ def _sequence(event: Any, session: MeetingSession) -> int:
     except (TypeError, ValueError):
         raise Invalid("SEQUENCE must be a whole number") from None
     if sequence < 0 or sequence > session.sequence:
-        raise Invalid(f"SEQUENCE {sequence} was never sent (this session is at {session.sequence})")
+        raise Invalid(
+            "SEQUENCE %(sequence)s was never sent (this session is at %(current)s)",
+            sequence=sequence,
+            current=session.sequence,
+        )
     return sequence
 
 
 def _known_person(db: DBSession, email: str) -> Person:
     person = db.exec(select(Person).where(col(Person.email) == email)).first()
     if person is None:
-        raise Invalid(f"{email[:100]} is not known to the service")
+        raise Invalid("%(email)s is not known to the service", email=email[:100])
     return person
 
 
@@ -215,7 +219,9 @@ def _delegate(
                 country=delegator.country,
             )
         except ValidationError:
-            raise Invalid(f"DELEGATED-TO {email[:100]!r} is not a usable address") from None
+            raise Invalid(
+                "DELEGATED-TO %(email)s is not a usable address", email=repr(email[:100])
+            ) from None
         person = Person(**data.model_dump())
         db.add(person)
         db.flush()
@@ -400,7 +406,7 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
     try:
         calendar = Calendar.from_ical(body)
     except (ValueError, IndexError, KeyError) as exc:
-        raise Invalid(f"not a readable iCalendar object: {exc}"[:300]) from None
+        raise Invalid("not a readable iCalendar object: %(why)s", why=str(exc)[:260]) from None
     method = str(calendar.get("METHOD", "")).upper()
     if method not in ITIP_METHODS:
         raise Invalid("expected an iTIP METHOD:REPLY, COUNTER or REFRESH")
@@ -409,7 +415,7 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
         uid = str(event.get("UID", ""))
         found = db.exec(select(MeetingSession).where(col(MeetingSession.uid) == uid)).first()
         if found is None:
-            raise Invalid(f"no session has the calendar UID {uid[:100]!r}")
+            raise Invalid("no session has the calendar UID %(uid)s", uid=repr(uid[:100]))
         session = _scheduled(db, found.id)  # type: ignore[arg-type]  # a stored row has its id
         if method == "REPLY":
             recorded.append(_reply(db, session, event))
@@ -418,7 +424,7 @@ def record_itip_reply(db: DBSession, body: bytes) -> list[Participant]:
         else:
             recorded.append(_refresh(db, session, event, body))
     if not recorded:
-        raise Invalid(f"the {method} holds no VEVENT")
+        raise Invalid("the %(method)s holds no VEVENT", method=method)
     return recorded
 
 

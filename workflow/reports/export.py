@@ -18,6 +18,8 @@ from workflow.i18n import (
     ITEM_STATUS,
     LOCALES,
     N_,
+    attendance_counts,
+    colon,
     language_of,
     render_page,
     translations,
@@ -232,6 +234,7 @@ class _Writer:
         self.pdf = pdf
         self.language = language_of(language)
         self._: Callable[[str], str] = translations(self.language).gettext
+        self.sep = colon("", self.language) + " "  # ": ", and " : " (no-break) in French
 
     def text(self, size: float, value: str, *, bold: bool = False, height: float = 6) -> None:
         self.pdf.set_font("DejaVu", "B" if bold else "", size)
@@ -248,9 +251,12 @@ class _Writer:
         _ = self._
         line = f"• {i['title']} ({i.get('owner') or '–'})"
         if i.get("due_date"):
-            line += f" – {_('Due')}: {_day(i['due_date'], self.language)}"
+            line += f" – {colon(_('Due'), self.language)} {_day(i['due_date'], self.language)}"
         if i.get("days_overdue"):
-            line += f" ({_('%(days)s days overdue') % {'days': i['days_overdue']}})"
+            late = translations(self.language).ngettext(
+                "%(num)s day overdue", "%(num)s days overdue", i["days_overdue"]
+            )
+            line += f" ({late % {'num': i['days_overdue']}})"
         status = i.get("status")
         return f"{line} – {_(ITEM_STATUS.get(status, status))}" if status else line
 
@@ -268,7 +274,7 @@ class _Writer:
         )
         behind = f" – {_('behind its target path')}" if i["behind_target_path"] else ""
         return (
-            f"• {i['title']}{': ' + what if what else ''} – {_('Baseline')} "
+            f"• {i['title']}{self.sep + what if what else ''} – {_('Baseline')} "
             f"{self.number(i['baseline'])} · {_('Current value')} {self.number(i['current_value'])}"
             f" · {_('Target')} {self.number(i['target'])} · {_('Progress')} {progress}{behind}"
         )
@@ -279,14 +285,16 @@ class _Writer:
         self.text(14 if depth == 0 else 12, s["forum"]["name"], bold=True, height=7)
         if s["sessions"]:
             self.heading(_("Sessions held"))
-            attendance = _("%(present)s present, %(excused)s excused, %(absent)s absent")
             for x in s["sessions"]:
                 day = _day(x["starts_at"], self.language)
-                self.text(9, f"• {day} – {x['title']} – {attendance % x['attendance']}")
+                self.text(
+                    9,
+                    f"• {day} – {x['title']} – {attendance_counts(x['attendance'], self.language)}",
+                )
         if s["decisions"]:
             self.heading(_("Decisions"))
             for d in s["decisions"]:
-                self.text(9, f"• {d['agenda_item']} ({d['session_title']}): {d['outcome']}")
+                self.text(9, f"• {d['agenda_item']} ({d['session_title']}){self.sep}{d['outcome']}")
         for name, label in ITEM_LISTS:
             if rows := s["action_items"][name]:
                 self.heading(f"{_(label)} ({len(rows)})")
@@ -299,7 +307,7 @@ class _Writer:
         if s["escalations"]:
             self.heading(_("Items for a decision by the mayors"))
             for e in s["escalations"]:
-                self.text(9, f"• {e['title']}{': ' + e['note'] if e.get('note') else ''}")
+                self.text(9, f"• {e['title']}{self.sep + e['note'] if e.get('note') else ''}")
         for child in s["children"]:
             self.section(child, depth + 1)
 
@@ -308,7 +316,7 @@ def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at:
     language = language_of(language)
     _ = translations(language).gettext
     forum = content["forum"]["name"]
-    title = f"{_('Follow-up report')}: {forum}"
+    title = f"{colon(_('Follow-up report'), language)} {forum}"
     pdf = _Pdf(f"{forum} – {_('version')} {version}")
     pdf.set_title(title)
     pdf.set_lang(language)
@@ -323,11 +331,12 @@ def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at:
     period = content["period"]
     w.text(
         9,
-        f"{_('Period')}: {_day(period['start'], language)} – {_day(period['end'], language)}"
+        f"{colon(_('Period'), language)} {_day(period['start'], language)}"
+        f" – {_day(period['end'], language)}"
         f" · {_('version')} {version} · {_moment(compiled_at, language)}",
     )
     w.pdf.ln(2)
     for key, label in TOTALS:
-        w.text(10, f"{_(label)}: {content['totals'][key]}")
+        w.text(10, f"{colon(_(label), language)} {content['totals'][key]}")
     w.section(content, depth=0)
     return bytes(pdf.output())

@@ -37,6 +37,7 @@ from workflow.i18n import (
     environment,
     language_of,
     translations,
+    validation_message,
 )
 from workflow.models import Person, WebSignIn
 from workflow.rules import RuleError
@@ -289,6 +290,8 @@ class Said(str):
 def in_language(language: str, message: object) -> object:
     """A message from a form check or a domain rule in the reader's language, where the
     catalogue has it; anything else as it is."""
+    if isinstance(message, Invalidated):
+        return validation_message(message.error, language)
     if isinstance(message, Said):
         text = translations(language).gettext(message.msgid)
         return text % message.params if message.params else text
@@ -304,8 +307,19 @@ def field_errors(exc: ValidationError | RuleError) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in exc.errors():
         name = str(e["loc"][0]) if e.get("loc") else ""
-        out.setdefault(name, e.get("msg", "invalid"))
+        out.setdefault(name, Invalidated(e))
     return out
+
+
+class Invalidated(str):
+    """One of pydantic's refusals, in English, with the error to say it in another language."""
+
+    error: Any
+
+    def __new__(cls, error: Any) -> "Invalidated":
+        said = super().__new__(cls, error.get("msg", "invalid"))
+        said.error = error
+        return said
 
 
 # Errors as pages ----------------------------------------------------------------------------

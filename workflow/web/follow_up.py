@@ -24,6 +24,7 @@ from workflow.permissions import Action
 from workflow.schemas import ActionItemCreate, AgendaItemUpdate, AttendanceMark, OutcomeRecord
 from workflow.web import forms
 from workflow.web.deps import (
+    Said,
     SignedIn,
     SignedInPost,
     Visitor,
@@ -175,12 +176,12 @@ async def create_action_item(
     try:
         fields.update(_owner(form))
     except rules.RuleError as exc:
-        errors["owner"] = exc.detail
+        errors["owner"] = Said.of(exc)
     for name in ("baseline", "target"):
         try:
             fields[name] = forms.number(form, name)
         except rules.RuleError as exc:
-            errors[name] = exc.detail
+            errors[name] = Said.of(exc)
     try:
         data = ActionItemCreate.model_validate(fields)
     except ValidationError as exc:

@@ -22,14 +22,9 @@ def version(form: Any) -> int:
 
 
 def number(form: Any, name: str) -> float | None:
-    """'12,5' or '12.5' (Belgians write a decimal comma); empty is no value."""
-    value = text(form, name).replace(" ", "").replace(",", ".")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise rules.RuleError("give a number", name) from None
+    """A number as Belgians write it ('12,5', '12.000,5', '12 000,5', '12000.5'); empty is
+    no value (workflow.rules.read_number)."""
+    return rules.read_number(text(form, name), name)
 
 
 def ids(values: list[Any]) -> list[int]:

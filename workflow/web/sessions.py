@@ -19,7 +19,7 @@ from workflow.errors import DomainError, VersionConflict
 from workflow.http.deps import DB, PathId
 from workflow.http.problem import Problem
 from workflow.http.responses import calendar_file
-from workflow.i18n import format_when
+from workflow.i18n import format_when, say
 from workflow.invitations import answers, counters, reconcile
 from workflow.models import CounterProposal, Forum, MeetingSession, Person, Role, SessionStatus
 from workflow.permissions import Action
@@ -162,7 +162,7 @@ def co_chair_check(
     try:
         sessions.check_co_chairs(db, forum, co_chair_ids)
     except rules.RuleError as exc:
-        return JSONResponse({"ok": False, "detail": exc.detail})
+        return JSONResponse({"ok": False, "detail": say(v.language, exc.msgid, exc.params)})
     return JSONResponse({"ok": True, "detail": ""})
 
 
