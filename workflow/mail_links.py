@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from workflow import action_items, personal_data, spine
 from workflow.auth import Principal
