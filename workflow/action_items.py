@@ -14,6 +14,7 @@ from workflow.models import (
     ActionItemProgress,
     ActionItemStatus,
     AgendaItem,
+    Event,
     MeetingSession,
     Membership,
     Organisation,
@@ -270,6 +271,68 @@ def owner_choices(
     ).all()
     people = sorted(((i, n) for i, n, _ in rows), key=lambda p: p[1])
     return people, sorted(orgs, key=lambda o: o[1])  # type: ignore[arg-type,return-value]  # stored ids
+
+
+# What the item's page lists as changed by an edit (status and value come as progress).
+EDITED_FIELDS = (
+    "title",
+    "description",
+    "owner_person_id",
+    "owner_organisation_id",
+    "due_date",
+    "indicator",
+    "unit",
+    "baseline",
+    "target",
+)
+
+
+def history(db: DBSession, item: ActionItem) -> list[dict[str, object]]:
+    """The item's history, oldest first: created, edited (which fields), escalated, the
+    parent's decision (from the event log), and each progress row (status, value, note),
+    with who and when."""
+    events = db.exec(
+        select(Event)
+        .where(col(Event.action_item_id) == item.id)
+        .order_by(col(Event.occurred_at), col(Event.id))
+    ).all()
+    progress = db.exec(
+        select(ActionItemProgress)
+        .where(col(ActionItemProgress.action_item_id) == item.id)
+        .order_by(col(ActionItemProgress.created_at), col(ActionItemProgress.id))
+    ).all()
+    authors = {
+        p.id: p.name
+        for p in db.exec(
+            select(Person).where(col(Person.id).in_({p.author_person_id for p in progress} or {-1}))
+        ).all()
+    }
+    rows: list[dict[str, object]] = []
+    for e in events:
+        who = e.actor.split(" ", 1)[1] if e.actor.startswith("person:") else e.actor
+        if e.kind == "action_item.created":
+            rows.append({"at": e.occurred_at, "kind": "created", "who": who})
+        elif e.kind == "action_item.updated":
+            edited = [k for k in (e.data.get("changes") or {}) if k in EDITED_FIELDS]
+            if edited:
+                rows.append({"at": e.occurred_at, "kind": "edited", "who": who, "fields": edited})
+        elif e.kind == "action_item.escalated":
+            rows.append({"at": e.occurred_at, "kind": "escalated", "who": who})
+        elif e.kind == "action_item.decided":
+            rows.append({"at": e.occurred_at, "kind": "decided", "who": who})
+    for p in progress:
+        rows.append(
+            {
+                "at": p.created_at,
+                "kind": "progress",
+                "who": authors.get(p.author_person_id) if p.author_person_id else None,
+                "status": p.status,
+                "value": p.value,
+                "note": p.note,
+            }
+        )
+    rows.sort(key=lambda r: r["at"])  # type: ignore[arg-type,return-value]  # datetimes
+    return rows
 
 
 __all__ = ["MeetingSession", "create", "detail", "list_items", "read", "update"]

@@ -313,3 +313,8 @@ def people(db: DBSession, ids: Iterable[int]) -> list[Person]:
 def person_names(db: DBSession, ids: Iterable[int | None]) -> dict[int, str]:
     """{person id: name}, in one query."""
     return names(db, col(Person.id), col(Person.name), ids)
+
+
+def organisation_names(db: DBSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """{organisation id: name}, in one query."""
+    return names(db, col(Organisation.id), col(Organisation.name), ids)

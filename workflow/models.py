@@ -286,6 +286,18 @@ class ActionItem(SQLModel, table=True):
     completed_at: datetime | None = utc_column(nullable=True)
 
 
+class FormNonce(SQLModel, table=True):
+    """A form that created something, by the one-time value it carried: the same form sent
+    twice (a double click, a reload, a retry) finds it here and creates nothing again."""
+
+    __tablename__ = "form_nonce"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=40)
+    object_id: int
+    created_at: datetime = created_column()
+
+
 class ActionItemProgress(SQLModel, table=True):
     __tablename__ = "action_item_progress"
 

@@ -14,12 +14,13 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import clock
 from workflow.errors import VersionConflict
-from workflow.models import ActionItem, Event, MeetingSession
+from workflow.models import ActionItem, Event, FormNonce, MeetingSession
 from workflow.pagination import paginate
 
 log = logging.getLogger(__name__)
@@ -205,3 +206,30 @@ def events(
     if kind is not None:
         query = query.where(col(Event.kind) == kind)
     return paginate(db, query, col(Event.id).desc(), limit=limit, offset=offset)
+
+
+# Forms sent twice ------------------------------------------------------------------------------
+
+NONCE_LENGTH = 64
+
+
+def form_done(db: DBSession, nonce: str, kind: str) -> int | None:
+    """What the form carrying `nonce` created before (its id), if it was sent already."""
+    if not nonce or len(nonce) > NONCE_LENGTH:
+        return None
+    row = db.get(FormNonce, nonce)
+    return row.object_id if row is not None and row.kind == kind else None
+
+
+def form_used(db: DBSession, nonce: str, kind: str, object_id: int) -> int | None:
+    """Remember, in the transaction that created `object_id`, that the form carrying
+    `nonce` did. None if this is the first time; else what the first sending created (the
+    same form sent twice at once: the unique key lets one of them through)."""
+    if not nonce or len(nonce) > NONCE_LENGTH:
+        return None
+    try:
+        with db.begin_nested():
+            db.add(FormNonce(nonce=nonce, kind=kind, object_id=object_id))
+    except IntegrityError:
+        return form_done(db, nonce, kind) or -1
+    return None

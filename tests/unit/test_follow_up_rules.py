@@ -160,3 +160,20 @@ def test_weekly_overview_lists() -> None:
 def test_scan_periods(now: datetime, digest: str | None, overview: str | None) -> None:
     assert due.digest_period(now, 8) == digest
     assert due.overview_period(now, 8, 0) == overview
+
+
+def test_a_cancelled_item_is_not_new_in_the_overview_nor_on_any_list() -> None:
+    week_start = TODAY - timedelta(days=7)
+    view = due.overview(
+        [
+            item(1, created_on=TODAY - timedelta(days=2)),
+            item(2, created_on=TODAY - timedelta(days=2), status="cancelled"),
+            item(3, status="cancelled", due_date=TODAY - timedelta(days=30)),
+        ],
+        TODAY,
+        week_start=week_start,
+        stale_after_days=30,
+        escalation_days=14,
+    )
+    assert view.new == [1]
+    assert view.overdue == view.escalate == view.stale == view.behind == view.done == []

@@ -169,3 +169,24 @@ def test_an_empty_period_gives_zeros_not_errors() -> None:
     )
     assert set(report["totals"].values()) == {0}
     assert report["children"] == [] and report["sessions"] == []
+
+
+def test_a_cancelled_item_is_not_counted_as_opened() -> None:
+    created = datetime(2027, 4, 1, tzinfo=UTC)
+    report = compile_report(
+        ForumFacts(
+            5,
+            "Werkgroep",
+            items=(
+                record(51, 5, created=created),
+                record(52, 5, created=created, status="cancelled", due_date=date(2027, 4, 2)),
+            ),
+        ),
+        parent={"forum_id": 1},
+        period_start=START,
+        period_end=END,
+        today=TODAY,
+    )
+    assert report["totals"]["action_items_opened"] == 1
+    assert [i["id"] for i in report["action_items"]["opened"]] == [51]
+    assert report["totals"]["action_items_overdue"] == 0

@@ -60,6 +60,8 @@ CALENDAR = _api("GET", "/api/v1/sessions/{session}/calendar.ics")
 MANAGE = _api("GET", "/api/v1/sessions/{session}/deliveries")  # managers only, changes nothing
 PROGRESS = _api("PATCH", "/api/v1/action-items/{item}", json={"note": "Via de API"})
 CANCEL_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"status": "cancelled"})
+READ_ITEM = _api("GET", "/api/v1/action-items/{item}")
+EDIT_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"title": "Via de API"})
 
 # (method, page, form, the API call that needs the same permission)
 PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
@@ -81,6 +83,10 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("POST", "/sessions/{session}/close", {"version": "x"}, MANAGE),
     # Only managers cancel an action item; its owner reports progress but does not cancel it.
     ("POST", "/action-items/{item}/progress", {"status": "cancelled"}, CANCEL_ITEM),
+    # The item's own page: its readers; its edit and cancel forms: the managers.
+    ("GET", "/action-items/{item}", {}, READ_ITEM),
+    ("POST", "/action-items/{item}/edit", {"version": "x"}, EDIT_ITEM),
+    ("POST", "/action-items/{item}/cancel", {"version": "x"}, CANCEL_ITEM),
 ]
 
 
@@ -111,10 +117,10 @@ def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
     expected_own = {
         "co_chair": len(PAGES),
         "secretariat": len(PAGES),
-        "member": 3,  # the forum page, the session page, its calendar file
-        "observer": 3,
+        "member": 4,  # the forum page, the session page, its calendar file, the item's page
+        "observer": 4,
         "outsider": 0,
-        "owner": 1,  # progress on the item they own
+        "owner": 2,  # the page of the item they own, and progress on it
     }[role]
     assert len([a for a in allowed if a[0] == "own"]) == expected_own, sorted(allowed)
 

@@ -16,6 +16,7 @@ from workflow.auth import Principal
 from workflow.mail import outbox
 from workflow.models import (
     ActionItem,
+    ActionItemStatus,
     AgendaItem,
     MeetingSession,
     Participant,
@@ -135,6 +136,7 @@ def summary_recipients(db: DBSession, session_id: int) -> list[int]:
         select(col(ActionItem.owner_person_id)).where(
             col(ActionItem.session_id) == session_id,
             col(ActionItem.owner_person_id).is_not(None),
+            col(ActionItem.status) != ActionItemStatus.cancelled,
         )
     ).all()
     return sorted(people | {o for o in owners if o is not None})
@@ -145,7 +147,10 @@ def summary_preview(db: DBSession, session_id: int) -> list[tuple[Person, int]]:
     ids = summary_recipients(db, session_id)
     people = db.exec(select(Person).where(col(Person.id).in_(ids or [-1]))).all()
     owners = db.exec(
-        select(col(ActionItem.owner_person_id)).where(col(ActionItem.session_id) == session_id)
+        select(col(ActionItem.owner_person_id)).where(
+            col(ActionItem.session_id) == session_id,
+            col(ActionItem.status) != ActionItemStatus.cancelled,
+        )
     ).all()
     return sorted(((p, owners.count(p.id)) for p in people), key=lambda po: po[0].name)
 

@@ -21,6 +21,7 @@ from workflow.mail import outbox
 from workflow.mail.message import Attachment, Composed, Superseded, build, mail_envelope
 from workflow.models import (
     ActionItem,
+    ActionItemStatus,
     AgendaItem,
     Delivery,
     Forum,
@@ -67,7 +68,7 @@ def _item_view(db: DBSession, item: ActionItem, today: date) -> dict[str, Any]:
         "current_value": item.current_value,
         "progress": due.progress_fraction(facts),
         "parent_decision": item.parent_decision,
-        "url": f"{get_settings().effective_public_url}/api/v1/action-items/{item.id}",
+        "url": f"{get_settings().effective_public_url}/action-items/{item.id}",
     }
 
 
@@ -128,7 +129,11 @@ def summary(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     ).all()
     items = db.exec(
         select(ActionItem)
-        .where(col(ActionItem.session_id) == session.id)
+        .where(
+            col(ActionItem.session_id) == session.id,
+            # A cancelled item is neither listed nor sent as a to-do.
+            col(ActionItem.status) != ActionItemStatus.cancelled,
+        )
         .order_by(col(ActionItem.id))
     ).all()
     marks = db.exec(
@@ -184,7 +189,7 @@ def _todo(item: ActionItem, forum: Forum) -> ToDo:
         organizer_email=forum.secretariat_email or s.mail_from,
         due_date=item.due_date,
         description="\n".join(x for x in lines if x) or None,
-        url=f"{s.effective_public_url}/api/v1/action-items/{item.id}",
+        url=f"{s.effective_public_url}/action-items/{item.id}",
     )
 
 
@@ -258,7 +263,7 @@ def overview(db: DBSession, delivery: Delivery) -> Composed | Superseded:
         "escalation_days": forum.escalation_days,
         "stale_days": get_settings().stale_after_days,
         "sections": [(name, [rows[i] for i in ids if i in rows]) for name, ids in sections],
-        "board_url": f"{public}/api/v1/action-items?forum_id={forum.id}",
+        "board_url": f"{public}/action-items?forum_id={forum.id}",
     }
     rendered = render_named("overview", person.language, SUBJECTS[delivery.reason], **context)
     message = build(

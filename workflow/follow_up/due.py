@@ -194,7 +194,12 @@ def overview(
     """The weekly overview of one forum's action items for its coordinators."""
     items = sorted(items, key=lambda i: (i.due_date or date.max, i.id))
     return Overview(
-        new=[i.id for i in items if week_start <= i.created_on < today + timedelta(days=1)],
+        new=[
+            i.id
+            for i in items
+            if week_start <= i.created_on < today + timedelta(days=1)
+            and i.status != ActionItemStatus.cancelled
+        ],
         done=[
             i.id
             for i in items

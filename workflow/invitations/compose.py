@@ -110,7 +110,7 @@ def calendar_session(
         location=session.location,
         online_url=session.online_url,
         cancel_reason=session.cancel_reason,
-        url=f"{settings.effective_public_url}/api/v1/sessions/{session.id}",
+        url=f"{settings.effective_public_url}/sessions/{session.id}",
     )
 
 

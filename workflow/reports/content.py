@@ -103,7 +103,12 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
         (s for s in forum.sessions if start <= s.starts_at < end), key=lambda s: s.starts_at
     )
     items = sorted(forum.items, key=lambda r: r.facts.id)
-    opened = [r for r in items if _in(r.created_at, start, end)]
+    # A cancelled item was a mistake or dropped: it is not counted as opened.
+    opened = [
+        r
+        for r in items
+        if _in(r.created_at, start, end) and r.facts.status != ActionItemStatus.cancelled
+    ]
     done = [
         r
         for r in items

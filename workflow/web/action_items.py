@@ -27,6 +27,7 @@ from workflow.web.deps import (
     SignedInPost,
     Visitor,
     WebRoute,
+    field_errors,
     form_id,
     redirect,
     render,
@@ -139,6 +140,7 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
     form = await request.form()
     back = str(form.get("back") or "")[:500]
     query = dict(parse_qsl(back))
+    on_page = form.get("from") == "page"  # the item's own page, not the board
     item = action_items.readable_item(db, v.me, item_id)
     version = str(form.get("version") or "")
     fields: dict[str, Any] = {}
@@ -159,12 +161,167 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
         raise
     except (ValidationError, rules.RuleError):
         db.rollback()
+        if on_page:
+            return item_view(v, db, item_id, 422, problem="invalid")
         return _board(v, db, query, 422, (item_id, "invalid"))
     except DomainError as exc:  # changed meanwhile, nothing to change, gone
         db.rollback()
         stale = isinstance(exc, VersionConflict)
         reason = "stale" if stale else "nothing" if not fields else "invalid"
+        if on_page:
+            return item_view(v, db, item_id, 409 if stale else 422, problem=reason)
         return _board(v, db, query, 409 if stale else 422, (item_id, reason))
     spine.commit(db)
+    if on_page:
+        return redirect(v, f"/action-items/{item_id}?done=progress")
     target = urlencode({**query, "updated": item_id})
     return redirect(v, f"/action-items?{target}#item-{item_id}")
+
+
+# One item's page: its history, the managers' edit and cancel forms, the owner's progress --------
+
+EDIT_TEXT = ("title", "description", "indicator", "unit")
+
+
+def item_view(
+    v: Visitor,
+    db: DBSession,
+    item_id: int,
+    status_code: int = 200,
+    done: str | None = None,
+    problem: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The item's page; readers as action_items.readable_item says (its forum's readers and
+    its owner)."""
+    me = v.me
+    item = action_items.readable_item(db, me, item_id)
+    session = sessions.get_session(db, item.session_id)
+    manages = me.may(item.forum_id, Action.manage)
+    owns = me.person_id is not None and item.owner_person_id == me.person_id
+    people, organisations = action_items.owner_choices(db, session) if manages else ([], [])
+    org = item.owner_organisation_id
+    organisation_name = directory.organisation_names(db, [org]).get(org) if org else None
+    return render(
+        v,
+        "action_item.html",
+        status_code,
+        item=item,
+        session=session,
+        forum_name=forums.forum_names(db, [item.forum_id]).get(item.forum_id, ""),
+        owner_name=directory.person_names(db, [item.owner_person_id]).get(
+            item.owner_person_id  # type: ignore[arg-type]  # None gives no name
+        )
+        or organisation_name,
+        overdue=action_items.is_overdue(item),
+        chart=chart(item),
+        history=action_items.history(db, item),
+        manages=manages,
+        may_update=manages or owns,
+        statuses=_statuses_for(me, item),
+        people=people,
+        organisations=organisations,
+        done=done if done in ("progress", "edited", "cancelled", "created", "again") else None,
+        problem=problem,
+        errors=errors or {},
+    )
+
+
+@router.get("/action-items/{item_id}")
+def item_page(item_id: PathId, request: Request, v: SignedIn, db: DB) -> HTMLResponse:
+    return item_view(v, db, item_id, done=request.query_params.get("done"))
+
+
+def _edit_fields(form: Any, item: ActionItem) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields of the edit form that differ from the item as it is; and any field's
+    reason to refuse it."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in EDIT_TEXT:
+        value = forms.text(form, name) or None
+        if value != getattr(item, name):
+            fields[name] = value
+    due_date = forms.text(form, "due_date")
+    try:
+        parsed = date.fromisoformat(due_date) if due_date else None
+    except ValueError:
+        errors["due_date"] = "give a date"
+    else:
+        if parsed != item.due_date:
+            fields["due_date"] = parsed
+    for name in ("baseline", "target"):
+        try:
+            number = forms.number(form, name)
+        except rules.RuleError as exc:
+            errors[name] = exc.detail
+            continue
+        if number != getattr(item, name):
+            fields[name] = number
+    kind, _, value = forms.text(form, "owner").partition(":")
+    owner = form_id(value)
+    if kind == "person" and owner is not None:
+        if owner != item.owner_person_id or item.owner_organisation_id is not None:
+            fields["owner_person_id"], fields["owner_organisation_id"] = owner, None
+    elif kind == "organisation" and owner is not None:
+        if owner != item.owner_organisation_id or item.owner_person_id is not None:
+            fields["owner_organisation_id"], fields["owner_person_id"] = owner, None
+    else:
+        errors["owner"] = "choose an owner from the list"
+    return fields, errors
+
+
+@router.post("/action-items/{item_id}/edit")
+async def edit_item(item_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    """As PATCH /api/v1/action-items/{id} with the item's own fields (managers)."""
+    item = action_items.readable_item(db, v.me, item_id)
+    if not v.me.may(item.forum_id, Action.manage):
+        raise Forbidden()
+    form = await request.form()
+    version = forms.version(form)
+    fields, errors = _edit_fields(form, item)
+    if errors:
+        return item_view(v, db, item_id, 422, problem="edit", errors=errors)
+    try:
+        data = ActionItemUpdate(**fields)
+        action_items.update(db, v.me, item_id, data, version)
+    except ValidationError as exc:
+        db.rollback()
+        return item_view(v, db, item_id, 422, problem="edit", errors=field_errors(exc))
+    except rules.RuleError as exc:
+        db.rollback()
+        return item_view(v, db, item_id, 422, problem="edit", errors=field_errors(exc))
+    except VersionConflict:
+        db.rollback()
+        return item_view(v, db, item_id, 409, problem="stale")
+    except DomainError as exc:
+        db.rollback()
+        if isinstance(exc, Forbidden):
+            raise
+        return item_view(v, db, item_id, 422, problem="nothing")
+    spine.commit(db)
+    return redirect(v, f"/action-items/{item_id}?done=edited")
+
+
+@router.post("/action-items/{item_id}/cancel")
+async def cancel_item(item_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    """As PATCH /api/v1/action-items/{id} with status cancelled and the reason as its note
+    (managers only, as the API)."""
+    item = action_items.readable_item(db, v.me, item_id)
+    if not action_items.may_cancel(v.me, item):
+        raise Forbidden()
+    form = await request.form()
+    version = forms.version(form)
+    reason = forms.text(form, "reason")[:10_000] or None
+    try:
+        data = ActionItemUpdate(status=ActionItemStatus.cancelled, note=reason)
+        action_items.update(db, v.me, item_id, data, version)
+    except VersionConflict:
+        db.rollback()
+        return item_view(v, db, item_id, 409, problem="stale")
+    except DomainError as exc:
+        db.rollback()
+        if isinstance(exc, Forbidden):
+            raise
+        return item_view(v, db, item_id, 422, problem="nothing")
+    spine.commit(db)
+    return redirect(v, f"/action-items/{item_id}?done=cancelled")

@@ -186,12 +186,20 @@ async def create_action_item(
         data = ActionItemCreate.model_validate(fields)
     except ValidationError as exc:
         errors = _on_fields(exc, rename) | errors
+    nonce = forms.text(form, "nonce")
+    first = spine.form_done(db, nonce, "action_item")
+    if first is not None:  # the same form sent again: nothing new, the first item shown
+        return redirect(v, f"/action-items/{first}?done=again")
     if errors:
         return _again(v, db, session_id, "action_item", form, errors)
     try:
-        action_items.create(db, v.me, session_id, data)
+        item = action_items.create(db, v.me, session_id, data)
     except rules.RuleError as exc:
         return _again(v, db, session_id, "action_item", form, _on_fields(exc, rename))
+    first = spine.form_used(db, nonce, "action_item", item.id)  # type: ignore[arg-type]  # flushed, it has its id
+    if first is not None:  # sent twice at once: the other one created it
+        spine.discard(db)
+        return redirect(v, f"/action-items/{first}?done=again" if first > 0 else "/action-items")
     spine.commit(db)
     return redirect(v, f"/sessions/{session_id}?done=action_item#h-items")
 

@@ -5,6 +5,7 @@ Both the session pages (workflow.web.sessions) and the after-session forms
 (workflow.web.follow_up, which show this page again when one comes back with a problem)
 render it from here."""
 
+import secrets
 from typing import Any
 
 from fastapi.responses import HTMLResponse
@@ -42,6 +43,8 @@ def after_forms(db: DBSession, session: MeetingSession, after: dict[str, Any]) -
         "general": [],
         "typed": {},
         "stale": False,
+        # One-time value of the new item form: sent twice, it creates one item.
+        "nonce": secrets.token_urlsafe(32),
         **after,
     }
 
