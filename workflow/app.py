@@ -22,6 +22,7 @@ from workflow.http.headers import Headers
 from workflow.http.limits import BodySizeLimit
 from workflow.http.observe import Observe
 from workflow.web import action_items as web_action_items
+from workflow.web import agenda as web_agenda
 from workflow.web import auth as web_auth
 from workflow.web import follow_up as web_follow_up
 from workflow.web import forums as web_forums
@@ -35,6 +36,7 @@ WEB_MODULES = (
     web_auth,
     web_forums,
     web_sessions,
+    web_agenda,
     web_follow_up,
     web_action_items,
     web_reports,

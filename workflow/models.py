@@ -249,6 +249,8 @@ class AgendaItem(SQLModel, table=True):
     title: str = Field(max_length=300)
     kind: str = Field(default=AgendaItemKind.discussion, max_length=20)
     description: str | None = Field(default=None, max_length=10_000)
+    # Who presents the item: a name as the agenda prints it ("Schepen Peeters, VDAB").
+    presenter: str | None = Field(default=None, max_length=300)
     outcome: str | None = Field(default=None, max_length=20_000)
     # For report-back items: the child forum reporting, and when its report is next due.
     child_forum_id: int | None = Field(default=None, foreign_key="forum.id")

@@ -225,3 +225,53 @@ def read_number(text: str, field: str) -> float | None:
     if not whole.isdigit() or not (part == "" or part.isdigit()):
         raise RuleError("give a number", field)
     return float(f"{sign}{whole}.{part or 0}")
+
+
+# The closing items of an agenda ("Varia", "Rondvraag", "Divers", "Any other business"): an
+# item added without a place of its own, a child forum's report-back included, goes before
+# them, so they stay last as the forums write their agendas.
+CLOSING_AGENDA_TITLES = frozenset(
+    {
+        "varia",
+        "rondvraag",
+        "allerlei",
+        "mededelingen",
+        "volgende vergadering",
+        "sluiting",
+        "divers",
+        "points divers",
+        "questions diverses",
+        "tour de table",
+        "prochaine réunion",
+        "clôture",
+        "any other business",
+        "aob",
+        "other business",
+        "next meeting",
+        "closing",
+    }
+)
+
+
+def is_closing_agenda_title(title: str) -> bool:
+    """'Varia', '7. Varia en rondvraag', 'Divers / tour de table', 'AOB': an item that closes
+    a meeting (its number and punctuation aside, every part is a closing item's name)."""
+    words = "".join(
+        c if c.isalnum() or c.isspace() else " " if c not in "/&+" else " en "
+        for c in title.casefold()
+    ).split()
+    while words and words[0].isdigit():
+        words.pop(0)
+    parts = " ".join(words)
+    for joiner in (" et ", " and "):
+        parts = parts.replace(joiner, " en ")
+    return bool(parts) and all(p in CLOSING_AGENDA_TITLES for p in parts.split(" en "))
+
+
+def agenda_insert_position(titles: Sequence[str]) -> int:
+    """Where (1-based) an item without a place of its own joins an agenda whose items have
+    these titles in order: before the closing items at its end, else last."""
+    index = len(titles)
+    while index > 0 and is_closing_agenda_title(titles[index - 1]):
+        index -= 1
+    return index + 1

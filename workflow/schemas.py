@@ -356,6 +356,7 @@ class AgendaItemCreate(Input):
     title: Title
     kind: AgendaItemKind = AgendaItemKind.discussion
     description: Text10000 | None = None
+    presenter: Title | None = None
     position: Count | None = Field(default=None, ge=1, le=1000)
 
 
@@ -364,6 +365,7 @@ class AgendaItemUpdate(Update):
     title: Title | None = None
     kind: AgendaItemKind | None = None
     description: Text10000 | None = None
+    presenter: Title | None = None
     outcome: Text20000 | None = None
     position: Count | None = Field(default=None, ge=1, le=1000)
 
@@ -375,6 +377,7 @@ class AgendaItemRead(Output):
     title: str
     kind: str
     description: str | None
+    presenter: str | None = None
     outcome: str | None
     child_forum_id: int | None
 

@@ -379,6 +379,7 @@ def _agenda_row(session_id: int, position: int, item: AgendaItemCreate) -> Agend
         title=item.title,
         kind=item.kind,
         description=item.description,
+        presenter=item.presenter,
     )
 
 
@@ -418,7 +419,9 @@ def add_agenda_item(
         raise rules.RuleError("a session has at most 200 agenda items", "position")
     item = _agenda_row(session_id, 0, data)
     db.add(item)
-    _place(items, item, data.position)
+    # Without a place of its own, an item goes before the closing ones ('Varia', 'Rondvraag').
+    position = data.position or rules.agenda_insert_position([i.title for i in items])
+    _place(items, item, position)
     calendar_sequence.raise_if_changed(session, agenda=True)
     db.flush()
     spine.record(
@@ -460,7 +463,7 @@ def update_agenda_item(
         shown and session.status != SessionStatus.scheduled
     ):
         rules.check_can_change(session.status)
-    for name in ("title", "kind", "description", "outcome"):
+    for name in ("title", "kind", "description", "presenter", "outcome"):
         if name in fields:
             setattr(item, name, fields[name])
     if "position" in fields:

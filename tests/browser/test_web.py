@@ -795,3 +795,75 @@ def test_decline_from_the_invitation_on_a_phone(
     context.close()
     answers = ok(setup["chair"].get(f"/sessions/{setup['held']['id']}/answers"))
     assert MEMBER in [p["email"] for p in answers["declined"]]
+
+
+@pytest.mark.parametrize(
+    ("language", "on_phone"), [("nl", False), ("fr", True)], ids=["nl-desktop", "fr-phone"]
+)
+def test_edit_the_agenda_after_a_preview(
+    browser: Browser,
+    service: Service,
+    setup: dict,
+    chair_state: dict,
+    shot: Shots,
+    language: str,
+    on_phone: bool,
+) -> None:
+    """Add an item (it goes before Varia), move it up, edit it: each after its preview."""
+    taskforce = setup["taskforce"]
+    day = date.today() + timedelta(days=20 if on_phone else 21)
+    session = ok(
+        setup["chair"].post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": f"Agenda {language}",
+                "starts_at": f"{day}T14:00:00",
+                "ends_at": f"{day}T16:00:00",
+                "participant_ids": [],
+                "agenda": [{"title": "Goedkeuring verslag"}, {"title": "Varia"}],
+            },
+        ),
+        201,
+    )
+    extra = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if on_phone else {}
+    context = new_context(browser, service, storage_state=chair_state, **extra)
+    page = context.new_page()
+    sid, where = session["id"], "phone" if on_phone else "desktop"
+
+    def confirm(name: str) -> None:
+        heading = re.compile(re.escape(t(language, "Preview changes")))
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        shot(page, f"agenda-{name}-preview-{language}-{where}")
+        page.get_by_role("button", name=t(language, "Confirm and notify")).click()
+        expect(
+            page.get_by_role("status").filter(
+                has_text=t(language, "The agenda is saved. Everyone concerned is being told.")
+            )
+        ).to_be_visible()
+
+    page.goto(f"/sessions/{sid}?lang={language}")
+    page.get_by_role("link", name=t(language, "Edit the agenda")).click()
+    shot(page, f"agenda-{language}-{where}")
+    page.get_by_label(t(language, "Title"), exact=True).fill("Mobiliteitsplan")
+    page.get_by_label(t(language, "Kind")).select_option("decision")
+    page.get_by_label(t(language, "Presenter")).fill("Interleuven")
+    page.get_by_label(t(language, "Short description")).fill("Voorstel ter goedkeuring")
+    page.get_by_role("button", name=t(language, "Preview changes")).click()
+    confirm("add")
+    items = page.locator("ol.agenda > li")
+    expect(items.nth(1)).to_contain_text("Mobiliteitsplan")
+    expect(items.nth(2)).to_contain_text("Varia")
+
+    items.nth(1).get_by_role("button", name=re.compile(t(language, "Move up"))).click()
+    confirm("move")
+    expect(page.locator("ol.agenda > li").first).to_contain_text("Mobiliteitsplan")
+
+    page.locator("ol.agenda > li").first.get_by_role(
+        "link", name=re.compile(t(language, "Edit"))
+    ).click()
+    page.get_by_label(t(language, "Presenter")).fill("VDAB")
+    page.get_by_role("button", name=t(language, "Preview changes")).click()
+    confirm("edit")
+    expect(page.locator("ol.agenda > li").first).to_contain_text("VDAB")
+    shot(page, f"agenda-saved-{language}-{where}")
+    context.close()

@@ -110,3 +110,49 @@ def test_overdue() -> None:
 def test_unknown_time_zone() -> None:
     with pytest.raises(RuleError, match="unknown time zone"):
         rules.zone("Europe/Atlantis")
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Varia",
+        "7. Varia",
+        "Varia en rondvraag",
+        "Rondvraag",
+        "Divers",
+        "Divers / tour de table",
+        "Points divers",
+        "Any other business",
+        "AOB",
+        "Volgende vergadering",
+        "Clôture",
+    ],
+)
+def test_closing_agenda_items_are_recognised(title: str) -> None:
+    assert rules.is_closing_agenda_title(title)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Jobkanalen en mobiliteit",
+        "Variabele snelheid op de R0",
+        "Diversiteit op de werkvloer",
+        "Closing the skills gap",
+        "Goedkeuring verslag",
+        "",
+        "12.",
+    ],
+)
+def test_other_agenda_items_are_not_closing(title: str) -> None:
+    assert not rules.is_closing_agenda_title(title)
+
+
+def test_new_items_go_before_the_closing_items() -> None:
+    assert rules.agenda_insert_position([]) == 1
+    assert rules.agenda_insert_position(["Goedkeuring verslag", "Mobiliteit"]) == 3
+    assert rules.agenda_insert_position(["Goedkeuring verslag", "Mobiliteit", "Varia"]) == 3
+    assert rules.agenda_insert_position(["Verslag", "Varia", "Rondvraag"]) == 2
+    # Only the closing items at the end count: a 'Varia' in the middle is the managers' choice.
+    assert rules.agenda_insert_position(["Varia", "Mobiliteit"]) == 3
+    assert rules.agenda_insert_position(["Varia"]) == 1

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
-from workflow import calendar_sequence, clock, schedule, spine
+from workflow import calendar_sequence, clock, rules, schedule, spine
 from workflow.auth import Principal
 from workflow.errors import Forbidden, NotFound
 from workflow.follow_up import digests
@@ -63,20 +63,40 @@ def _due_at(session: MeetingSession, child: Forum) -> datetime | None:
     return reminder_moment(session.starts_at, session.timezone, child.report_lead_days * 24)
 
 
-def add_items(db: DBSession, session: MeetingSession, after_position: int) -> list[AgendaItem]:
+def _agenda(db: DBSession, session_id: int) -> list[AgendaItem]:
+    return list(
+        db.exec(
+            select(AgendaItem)
+            .where(col(AgendaItem.session_id) == session_id)
+            .order_by(col(AgendaItem.position), col(AgendaItem.id))
+        ).all()
+    )
+
+
+def _insert(items: list[AgendaItem], new: list[AgendaItem]) -> None:
+    """The report-backs join the agenda before its closing items ('Varia', 'Rondvraag'),
+    as rules.agenda_insert_position says, and everything is numbered 1..n again."""
+    at = rules.agenda_insert_position([i.title for i in items]) - 1
+    for n, item in enumerate([*items[:at], *new, *items[at:]], start=1):
+        item.position = n
+
+
+def add_items(db: DBSession, session: MeetingSession) -> list[AgendaItem]:
     """The fixed report-back items of a newly scheduled session, one per child forum."""
-    added = []
-    for n, child in enumerate(_children(db, session.forum_id), start=after_position + 1):
-        item = AgendaItem(
+    added = [
+        AgendaItem(
             session_id=session.id,  # type: ignore[arg-type]  # a stored row has its id
-            position=n,
+            position=0,
             title=child.name,
             kind=AgendaItemKind.report_back,
             child_forum_id=child.id,
             report_due_at=_due_at(session, child),
         )
-        db.add(item)
-        added.append(item)
+        for child in _children(db, session.forum_id)
+    ]
+    if added:
+        _insert(_agenda(db, session.id), added)  # type: ignore[arg-type]  # a stored row has its id
+        db.add_all(added)
     return added
 
 
@@ -101,19 +121,16 @@ def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
         if already is not None:
             continue
         session = spine.claim(db, MeetingSession, s.id, None)  # type: ignore[arg-type]  # a stored row has its id
-        last = db.exec(
-            select(func.max(col(AgendaItem.position))).where(col(AgendaItem.session_id) == s.id)
-        ).one()
-        db.add(
-            AgendaItem(
-                session_id=s.id,  # type: ignore[arg-type]  # a stored row has its id
-                position=(last or 0) + 1,
-                title=child.name,
-                kind=AgendaItemKind.report_back,
-                child_forum_id=child.id,
-                report_due_at=_due_at(session, child),
-            )
+        item = AgendaItem(
+            session_id=s.id,  # type: ignore[arg-type]  # a stored row has its id
+            position=0,
+            title=child.name,
+            kind=AgendaItemKind.report_back,
+            child_forum_id=child.id,
+            report_due_at=_due_at(session, child),
         )
+        _insert(_agenda(db, s.id), [item])  # type: ignore[arg-type]  # a stored row has its id
+        db.add(item)
         calendar_sequence.raise_if_changed(session, agenda=True)
         spine.record(
             db,
@@ -129,15 +146,11 @@ def add_child_to_upcoming(db: DBSession, actor: str, child: Forum) -> int:
 
 @spine.on_session_changed
 def follow_the_session(db: DBSession, session: MeetingSession, change: spine.SessionChange) -> None:
-    """A newly scheduled session gets its report-back items after the agenda it was given;
-    a moved or cancelled one has its reports fall due again."""
+    """A newly scheduled session gets its report-back items in the agenda it was given, before
+    its closing items; a moved or cancelled one has its reports fall due again."""
     if change == spine.SessionChange.scheduled:
-        last = db.exec(
-            select(func.max(col(AgendaItem.position))).where(
-                col(AgendaItem.session_id) == session.id
-            )
-        ).one()
-        add_items(db, session, last or 0)
+        db.flush()
+        add_items(db, session)
     else:
         reschedule(db, session)
 
