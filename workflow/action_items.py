@@ -37,9 +37,16 @@ from workflow.sessions import get_session, require
 OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
 
 
-def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | None) -> None:
+def _check_owner(
+    db: DBSession,
+    person_id: int | None,
+    organisation_id: int | None,
+    *,
+    person: Person | None = None,
+) -> None:
+    """`person`: the owner already read with something else, if it was (None: look it up)."""
     rules.check_action_item_owner(person_id, organisation_id)
-    if person_id is not None and db.get(Person, person_id) is None:
+    if person is None and person_id is not None and db.get(Person, person_id) is None:
         raise rules.RuleError(
             "person %(id)s is not known to the service", "owner_person_id", {"id": person_id}
         )
@@ -49,6 +56,23 @@ def _check_owner(db: DBSession, person_id: int | None, organisation_id: int | No
             "owner_organisation_id",
             {"id": organisation_id},
         )
+
+
+def _session_and_owner(
+    db: DBSession, session_id: int, person_id: int | None
+) -> tuple[MeetingSession, Person | None]:
+    """The session (404 if unknown) and, in the same round trip, the person named as owner
+    (None if none is named or no such person exists)."""
+    if person_id is None:
+        return get_session(db, session_id), None
+    found = db.exec(
+        select(MeetingSession, Person)
+        .outerjoin(Person, col(Person.id) == person_id)
+        .where(col(MeetingSession.id) == session_id)
+    ).first()
+    if found is None:
+        return get_session(db, session_id), None  # raises the session's own NotFound
+    return found[0], found[1]
 
 
 def get_item(db: DBSession, item_id: int) -> ActionItem:
@@ -61,11 +85,11 @@ def get_item(db: DBSession, item_id: int) -> ActionItem:
 def create(
     db: DBSession, principal: Principal, session_id: int, data: ActionItemCreate
 ) -> ActionItem:
-    session = get_session(db, session_id)
+    session, owner = _session_and_owner(db, session_id, data.owner_person_id)
     require(principal, session.forum_id, Action.manage)
     if session.status == SessionStatus.cancelled:
         raise rules.RuleError("a cancelled session decides no action items", "session_id")
-    _check_owner(db, data.owner_person_id, data.owner_organisation_id)
+    _check_owner(db, data.owner_person_id, data.owner_organisation_id, person=owner)
     if data.agenda_item_id is not None:
         agenda_item = db.get(AgendaItem, data.agenda_item_id)
         if agenda_item is None or agenda_item.session_id != session_id:
@@ -175,8 +199,13 @@ def _plain(v: object) -> object:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
+_READ_COLUMNS = tuple(name for name in ActionItemRead.model_fields if name != "overdue")
+
+
 def read(item: ActionItem) -> ActionItemRead:
-    return ActionItemRead.model_validate({**item.model_dump(), "overdue": is_overdue(item)})
+    """Validated once, from the row's attributes (no dump of the row into a dict first)."""
+    fields = {name: getattr(item, name) for name in _READ_COLUMNS}
+    return ActionItemRead.model_validate({**fields, "overdue": is_overdue(item)})
 
 
 def is_overdue(item: ActionItem) -> bool:

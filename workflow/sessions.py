@@ -540,13 +540,26 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
 
 
 def summary(session: MeetingSession) -> SessionSummary:
+    """Validated once, from the row's attributes (no dump of the row into a dict first)."""
     tz = rules.zone(session.timezone)
-    return SessionSummary.model_validate(
-        {
-            **session.model_dump(),
-            "starts_at_local": session.starts_at.astimezone(tz).isoformat(),
-            "ends_at_local": session.ends_at.astimezone(tz).isoformat(),
-        }
+    return SessionSummary(
+        id=session.id,
+        forum_id=session.forum_id,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        starts_at_local=session.starts_at.astimezone(tz).isoformat(),
+        ends_at_local=session.ends_at.astimezone(tz).isoformat(),
+        timezone=session.timezone,
+        location=session.location,
+        online_url=session.online_url,
+        status=session.status,
+        cancel_reason=session.cancel_reason,
+        uid=session.uid,
+        sequence=session.sequence,
+        version=session.version,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
     )
 
 

@@ -1,33 +1,46 @@
 """Request dependencies: the database unit of work, the caller, and optimistic concurrency."""
 
+import hmac
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from sqlmodel import Session as DBSession
+from starlette.concurrency import run_in_threadpool
 
-from workflow.auth import Principal, principal_for_token
+from workflow.auth import ADMIN, Principal, principal_for_token
 from workflow.config import get_settings
 from workflow.db import get_engine
 from workflow.http.problem import Problem
 from workflow.schemas import Moment, wire_flag, wire_whole_number
 
 
-def get_db() -> Iterator[DBSession]:
-    with DBSession(get_engine(), expire_on_commit=False) as db:
+async def get_db() -> AsyncIterator[DBSession]:
+    """The request's unit of work. Opening it touches no connection, so it is made on the
+    event loop; closing it rolls back and returns a connection still held (a read, or a
+    failed change) in a worker thread, and is plain bookkeeping otherwise (after a commit)."""
+    db = DBSession(get_engine(), expire_on_commit=False)
+    try:
         yield db
+    finally:
+        if db.in_transaction():
+            await run_in_threadpool(db.close)
+        else:
+            db.close()
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer wf_…`")
 
 
-def get_principal(
+async def get_principal(
     db: Annotated[DBSession, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The administrator token is recognised on the event loop; any other token is looked up
+    in the database in a worker thread."""
     unauthorised = Problem(
         401,
         "a valid API token is needed: Authorization: Bearer <token>",
@@ -36,7 +49,9 @@ def get_principal(
     if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
         raise unauthorised
     admin_token = get_settings().admin_token.get_secret_value()
-    principal = principal_for_token(db, credentials.credentials, admin_token)
+    if admin_token and hmac.compare_digest(credentials.credentials.encode(), admin_token.encode()):
+        return ADMIN
+    principal = await run_in_threadpool(principal_for_token, db, credentials.credentials, "")
     if principal is None:
         raise unauthorised
     return principal

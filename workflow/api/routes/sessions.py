@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from workflow import action_items, sessions, spine
+from workflow.api.json import json_answer
 from workflow.http.deps import (
     DB,
     Caller,
@@ -36,6 +37,8 @@ from workflow.schemas import (
 
 router = APIRouter(tags=["sessions"])
 
+SessionPage = Page[SessionSummary]
+
 
 def _with_etag(db: DB, session: MeetingSession, response: Response) -> SessionRead:
     response.headers["ETag"] = f'"{session.version}"'
@@ -59,7 +62,7 @@ def schedule_session(
     return answer
 
 
-@router.get("/sessions", response_model=Page[SessionSummary])
+@router.get("/sessions", response_model=SessionPage)
 def list_sessions(
     db: DB,
     caller: Caller,
@@ -69,7 +72,7 @@ def list_sessions(
     status: SessionStatus | None = None,
     starts_after: QueryMoment = None,
     starts_before: QueryMoment = None,
-) -> dict:
+) -> Response:
     rows, total = sessions.list_sessions(
         db,
         caller,
@@ -80,12 +83,10 @@ def list_sessions(
         limit=limit,
         offset=offset,
     )
-    return {
-        "items": [sessions.summary(s) for s in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    page = SessionPage(
+        items=[sessions.summary(s) for s in rows], total=total, limit=limit, offset=offset
+    )
+    return json_answer(SessionPage, page)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
@@ -216,11 +217,14 @@ def session_events(
 
 @router.post("/sessions/{session_id}/action-items", status_code=201, response_model=ActionItemRead)
 def create_action_item(
-    session_id: PathId, data: ActionItemCreate, db: DB, caller: Caller, response: Response
-) -> ActionItemRead:
+    session_id: PathId, data: ActionItemCreate, db: DB, caller: Caller
+) -> Response:
     """Record an action item decided in this session."""
     item = action_items.create(db, caller, session_id, data)
     spine.commit(db)
-    response.headers["Location"] = f"/api/v1/action-items/{item.id}"
-    response.headers["ETag"] = f'"{item.version}"'
-    return action_items.read(item)
+    return json_answer(
+        ActionItemRead,
+        action_items.read(item),
+        status_code=201,
+        headers={"Location": f"/api/v1/action-items/{item.id}", "ETag": f'"{item.version}"'},
+    )

@@ -3,7 +3,7 @@
 A name as the agenda prints it, beside the item's kind and description.
 
 Revision ID: 0009_agenda_presenter
-Revises: 0007_reply_order
+Revises: 0008_form_nonce
 Create Date: 2026-12-02 14:00:00
 """
 
