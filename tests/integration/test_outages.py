@@ -292,3 +292,6 @@ def test_a_worker_losing_redis_with_a_task_unacknowledged_reconnects_rather_than
         channel._pool = None
         connection._do_close_transport()
         connection.close()  # raised AttributeError before
+        # The task then finishes, and the worker acknowledges it through the channel of the
+        # lost connection: that raised AttributeError ('... no attribute client') before.
+        held[0].ack()

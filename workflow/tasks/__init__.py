@@ -62,6 +62,35 @@ def _no_restore_without_a_broker() -> None:
     restore_unacked.broker_guard = True  # type: ignore[attr-defined]  # marks the wrapper
     kombu_redis.QoS.restore_unacked = restore_unacked  # type: ignore[method-assign]  # see above
 
+    # The same for a task that finishes after the loss: acknowledging it through the channel
+    # of the connection that is gone raised AttributeError ('NoneType' object has no attribute
+    # 'client'), and the worker stopped. Its message stays unacknowledged in Redis and comes
+    # back after the visibility timeout; running it again sends nothing twice (the delivery is
+    # claimed and marked sent).
+    from kombu.transport.virtual import base as kombu_virtual
+
+    original_ack, original_reject = kombu_redis.QoS.ack, kombu_redis.QoS.reject
+
+    def gone(qos: Any) -> bool:
+        return getattr(qos.channel.connection, "client", None) is None
+
+    def ack(self: Any, delivery_tag: Any) -> None:
+        if gone(self):
+            log.info("broker gone: a finished task's acknowledgement left to the broker")
+            kombu_virtual.QoS.ack(self, delivery_tag)
+            return
+        original_ack(self, delivery_tag)
+
+    def reject(self: Any, delivery_tag: Any, requeue: bool = False) -> None:
+        if gone(self):
+            log.info("broker gone: a task's rejection left to the broker")
+            kombu_virtual.QoS.ack(self, delivery_tag)
+            return
+        original_reject(self, delivery_tag, requeue)
+
+    kombu_redis.QoS.ack = ack  # type: ignore[method-assign]  # see above
+    kombu_redis.QoS.reject = reject  # type: ignore[method-assign]  # see above
+
 
 def make_celery() -> Celery:
     _no_restore_without_a_broker()
