@@ -58,6 +58,41 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"browser screenshots: {len(shots)} in {SCREENSHOTS}")
 
 
+# Longest files first. Under `--dist loadfile` xdist hands out whole files, by default those
+# with the most tests first, so the slowest files (one or two tests that start real processes)
+# ran last, one worker busy and the other idle for minutes. Handing them out first
+# (longest-processing-time first, with `--no-loadscope-reorder` in the Makefile) lets the many
+# short files fill in at the end. The order comes from `pytest --durations=0`; a file not
+# listed runs after these, in collection order.
+SLOWEST_FIRST = (
+    "tests/integration/test_faults.py",
+    "tests/browser/test_web.py",
+    "tests/integration/test_invitations.py",
+    "tests/api/test_fuzz.py",
+    "tests/integration/test_follow_up.py",
+    "tests/integration/test_outages.py",
+    "tests/integration/test_spine.py",
+    "tests/api/test_permissions.py",
+    "tests/integration/test_startup.py",
+    "tests/integration/test_embedded.py",
+    "tests/integration/test_partition.py",
+    "tests/integration/test_replies.py",
+    "tests/integration/test_json_logs.py",
+    "tests/integration/test_proxy.py",
+    "tests/integration/test_cli_tokens.py",
+    "tests/unit/test_calendar_edges.py",
+    "tests/integration/test_queue_depth.py",
+    "tests/web/test_permissions.py",
+    "tests/web/test_bad_input.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own regrouping by parametrized fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def use_database(url: str) -> None:
     os.environ["WORKFLOW_DATABASE_URL"] = url
     get_settings.cache_clear()
