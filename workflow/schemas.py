@@ -1,5 +1,7 @@
 """What the API accepts and returns. Text that can reach a mail header or a calendar line is
-checked here, at the edge: no control characters, no encoded-word openers."""
+checked here, at the edge: no control characters, no encoded-word openers. Each refusal's
+text is a catalogue message (`i18n.validation_message` gives it in the reader's language), so
+it names no value of the request."""
 
 import re
 from datetime import UTC, date, datetime
@@ -60,7 +62,7 @@ def _multi_line(v: str) -> str:
 
 def _timezone(v: str) -> str:
     if not is_known_timezone(v):
-        raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Brussels")
+        raise ValueError("unknown time zone; use an IANA name such as Europe/Brussels")
     return v
 
 
@@ -118,6 +120,9 @@ def _iso_day(v: object) -> object:
     raise ValueError("must be an ISO 8601 date, such as 2027-03-29")
 
 
+OUT_OF_RANGE = f"must be between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}"  # in the catalogue
+
+
 def _moment_in_range(v: datetime) -> datetime:
     """Between 1970 and 2999, on the UTC clock too: year 10000 can never be reached."""
     try:
@@ -125,13 +130,13 @@ def _moment_in_range(v: datetime) -> datetime:
     except OverflowError:
         day = date.max
     if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise ValueError(f"must be between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
+        raise ValueError(OUT_OF_RANGE)
     return v
 
 
 def _day_in_range(v: date) -> date:
     if not EARLIEST_DAY <= v <= LATEST_DAY:
-        raise ValueError(f"must be between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}")
+        raise ValueError(OUT_OF_RANGE)
     return v
 
 

@@ -73,3 +73,25 @@ def test_refused_fields_in_the_asked_language(w: World) -> None:
         }
     ]
     assert {"pointer": "/starts_at", "detail": "dit veld is verplicht"} in dutch["errors"]
+
+
+def test_the_services_own_field_checks_in_the_asked_language(w: World) -> None:
+    """The checks written for this service (one line, a known zone, ISO times), not only
+    pydantic's own, come back in French: a French secretariat's integration reads them."""
+    body = {
+        "title": "Jobkanalen\x07",
+        "location": "Leuven",
+        "timezone": "Mars/Olympus",
+        "starts_at": "morgen om 14 uur",
+        "ends_at": "2030-03-29T16:00:00",
+    }
+    r = w.client.post(
+        f"/api/v1/forums/{w.forums['taskforce']}/sessions", headers=_in("fr"), json=body
+    )
+    assert r.status_code == 422, r.text
+    said = {e["pointer"]: e["detail"] for e in r.json()["errors"]}
+    assert said == {
+        "/title": "doit tenir sur une ligne, sans caractères de contrôle",
+        "/timezone": "fuseau horaire inconnu\u00a0; utilisez un nom IANA comme Europe/Brussels",
+        "/starts_at": "doit être une date et une heure ISO 8601, comme 2027-03-29T14:00:00+02:00",
+    }

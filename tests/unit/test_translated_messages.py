@@ -2,6 +2,7 @@
 in their language, plural forms by Babel's rules, the French no-break space before a colon,
 'd’' before a vowel, the zone by its name, and numbers as Belgians write them."""
 
+import re
 from datetime import datetime
 
 import pytest
@@ -186,3 +187,19 @@ def test_the_ambiguous_number_says_both_readings() -> None:
     assert say("nl", exc.msgid, exc.params) == (
         "12.000 kan op twee manieren gelezen worden: schrijf 12000 of 12,000"
     )
+
+
+def test_every_field_check_of_the_api_has_a_dutch_and_a_french_text() -> None:
+    """Each `raise ValueError("…")` in the API's schemas is a catalogue message: a check added
+    without its translations fails here, not in front of a French reader."""
+    from pathlib import Path
+
+    import workflow.schemas
+
+    source = Path(workflow.schemas.__file__).read_text()
+    messages = re.findall(r'raise ValueError\(\s*(f?)"([^"]+)"', source)
+    assert len(messages) >= 8
+    for formatted, message in [*messages, ("", workflow.schemas.OUT_OF_RANGE)]:
+        assert not formatted, f"an f-string cannot be looked up in the catalogue: {message}"
+        for language in ("nl", "fr"):
+            assert say(language, message) != message, (language, message)
