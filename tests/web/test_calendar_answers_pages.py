@@ -68,6 +68,10 @@ def test_delegated_and_proposed_times_on_the_session_page(w: World) -> None:
     assert [p["status"] for p in proposals] == ["adopted"]
     page = c.get(f"/sessions/{sid}").text
     assert "adopted" in page.split("Proposed new times")[1]
+    # On a phone the table stacks, each value under its label, in a box reached by keyboard.
+    proposals_table = page.split("Proposed new times")[1].split("</table>")[0]
+    assert 'tabindex="0"' in proposals_table and 'class="stack"' in proposals_table
+    assert 'data-label="Proposed time"' in proposals_table
 
     # A second proposal, declined from the page.
     ok(
