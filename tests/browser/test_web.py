@@ -867,3 +867,81 @@ def test_edit_the_agenda_after_a_preview(
     expect(page.locator("ol.agenda > li").first).to_contain_text("VDAB")
     shot(page, f"agenda-saved-{language}-{where}")
     context.close()
+
+
+SECRETARIAT_PARENT = "sofie.claes.interleuven@example.org"  # the Burgemeestersoverleg's secretariat
+
+
+def test_escalate_to_the_mayors_and_record_their_decision(
+    browser: Browser, service: Service, setup: dict, chair: Page, shot: Shots
+) -> None:
+    """The Taskforce's co-chair puts an item before the mayors from its page; the
+    Burgemeestersoverleg's secretariat finds it under the Taskforce's report-back on the
+    mayors' session and records the decision; the co-chair sees it on the item and the
+    board. On a desktop in English, and each page again on a 390 px phone."""
+    title, question = "Budget opleidingen aanvragen", "Vraagt het overleg het budget aan?"
+    decision = "Ja: het Burgemeestersoverleg vraagt het budget aan bij de provincie."
+    item = ok(
+        setup["chair"].post(
+            f"/sessions/{setup['held']['id']}/action-items",
+            json={"title": title, "owner_person_id": setup["item"]["owner_person_id"]},
+        ),
+        201,
+    )
+    page = chair
+    page.goto(f"/action-items/{item['id']}")
+    escalation = page.get_by_role("region", name="Escalation to the mayors")
+    escalation.get_by_label("Question for the mayors").fill(question)
+    escalation.get_by_role("button", name="Escalate to the mayors").click()
+    expect(page.get_by_role("status")).to_contain_text("The action item is put before the mayors.")
+    expect(escalation).to_contain_text("Waiting for the mayors' decision")
+    expect(escalation).to_contain_text(question)
+    expect(escalation).to_contain_text(f"by {CHAIR_NAME}")
+    shot(page, "item-escalated")
+
+    context = new_context(browser, service)
+    mayors = context.new_page()
+    sign_in(mayors, service, SECRETARIAT_PARENT)
+    mayors.goto("/?lang=en")
+    mayors_session = setup["report"]["parent_session_id"]
+    mayors.goto(f"/sessions/{mayors_session}")
+    waiting = mayors.get_by_role("region", name=title)
+    expect(waiting).to_contain_text(question)
+    expect(waiting).to_contain_text(TASKFORCE)
+    shot(mayors, "parent-session-escalation")
+    mayors.goto(f"/forums/{setup['report']['content']['parent']['forum_id']}")
+    expect(
+        mayors.get_by_role("region", name=re.compile("^Waiting for the mayors' decision"))
+    ).to_contain_text(title)
+    shot(mayors, "parent-forum-escalation")
+    mayors.goto(f"/sessions/{mayors_session}")
+    waiting.get_by_label("The mayors' decision").fill(decision)
+    waiting.get_by_role("button", name="Record the decision").click()
+    expect(mayors.get_by_role("status")).to_contain_text("The decision is recorded.")
+    expect(mayors.get_by_text(decision)).to_be_visible()
+    shot(mayors, "decision-recorded")
+    mayors_state = context.storage_state()
+    context.close()
+
+    page.goto(f"/action-items/{item['id']}")
+    expect(escalation).to_contain_text("Decided by the mayors")
+    expect(escalation).to_contain_text(decision)
+    shot(page, "item-decided")
+    page.goto(f"/action-items?forum_id={setup['taskforce']['id']}")
+    expect(page.get_by_role("region", name=title)).to_contain_text(decision)
+    shot(page, "board-decided")
+    assert ok(setup["chair"].get(f"/action-items/{item['id']}"))["parent_decision"] == decision
+
+    # The same pages on a phone: nothing scrolls sideways, nothing is cut off.
+    phone = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+    for state, paths in (
+        (mayors_state, [f"/sessions/{mayors_session}", f"/action-items/{item['id']}/decision"]),
+        (page.context.storage_state(), [f"/action-items/{item['id']}", "/action-items"]),
+    ):
+        small = new_context(browser, service, storage_state=state, **phone)
+        p = small.new_page()
+        for path in paths:
+            p.goto(path)
+            assert fits(p) == [], path
+            shot(p, "escalation-phone-" + path.strip("/").replace("/", "-"))
+        small.close()

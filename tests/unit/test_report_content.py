@@ -190,3 +190,28 @@ def test_a_cancelled_item_is_not_counted_as_opened() -> None:
     assert report["totals"]["action_items_opened"] == 1
     assert [i["id"] for i in report["action_items"]["opened"]] == [51]
     assert report["totals"]["action_items_overdue"] == 0
+
+
+def test_the_mayors_decisions_of_the_period_are_reported_with_their_question() -> None:
+    asked = datetime(2027, 2, 1, tzinfo=UTC)
+    decided = {"escalated_at": asked, "escalation_note": "Budget?", "parent_decision": "Ja."}
+    report = compile_report(
+        ForumFacts(
+            5,
+            "Werkgroep",
+            items=(
+                record(61, 5, created=asked, **decided, parent_decided_at=START + timedelta(1)),
+                # decided before the period: in an earlier report, not this one
+                record(62, 5, created=asked, **decided, parent_decided_at=START - timedelta(1)),
+                record(63, 5, created=asked, escalated_at=asked, escalation_note="Nog open?"),
+            ),
+        ),
+        parent={"forum_id": 1},
+        period_start=START,
+        period_end=END,
+        today=TODAY,
+    )
+    [d] = report["parent_decisions"]
+    assert (d["id"], d["note"], d["decision"]) == (61, "Budget?", "Ja.")
+    assert d["decided_at"] == (START + timedelta(1)).isoformat()
+    assert [e["id"] for e in report["escalations"]] == [63]

@@ -62,6 +62,10 @@ PROGRESS = _api("PATCH", "/api/v1/action-items/{item}", json={"note": "Via de AP
 CANCEL_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"status": "cancelled"})
 READ_ITEM = _api("GET", "/api/v1/action-items/{item}")
 EDIT_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"title": "Via de API"})
+# Escalating is the child forum's managers'; deciding the parent forum's (the item is not
+# escalated here, so an allowed decision is refused by the rule, not the permission: 422).
+ESCALATE = _api("POST", "/api/v1/action-items/{item}/escalate", json={"note": "Via de API"})
+DECIDE = _api("POST", "/api/v1/action-items/{item}/decision", json={"decision": "Via de API"})
 
 # (method, page, form, the API call that needs the same permission)
 PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
@@ -91,6 +95,11 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("GET", "/action-items/{item}", {}, READ_ITEM),
     ("POST", "/action-items/{item}/edit", {"version": "x"}, EDIT_ITEM),
     ("POST", "/action-items/{item}/cancel", {"version": "x"}, CANCEL_ITEM),
+    # Escalation to the mayors: the item's forum's managers; the decision: the managers of
+    # the forum it reports to (in the other forum, which reports to none: nobody).
+    ("POST", "/action-items/{item}/escalate", {"version": "x"}, ESCALATE),
+    ("GET", "/action-items/{item}/decision", {}, DECIDE),
+    ("POST", "/action-items/{item}/decision", {"version": "x"}, DECIDE),
 ]
 
 
@@ -118,12 +127,13 @@ def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
     allowed = {(f, m, p) for f, m, p, denied, _ in seen if not denied}
     # And the table itself, so a change to both is noticed: in the other forum nothing.
     assert not any(f == "other" for f, _, _ in allowed), sorted(allowed)
+    decides = 2  # the decision page and its form: the parent forum's managers only
     expected_own = {
-        "co_chair": len(PAGES),
-        "secretariat": len(PAGES),
+        "co_chair": len(PAGES) - decides,
+        "secretariat": len(PAGES) - decides,
         "member": 4,  # the forum page, the session page, its calendar file, the item's page
         "observer": 4,
-        "outsider": 0,
+        "outsider": decides,  # the parent forum's co-chair decides on the taskforce's item
         "owner": 2,  # the page of the item they own, and progress on it
     }[role]
     assert len([a for a in allowed if a[0] == "own"]) == expected_own, sorted(allowed)

@@ -43,6 +43,7 @@ class ItemRecord:
     escalated_at: datetime | None = None
     escalation_note: str | None = None
     parent_decision: str | None = None
+    parent_decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
         if r.indicator is not None and r.facts.target is not None and r.facts.id in counted
     ]
     escalations = [r for r in items if r.escalated_at is not None and r.parent_decision is None]
+    # The mayors' decisions on what this forum put before them, recorded in the period.
+    parent_decisions = [
+        r for r in items if r.parent_decision is not None and _in(r.parent_decided_at, start, end)
+    ]
     children = [section(c, start, end, today) for c in sorted(forum.children, key=_order)]
     own = {
         "sessions_held": len(sessions),
@@ -168,6 +173,16 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
                 "escalated_at": _iso(r.escalated_at),
             }
             for r in escalations
+        ],
+        "parent_decisions": [
+            {
+                **_item(r, today),
+                "note": r.escalation_note,
+                "escalated_at": _iso(r.escalated_at),
+                "decision": r.parent_decision,
+                "decided_at": _iso(r.parent_decided_at),
+            }
+            for r in parent_decisions
         ],
         "counts": own,
         "totals": totals,

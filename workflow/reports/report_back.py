@@ -238,6 +238,7 @@ def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) ->
             escalated_at=i.escalated_at,
             escalation_note=i.escalation_note,
             parent_decision=i.parent_decision,
+            parent_decided_at=i.parent_decided_at,
         )
         for i, person_name, organisation_name in rows
     )

@@ -4,6 +4,7 @@ Progress goes through action_items.update, as PATCH /api/v1/action-items/{id} do
 forum's managers and the item's owner may report status, value and a note; only managers
 cancel an item (the form offers `cancelled` to them only)."""
 
+import secrets
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -16,9 +17,9 @@ from sqlmodel import Session as DBSession
 from workflow import action_items, directory, forums, rules, sessions, spine
 from workflow.auth import Principal
 from workflow.errors import DomainError, Forbidden, VersionConflict
-from workflow.follow_up import digests, due
+from workflow.follow_up import digests, due, escalations
 from workflow.http.deps import DB, PathId
-from workflow.models import ActionItem, ActionItemStatus
+from workflow.models import ActionItem, ActionItemStatus, Forum
 from workflow.permissions import Action
 from workflow.schemas import ActionItemUpdate
 from workflow.web import forms
@@ -114,6 +115,8 @@ def _board(
         owner_names=directory.person_names(db, (i.owner_person_id for i in items)),
         session_titles=sessions.titles(db, (i.session_id for i in items)),
         statuses=STATUSES,
+        # Who put an item before the mayors, and who recorded their decision.
+        escalated=escalations.actors(db, [i.id for i in items if i.escalated_at is not None]),  # type: ignore[misc]  # stored rows have their ids
         back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
         updated=query.get("updated"),
         problem=problem,
@@ -181,6 +184,7 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
 # One item's page: its history, the managers' edit and cancel forms, the owner's progress --------
 
 EDIT_TEXT = ("title", "description", "indicator", "unit")
+ITEM_DONE = ("progress", "edited", "cancelled", "created", "again", "escalated", "escalated_again")
 
 
 def item_view(
@@ -191,9 +195,10 @@ def item_view(
     done: str | None = None,
     problem: str | None = None,
     errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The item's page; readers as action_items.readable_item says (its forum's readers and
-    its owner)."""
+    its owner). `typed`: what a form that came back had in it."""
     me = v.me
     item = action_items.readable_item(db, me, item_id)
     session = sessions.get_session(db, item.session_id)
@@ -202,6 +207,8 @@ def item_view(
     people, organisations = action_items.owner_choices(db, session) if manages else ([], [])
     org = item.owner_organisation_id
     organisation_name = directory.organisation_names(db, [org]).get(org) if org else None
+    forum = db.get(Forum, item.forum_id)
+    parent = db.get(Forum, forum.parent_id) if forum and forum.parent_id else None
     return render(
         v,
         "action_item.html",
@@ -221,9 +228,15 @@ def item_view(
         statuses=_statuses_for(me, item),
         people=people,
         organisations=organisations,
-        done=done if done in ("progress", "edited", "cancelled", "created", "again") else None,
+        done=done if done in ITEM_DONE else None,
         problem=problem,
         errors=errors or {},
+        typed=typed or {},
+        escalation=escalations.of_item(db, item),
+        may_escalate=escalations.may_escalate(me, item, forum),
+        parent_name=parent.name if parent else None,
+        # One-time value of the escalate form: sent twice, it escalates once.
+        nonce=(typed or {}).get("nonce") or secrets.token_urlsafe(32),
     )
 
 

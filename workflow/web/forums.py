@@ -1,5 +1,6 @@
 """The overview of one's forums, and a forum's page."""
 
+import secrets
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
@@ -8,6 +9,7 @@ from sqlmodel import Session as DBSession
 
 from workflow import action_items, clock, forums, sessions
 from workflow.auth import Principal
+from workflow.follow_up import escalations
 from workflow.http.deps import DB, PathId
 from workflow.models import Forum, SessionStatus
 from workflow.permissions import Action
@@ -119,4 +121,7 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
         reports=reports,
         may_manage=v.me.may(forum_id, Action.manage),
         may_read=lambda fid: v.me.may(fid, Action.read),
+        # What the child forums put before this forum; its managers record the decision.
+        waiting=escalations.waiting(db, forum_id) if children else [],
+        fresh_nonce=lambda: secrets.token_urlsafe(32),
     )

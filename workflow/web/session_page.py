@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session as DBSession
 
 from workflow import action_items, clock, directory, rules, sessions
-from workflow.follow_up import reminders
+from workflow.follow_up import escalations, reminders
 from workflow.invitations import counters, reconcile
 from workflow.models import MeetingSession, SessionStatus
 from workflow.permissions import Action
@@ -75,13 +75,14 @@ def session_view(
         offset=0,
     )
     after = after_forms(db, session, after) if manages else {"form": None}
+    agenda = sessions.agenda_rows(db, session_id)
     return render(
         v,
         "session.html",
         status_code,
         session=session,
         forum=forum,
-        agenda=sessions.agenda_rows(db, session_id),
+        agenda=agenda,
         participants=participants,
         # Mail status is the managers' to see, as in the API.
         mail=reconcile.last_mail(db, session_id) if manages else None,
@@ -95,4 +96,10 @@ def session_view(
         after=after,
         # New times participants proposed from their calendar: the managers' to decide.
         proposals=counters.proposals(db, session_id) if manages else [],
+        # What the child forums reporting here put before the mayors, under their
+        # report-back item; the managers (the parent's) record the decision there.
+        waiting=escalations.waiting(db, session.forum_id)
+        if session.status != SessionStatus.cancelled and any(a.child_forum_id for a in agenda)
+        else [],
+        fresh_nonce=lambda: secrets.token_urlsafe(32),
     )
