@@ -11,7 +11,7 @@ from workflow.auth import Principal
 from workflow.http.deps import DB, PathId
 from workflow.models import Forum, SessionStatus
 from workflow.permissions import Action
-from workflow.reports import report_back
+from workflow.reports import export, report_back
 from workflow.web.deps import SignedIn, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -102,6 +102,7 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
     members = forums.members_by_role(db, forum_id)
     children = forums.children(db, forum_id)
     reports = report_back.of_forum(db, forum_id, limit=50)
+    latest = report_back.latest_of_children(db, forum_id)
     return render(
         v,
         "forum.html",
@@ -117,6 +118,10 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
         ),
         members=members,
         reports=reports,
+        # What each body reporting here reported last, and what waits for the mayors.
+        child_reports=[(c, latest.get(c.id)) for c in children],  # type: ignore[arg-type]  # a stored row has its id
+        waiting=report_back.waiting_for_decision(db, forum_id),
+        totals=export.TOTALS,
         may_manage=v.me.may(forum_id, Action.manage),
         may_read=lambda fid: v.me.may(fid, Action.read),
     )
