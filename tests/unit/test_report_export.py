@@ -392,3 +392,37 @@ def test_an_empty_report_renders_in_all_three_forms() -> None:
     assert to_csv(empty) == ",".join(CSV_COLUMNS) + "\r\n"
     _, text = pdf_text(to_pdf(empty, language="nl", version=1, compiled_at=COMPILED_AT))
     assert "Nieuwe werkgroep" in text
+
+
+def test_a_long_outcome_runs_on_over_pages_rather_than_failing() -> None:
+    """An outcome may hold 20,000 characters, or hundreds of short lines: a table row cannot
+    be taller than a page, so the text continues in the rows below, every word printed."""
+    words = " ".join(f"woord{n}" for n in range(1200))  # about 10,000 characters
+    lines = "\n".join(f"regel{n}" for n in range(200))
+    report = compile_report(
+        ForumFacts(
+            5,
+            "Werkgroep",
+            sessions=(
+                SessionFacts(
+                    1,
+                    "Werkgroep maart",
+                    datetime(2027, 3, 5, tzinfo=UTC),
+                    (),
+                    (
+                        Outcome("Verslag", words, "decision"),
+                        Outcome("Lijst", lines),
+                        Outcome("X", "x" * 5000),
+                    ),
+                ),
+            ),
+        ),
+        parent={"forum_id": 1},
+        period_start=datetime(2027, 3, 1, tzinfo=UTC),
+        period_end=datetime(2027, 3, 9, tzinfo=UTC),
+        today=date(2027, 3, 9),
+    )
+    reader, text = pdf_text(to_pdf(report, language="nl", version=1, compiled_at=COMPILED_AT))
+    assert len(reader.pages) > 2
+    found = set(re.findall(r"woord\d+|regel\d+", text))
+    assert found == {f"woord{n}" for n in range(1200)} | {f"regel{n}" for n in range(200)}

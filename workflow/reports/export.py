@@ -324,7 +324,7 @@ class _Writer:
             borders_layout="HORIZONTAL_LINES",
             padding=(1, 1.2),
         ) as table:
-            for cells in [headings, *rows]:
+            for cells in [headings, *(part for r in rows for part in _parts(r, widths))]:
                 row = table.row()
                 for value in cells:
                     row.cell(value)
@@ -509,6 +509,45 @@ class _Writer:
             self.escalations(s)
         for child in s["children"]:
             self.section(child, depth + 1)
+
+
+# A table row taller than a page cannot be printed: a long text (an outcome, a question to
+# the mayors) runs on in the rows below, in pieces of at most CELL_LINES lines of its column
+# (a line holds about one character per MM_PER_CHAR of the column's width, at 8.5 pt).
+MM_PER_CHAR = 1.75
+CELL_LINES = 16
+
+
+def _chunks(value: str, width: float) -> list[str]:
+    """`value` in pieces that each fit in CELL_LINES lines of a column `width` mm wide, cut at
+    line ends or spaces."""
+    line_chars = max(int(width / MM_PER_CHAR), 10)
+    longest = line_chars * CELL_LINES
+    segments = []
+    for line in value.split("\n"):
+        while len(line) > longest:
+            cut = line.rfind(" ", 0, longest)
+            cut = cut if cut > longest // 2 else longest
+            segments.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        segments.append(line)
+    pieces: list[list[str]] = [[]]
+    lines = 0
+    for segment in segments:
+        cost = 1 + len(segment) // line_chars
+        if pieces[-1] and lines + cost > CELL_LINES:
+            pieces.append([])
+            lines = 0
+        pieces[-1].append(segment)
+        lines += cost
+    return ["\n".join(piece) for piece in pieces]
+
+
+def _parts(cells: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
+    """One table row, or several when a cell holds a long text."""
+    pieces = [_chunks(c, w) for c, w in zip(cells, widths, strict=True)]
+    depth = max(len(p) for p in pieces)
+    return [[p[n] if n < len(p) else "" for p in pieces] for n in range(depth)]
 
 
 def _clip(pdf: FPDF, value: str, width: float) -> str:
