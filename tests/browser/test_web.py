@@ -440,19 +440,18 @@ def test_report_back_page(chair: Page, service: Service, setup: dict, shot: Shot
     shot(page, "report")
     shot(page, "report-screen", full_page=False)
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download as PDF").click()
+        page.get_by_role("link", name="PDF (to print)").click()
     assert download.value.path().read_bytes().startswith(b"%PDF")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV (for a spreadsheet)").click()
+    assert download.value.path().read_bytes().startswith(b"forum_id,forum,section")
 
-    # The secretariat compiles it again: the new version lists the first.
-    mayors_session = setup["report"]["parent_session_id"]
-    again = ok(
-        service.api("Administrator").post(
-            f"/sessions/{mayors_session}/reports",
-            json={"child_forum_id": setup["taskforce"]["id"], "notify": False},
-        ),
-        201,
-    )
-    page.goto(f"/reports/{again['id']}/view")
+    # The co-chair compiles it again: the new version lists the first.
+    recompile = page.get_by_role("region", name="Recompile")
+    recompile.get_by_role("button", name="Recompile").click()
+    expect(
+        page.get_by_text("Version 2 is compiled from the records as they are now.")
+    ).to_be_visible()
     expect(page.get_by_text(re.compile(r"version 2 ·"))).to_be_visible()
     page.get_by_role("link", name="version 1").click()
     expect(page.get_by_text(re.compile(r"version 1 ·"))).to_be_visible()

@@ -4,7 +4,13 @@ working group under it (the grandchild rolls up through its parent)."""
 from datetime import UTC, date, datetime, timedelta
 
 from workflow.follow_up.due import ItemFacts
-from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
+from workflow.reports.content import (
+    ForumFacts,
+    ItemRecord,
+    Outcome,
+    SessionFacts,
+    compile_report,
+)
 
 START = datetime(2027, 3, 1, tzinfo=UTC)
 END = datetime(2027, 6, 1, tzinfo=UTC)
@@ -47,7 +53,7 @@ def test_a_taskforce_report_with_its_working_group_rolled_up() -> None:
                 "Werkgroep april",
                 datetime(2027, 4, 20, 8, tzinfo=UTC),
                 ("present", "absent", None),
-                (("Fietsroutes", "Goedgekeurd"),),
+                (Outcome("Fietsroutes", "Goedgekeurd", "decision"),),
             ),
         ),
         items=(
@@ -63,7 +69,10 @@ def test_a_taskforce_report_with_its_working_group_rolled_up() -> None:
                 "Taskforce maart",
                 datetime(2027, 3, 15, 13, tzinfo=UTC),
                 ("present", "present", "excused", "absent"),
-                (("Jobkanalen", "Akkoord"), ("Opleidingen", "Uitgesteld")),
+                (
+                    Outcome("Jobkanalen", "Akkoord", "decision"),
+                    Outcome("Opleidingen", "Uitgesteld", "decision"),
+                ),
             ),
             # Before the period: not in this report.
             SessionFacts(
@@ -71,7 +80,7 @@ def test_a_taskforce_report_with_its_working_group_rolled_up() -> None:
                 "Taskforce januari",
                 datetime(2027, 1, 10, tzinfo=UTC),
                 ("present",),
-                (("Oud", "x"),),
+                (Outcome("Oud", "x", "decision"),),
             ),
         ),
         items=(
@@ -140,6 +149,7 @@ def test_a_taskforce_report_with_its_working_group_rolled_up() -> None:
     assert report["counts"] == {
         "sessions_held": 1,
         "decisions": 2,
+        "outcomes": 0,
         "action_items_opened": 1,
         "action_items_done": 1,
         "action_items_overdue": 1,
@@ -215,3 +225,51 @@ def test_the_mayors_decisions_of_the_period_are_reported_with_their_question() -
     assert (d["id"], d["note"], d["decision"]) == (61, "Budget?", "Ja.")
     assert d["decided_at"] == (START + timedelta(1)).isoformat()
     assert [e["id"] for e in report["escalations"]] == [63]
+
+
+def test_every_outcome_is_reported_and_the_decisions_apart() -> None:
+    """A meeting recorded on the web: outcomes on items for discussion and information count
+    as much as those of items for decision, which are listed apart."""
+    held = SessionFacts(
+        40,
+        "Taskforce mei",
+        datetime(2027, 5, 3, 13, tzinfo=UTC),
+        ("present",),
+        (
+            Outcome("Stand van zaken", "Toegelicht", "information"),
+            Outcome("Mobiliteitsplan", "Besproken; terug in juni", "discussion"),
+            Outcome("Budget jobbeurs", "Goedgekeurd: € 5 000", "decision"),
+            Outcome("Werkgroep Mobiliteit", "Rapport ontvangen", "report_back"),
+        ),
+    )
+    group = ForumFacts(
+        6,
+        "Werkgroep",
+        sessions=(
+            SessionFacts(
+                60,
+                "Werkgroep mei",
+                datetime(2027, 5, 4, tzinfo=UTC),
+                (),
+                (Outcome("Fietsroutes", "Besproken"),),  # an item's kind is discussion unless set
+            ),
+        ),
+    )
+    report = compile_report(
+        ForumFacts(5, "Taskforce", sessions=(held,), children=(group,)),
+        parent={"forum_id": 1},
+        period_start=START,
+        period_end=END,
+        today=TODAY,
+    )
+    assert [(d["agenda_item"], d["outcome"]) for d in report["decisions"]] == [
+        ("Budget jobbeurs", "Goedgekeurd: € 5 000")
+    ]
+    assert [(o["agenda_item"], o["kind"], o["session_id"]) for o in report["outcomes"]] == [
+        ("Stand van zaken", "information", 40),
+        ("Mobiliteitsplan", "discussion", 40),
+        ("Werkgroep Mobiliteit", "report_back", 40),
+    ]
+    assert (report["counts"]["decisions"], report["counts"]["outcomes"]) == (1, 3)
+    assert (report["totals"]["decisions"], report["totals"]["outcomes"]) == (1, 4)
+    assert report["children"][0]["outcomes"][0]["outcome"] == "Besproken"

@@ -13,7 +13,13 @@ import pytest
 from pypdf import PdfReader
 
 from workflow.follow_up.due import ItemFacts
-from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
+from workflow.reports.content import (
+    ForumFacts,
+    ItemRecord,
+    Outcome,
+    SessionFacts,
+    compile_report,
+)
 from workflow.reports.export import CSV_COLUMNS, to_csv, to_html, to_pdf
 
 COMPILED_AT = datetime(2027, 6, 1, 7, 30, tzinfo=UTC)  # 09:30 in Brussels
@@ -74,7 +80,7 @@ WORKING_GROUP = ForumFacts(
             "Werkgroep april",
             datetime(2027, 4, 20, 8, tzinfo=UTC),
             ("present", "absent", None),
-            (("Fietsroutes", "Goedgekeurd"),),
+            (Outcome("Fietsroutes", "Goedgekeurd", "decision"),),
         ),
     ),
     items=(
@@ -106,7 +112,10 @@ TASKFORCE = ForumFacts(
             "Taskforce maart",
             datetime(2027, 3, 15, 13, tzinfo=UTC),
             ("present", "present", "excused", "absent"),
-            (("Jobkanalen", "Akkoord – budget € 12 000"),),
+            (
+                Outcome("Jobkanalen", "Akkoord – budget € 12 000", "decision"),
+                Outcome("Mobiliteitsplan", "Besproken; terug in juni", "discussion"),
+            ),
         ),
     ),
     items=(
@@ -161,6 +170,7 @@ CONTENT = compile_report(
 TOTALS = {
     "Sessions held": 2,
     "Decisions": 2,
+    "Other outcomes recorded": 1,
     "Action items opened": 3,
     "Action items done": 1,
     "Action items overdue": 1,
@@ -250,6 +260,7 @@ def test_the_csv_has_one_row_per_fact_and_neutralises_formulas() -> None:
     assert Counter(r["section"] for r in rows) == {
         "session": 2,
         "decision": 2,
+        "outcome": 1,
         "opened": 3,
         "done": 1,
         "overdue": 1,
@@ -305,12 +316,49 @@ def test_the_pdf_reads_back_with_accents_forums_and_totals() -> None:
         SCRIPT,
     ):
         assert name in text, name
+    # The totals as a table: each label in one cell, its number in the next.
     for label, count in TOTALS.items():
-        assert f"{label}: {count}" in text
-    assert "version 2 · 1 June 2027, 09:30" in text
+        assert f"{label} {count}" in text, label
+    assert "Period: 1 March 2027 – 1 June 2027 · version 2 · 1 June 2027, 09:30" in text
     assert "(17 days overdue)" in text and "behind its target path" in text
     # The working group after the taskforce's own sections.
     assert text.index("Pendelfonds Oost-Brabant") < text.index("Themawerkgroep Mobiliteit")
+
+
+def test_the_pdf_is_a_document_to_print_with_tables_charts_and_page_numbers() -> None:
+    reader, text = pdf_text(to_pdf(CONTENT, language="en", version=2, compiled_at=COMPILED_AT))
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    n = len(pages)
+    assert n >= 2
+    for number, page in enumerate(pages, start=1):
+        # Every page: the forum (with the version) and its number; from the second on, the
+        # report's name and period at the top.
+        assert f"Taskforce Spitsregio Leuven – version 2 Page {number} of {n}" in page
+        if number > 1:
+            assert page.startswith(
+                "Follow-up report: Taskforce Spitsregio Leuven · Period: 1 March 2027 – 1 June 2027"
+            )
+    # Tables with their column headings: action items with owner, due date and status, the
+    # indicators with baseline, current value and target.
+    assert "Action item Owner Due Status" in text
+    assert "Pendelfonds Oost-Brabant Mieke Vandenberghe 15 May 2027 (17 days overdue) open" in text
+    assert "Action item Baseline Current value Target Progress" in text
+    assert "Vacatures ingevuld (personen) 0 10 100 10% – behind its target path" in text
+    # Every outcome: the decisions, then the others with their kind.
+    assert "Decisions (1) Agenda item Session Decision Jobkanalen Taskforce maart" in text
+    assert "Other outcomes recorded (1)" in text
+    assert "Mobiliteitsplan for discussion Taskforce maart Besproken; terug in juni" in text
+    assert "Question for the mayors" in text
+    # The charts: action items by status and each indicator's progress, drawn as bars.
+    assert "The black line is the target." in text
+    drawn = b"".join(p.get_contents().get_data() for p in reader.pages)  # type: ignore[union-attr]
+    # Filled bars in the chart colours: blue (opened, on track), green (done), red (overdue,
+    # behind), each after its colour is set; and the black target line on each indicator bar.
+    fills = re.findall(rb"([\d.]+ [\d.]+ [\d.]+) rg\s+(?:[\d.-]+ ){4}re f", drawn)
+    assert {b"0.1137 0.3059 0.8471", b"0.0863 0.3961 0.2039", b"0.6 0.1059 0.1059"} <= set(fills)
+    # The 10% indicator's bar is a tenth of the way to the target line (at 1/1.2 of the bar).
+    bar = 62 * 72 / 25.4  # mm in points
+    assert f"{bar * 0.1 / 1.2:.2f} -10.20 re f".encode() in drawn
 
 
 def test_the_pdf_in_french_and_the_same_each_time() -> None:
@@ -319,7 +367,11 @@ def test_the_pdf_in_french_and_the_same_each_time() -> None:
     assert reader.metadata is not None
     assert reader.metadata.title == "Rapport de suivi\u00a0: Taskforce Spitsregio Leuven"
     # the no-break space before the colon (the text extraction reads it as a space)
-    assert re.search("Séances tenues[\u00a0 ]: 2", text) and "7 juin 2027" in text
+    assert re.search("Période[\u00a0 ]: 1 mars 2027 – 1 juin 2027", text)
+    assert "Séances tenues 2" in text and "7 juin 2027" in text
+    assert f"Page 1 sur {len(reader.pages)}" in text
+    assert "Action Responsable Échéance Statut" in text
+    assert "10\u00a0%" in text or "10 %" in text  # French writes a space before %
     again = to_pdf(CONTENT, language="fr", version=2, compiled_at=COMPILED_AT)
     assert pdf_text(again)[1] == text and len(again) == len(data)
 
@@ -340,3 +392,37 @@ def test_an_empty_report_renders_in_all_three_forms() -> None:
     assert to_csv(empty) == ",".join(CSV_COLUMNS) + "\r\n"
     _, text = pdf_text(to_pdf(empty, language="nl", version=1, compiled_at=COMPILED_AT))
     assert "Nieuwe werkgroep" in text
+
+
+def test_a_long_outcome_runs_on_over_pages_rather_than_failing() -> None:
+    """An outcome may hold 20,000 characters, or hundreds of short lines: a table row cannot
+    be taller than a page, so the text continues in the rows below, every word printed."""
+    words = " ".join(f"woord{n}" for n in range(1200))  # about 10,000 characters
+    lines = "\n".join(f"regel{n}" for n in range(200))
+    report = compile_report(
+        ForumFacts(
+            5,
+            "Werkgroep",
+            sessions=(
+                SessionFacts(
+                    1,
+                    "Werkgroep maart",
+                    datetime(2027, 3, 5, tzinfo=UTC),
+                    (),
+                    (
+                        Outcome("Verslag", words, "decision"),
+                        Outcome("Lijst", lines),
+                        Outcome("X", "x" * 5000),
+                    ),
+                ),
+            ),
+        ),
+        parent={"forum_id": 1},
+        period_start=datetime(2027, 3, 1, tzinfo=UTC),
+        period_end=datetime(2027, 3, 9, tzinfo=UTC),
+        today=date(2027, 3, 9),
+    )
+    reader, text = pdf_text(to_pdf(report, language="nl", version=1, compiled_at=COMPILED_AT))
+    assert len(reader.pages) > 2
+    found = set(re.findall(r"woord\d+|regel\d+", text))
+    assert found == {f"woord{n}" for n in range(1200)} | {f"regel{n}" for n in range(200)}

@@ -6,15 +6,18 @@ permission. Roles: co-chair, secretariat, member, observer, someone from outside
 forum, and the owner of an action item who is not a member."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import factories
 from tests.api.world import World, ok
 from tests.conftest import ADMIN
 from tests.web.pages import csrf, signed_in_as
+from workflow.models import AgendaItem, FollowUpReport
 
 ROLES = {
     "co_chair": "co_chair",
@@ -41,6 +44,39 @@ def _fixtures(w: World) -> dict[str, dict[str, int]]:
             201,
         )
         out[key] = {"forum": session["forum_id"], "session": session["id"], "item": item["id"]}
+    # A report the taskforce gave the mayors' forum; and one of the other forum, which no
+    # role here reads (made in the database: that forum reports to nobody).
+    mayors = w.schedule("mayors")
+    body = {"child_forum_id": w.forums["taskforce"], "notify": False}
+    report = ok(
+        w.client.post(f"/api/v1/sessions/{mayors['id']}/reports", json=body, headers=ADMIN), 201
+    )
+    out["own"] |= {
+        "report": report["id"],
+        "report_session": mayors["id"],
+        "report_child": w.forums["taskforce"],
+    }
+    with factories.unit_of_work() as db:
+        agenda_item = AgendaItem(session_id=other["id"], position=1, title="Terugkoppeling")
+        db.add(agenda_item)
+        db.flush()
+        row = FollowUpReport(
+            agenda_item_id=agenda_item.id,  # type: ignore[arg-type]  # flushed
+            parent_session_id=other["id"],
+            child_forum_id=other["forum_id"],
+            version=1,
+            period_start=datetime(2027, 1, 1, tzinfo=UTC),
+            period_end=datetime(2027, 2, 1, tzinfo=UTC),
+            compiled_by="test",
+            content={"parent": {"forum_id": other["forum_id"]}},
+        )
+        db.add(row)
+        db.flush()
+        out["other"] |= {
+            "report": row.id,
+            "report_session": other["id"],
+            "report_child": other["forum_id"],
+        }  # type: ignore[dict-item]  # flushed
     return out
 
 
@@ -66,6 +102,18 @@ EDIT_ITEM = _api("PATCH", "/api/v1/action-items/{item}", json={"title": "Via de 
 # escalated here, so an allowed decision is refused by the rule, not the permission: 422).
 ESCALATE = _api("POST", "/api/v1/action-items/{item}/escalate", json={"note": "Via de API"})
 DECIDE = _api("POST", "/api/v1/action-items/{item}/decision", json={"decision": "Via de API"})
+READ_REPORT = _api("GET", "/api/v1/reports/{report}")
+
+
+def _compile_report(c: TestClient, headers: dict[str, str], ids: dict[str, int]) -> int:
+    """POST /api/v1/sessions/{id}/reports: the managers of the parent or the child forum."""
+    body = {"child_forum_id": ids["report_child"], "notify": False}
+    url = f"/api/v1/sessions/{ids['report_session']}/reports"
+    return c.post(url, json=body, headers=headers).status_code
+
+
+COMPILE_REPORT = _compile_report
+
 
 # (method, page, form, the API call that needs the same permission)
 PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
@@ -100,6 +148,13 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("POST", "/action-items/{item}/escalate", {"version": "x"}, ESCALATE),
     ("GET", "/action-items/{item}/decision", {}, DECIDE),
     ("POST", "/action-items/{item}/decision", {"version": "x"}, DECIDE),
+    # A report-back: the readers of the child or the parent forum; compiled again by the
+    # managers of either.
+    ("GET", "/reports/{report}/view", {}, READ_REPORT),
+    ("GET", "/reports/{report}/view.pdf", {}, READ_REPORT),
+    ("GET", "/reports/{report}/view.csv", {}, READ_REPORT),
+    ("GET", "/reports/{report}/view.json", {}, READ_REPORT),
+    ("POST", "/reports/{report}/recompile", {"version": "x"}, COMPILE_REPORT),
 ]
 
 
@@ -131,9 +186,13 @@ def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
     expected_own = {
         "co_chair": len(PAGES) - decides,
         "secretariat": len(PAGES) - decides,
-        "member": 4,  # the forum page, the session page, its calendar file, the item's page
-        "observer": 4,
-        "outsider": decides,  # the parent forum's co-chair decides on the taskforce's item
+        # the forum page, the session page, its calendar file, the item's page, the report
+        # in its four forms
+        "member": 8,
+        "observer": 8,
+        # the co-chair of the parent forum: the decision on the taskforce's item, the report
+        # and compiling it again
+        "outsider": decides + 5,
         "owner": 2,  # the page of the item they own, and progress on it
     }[role]
     assert len([a for a in allowed if a[0] == "own"]) == expected_own, sorted(allowed)

@@ -12,6 +12,7 @@ from workflow.invitations.render import calendar_description
 from workflow.invitations.view import Method
 from workflow.models import FollowUpReport, MeetingSession, Person
 from workflow.reports import export, report_back
+from workflow.schemas import ReportRead
 
 CALENDAR = "text/calendar; charset=utf-8"
 
@@ -60,6 +61,16 @@ def csv_response(report: FollowUpReport) -> Response:
         export.to_csv(report.content),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'},
+    )
+
+
+def json_response(report: FollowUpReport) -> Response:
+    """The report as a JSON download: what GET /api/v1/reports/{id} answers."""
+    body = ReportRead.model_validate(report).model_dump_json()
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "json")}"'},
     )
 
 

@@ -1,10 +1,11 @@
 """What a follow-up report contains, as a pure function of plain facts.
 
 A report covers one child forum for a period (since the parent forum's previous session):
-its sessions held with attendance, the decisions taken, its action items opened, done and
-overdue, each indicator against its target, and the items it escalates for a decision by the
-mayors. Grandchildren roll up: each child's own children appear as nested sections, and the
-totals count the whole subtree.
+its sessions held with attendance, every outcome recorded there (the decisions, from agenda
+items of kind "decision", listed apart from the other outcomes), its action items opened,
+done and overdue, each indicator against its target, and the items it escalates for a
+decision by the mayors. Grandchildren roll up: each child's own children appear as nested
+sections, and the totals count the whole subtree.
 """
 
 from dataclasses import dataclass, field
@@ -17,9 +18,19 @@ from workflow.follow_up.due import (
     is_behind_target_path,
     progress_fraction,
 )
-from workflow.vocabulary import ActionItemStatus
+from workflow.vocabulary import ActionItemStatus, AgendaItemKind
 
 SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was recorded for one agenda item, with the item's kind (information, discussion,
+    decision, report-back): a decision is one of kind "decision"."""
+
+    agenda_item: str
+    text: str
+    kind: str = AgendaItemKind.discussion
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,7 @@ class SessionFacts:
     title: str
     starts_at: datetime
     attendance: tuple[str | None, ...]  # one per participant: present, excused, absent, None
-    decisions: tuple[tuple[str, str], ...] = ()  # (agenda item title, outcome)
+    outcomes: tuple[Outcome, ...] = ()  # in agenda order
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,16 @@ def _indicator(r: ItemRecord, today: date) -> dict[str, Any]:
     }
 
 
+def _outcome(s: SessionFacts, o: Outcome) -> dict[str, Any]:
+    return {
+        "session_id": s.id,
+        "session_title": s.title,
+        "agenda_item": o.agenda_item,
+        "kind": o.kind,
+        "outcome": o.text,
+    }
+
+
 def _attendance(marks: tuple[str | None, ...]) -> dict[str, int]:
     counts = {"present": 0, "excused": 0, "absent": 0, "unrecorded": 0}
     for m in marks:
@@ -130,9 +151,13 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
         r for r in items if r.parent_decision is not None and _in(r.parent_decided_at, start, end)
     ]
     children = [section(c, start, end, today) for c in sorted(forum.children, key=_order)]
+    recorded = [(s, o) for s in sessions for o in s.outcomes]
+    decisions = [_outcome(s, o) for s, o in recorded if o.kind == AgendaItemKind.decision]
+    others = [_outcome(s, o) for s, o in recorded if o.kind != AgendaItemKind.decision]
     own = {
         "sessions_held": len(sessions),
-        "decisions": sum(len(s.decisions) for s in sessions),
+        "decisions": len(decisions),
+        "outcomes": len(others),  # the other outcomes recorded, decisions apart
         "action_items_opened": len(opened),
         "action_items_done": len(done),
         "action_items_overdue": len(overdue),
@@ -155,11 +180,8 @@ def section(forum: ForumFacts, start: datetime, end: datetime, today: date) -> d
             }
             for s in sessions
         ],
-        "decisions": [
-            {"session_id": s.id, "session_title": s.title, "agenda_item": t, "outcome": o}
-            for s in sessions
-            for t, o in s.decisions
-        ],
+        "decisions": decisions,
+        "outcomes": others,
         "action_items": {
             "opened": [_item(r, today) for r in opened],
             "done": [_item(r, today) for r in done],

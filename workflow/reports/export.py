@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from workflow.config import get_settings
 from workflow.i18n import (
+    AGENDA_KINDS,
     ITEM_STATUS,
     LOCALES,
     N_,
@@ -44,11 +46,13 @@ CSV_COLUMNS = (
     "progress",
     "behind_target_path",
     "note",
+    "kind",
 )
 # Labels are msgids, marked for extraction and translated where shown.
 TOTALS = (
     ("sessions_held", N_("Sessions held")),
     ("decisions", N_("Decisions")),
+    ("outcomes", N_("Other outcomes recorded")),
     ("action_items_opened", N_("Action items opened")),
     ("action_items_done", N_("Action items done")),
     ("action_items_overdue", N_("Action items overdue")),
@@ -106,8 +110,10 @@ def html_context(
     compiled_at: datetime,
     versions: Sequence[dict[str, Any]] = (),
     pdf_url: str | None = None,
+    downloads: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """What workflow/templates/pages/_report_body.html shows, in the reader's language."""
+    """What workflow/templates/pages/_report_body.html shows, in the reader's language;
+    `downloads` are (label, url) of the report's files, else the PDF alone at `pdf_url`."""
     return {
         "report": content,
         "occasion": _occasion(content.get("parent") or {}, language),
@@ -117,6 +123,7 @@ def html_context(
         "totals": TOTALS,
         "date_of": lambda value: _day(value, language),
         "pdf_url": pdf_url,
+        "downloads": list(downloads),
     }
 
 
@@ -156,6 +163,15 @@ def _rows(section: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "id": d["session_id"],
             "title": d["agenda_item"],
             "note": d["outcome"],
+        }
+    for o in section.get("outcomes", []):
+        yield {
+            **forum,
+            "section": "outcome",
+            "id": o["session_id"],
+            "title": o["agenda_item"],
+            "kind": o["kind"],
+            "note": o["outcome"],
         }
     for name in ("opened", "done", "overdue"):
         for i in section["action_items"][name]:
@@ -209,107 +225,346 @@ def to_csv(content: dict[str, Any]) -> str:
 
 
 # PDF ----------------------------------------------------------------------------------------
+# An A4 document to print: the forum's name and the period on every page, the totals and the
+# charts first, then each forum's tables (its working groups after it), page numbers below.
+
+GREY = (228, 231, 235)
+INK = (31, 41, 51)
+BLUE = (29, 78, 216)
+GREEN = (22, 101, 52)
+RED = (153, 27, 27)
+STATUS_COLOURS = (
+    ("action_items_opened", BLUE),
+    ("action_items_done", GREEN),
+    ("action_items_overdue", RED),
+)
 
 
 class _Pdf(FPDF):
-    def __init__(self, footer: str) -> None:
+    def __init__(self, header: str, footer: str, page_label: str) -> None:
         super().__init__(format="A4")
+        self._header = header
         self._footer = footer
+        self._page_label = page_label  # 'Page %(page)s of %(pages)s', translated
         # Bundled, so accents, ’ – € and → print the same on a server without DejaVu installed.
         self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=15)
+        self.set_auto_page_break(auto=True, margin=18)
         self.set_margins(15, 15, 15)
+
+    def header(self) -> None:
+        if self.page_no() == 1:  # the first page has the title
+            return
+        self.set_font("DejaVu", "", 8)
+        self.set_text_color(*INK)
+        self.cell(0, 5, self._header, new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("DejaVu", "", 8)
-        self.cell(0, 6, f"{self._footer} · {self.page_no()}", align="C")
+        self.set_text_color(*INK)
+        # '{nb}' is replaced by the number of pages once the document is complete.
+        page = self._page_label % {"page": self.page_no(), "pages": "{nb}"}
+        self.cell(self.epw / 2, 6, self._footer, align="L")
+        self.cell(self.epw / 2, 6, page, align="R")
 
 
 class _Writer:
-    """The report as headings and bulleted lines, in the reader's language."""
+    """The report as headings, tables and bar charts, in the reader's language."""
 
     def __init__(self, pdf: _Pdf, language: str) -> None:
         self.pdf = pdf
         self.language = language_of(language)
-        self._: Callable[[str], str] = translations(self.language).gettext
+        t = translations(self.language)
+        self._: Callable[[str], str] = t.gettext
+        self.ngettext = t.ngettext
         self.sep = colon("", self.language) + " "  # ": ", and " : " (no-break) in French
+
+    # Pieces ---------------------------------------------------------------------------
 
     def text(self, size: float, value: str, *, bold: bool = False, height: float = 6) -> None:
         self.pdf.set_font("DejaVu", "B" if bold else "", size)
         self.pdf.multi_cell(self.pdf.epw, height, value, new_x="LMARGIN", new_y="NEXT")
 
-    def heading(self, value: str) -> None:
+    def heading(self, value: str, size: float = 11, *, room: float = 25) -> None:
+        """A heading kept on the page of what follows it."""
+        if self.pdf.will_page_break(room):
+            self.pdf.add_page()
+        self.pdf.ln(2)
+        self.text(size, value, bold=True, height=size * 0.6)
         self.pdf.ln(1)
-        self.text(11, value, bold=True)
 
     def number(self, value: float | None) -> str:
         return "–" if value is None else format_decimal(value, locale=LOCALES[self.language])
 
-    def item(self, i: dict[str, Any]) -> str:
-        _ = self._
-        line = f"• {i['title']} ({i.get('owner') or '–'})"
-        if i.get("due_date"):
-            line += f" – {colon(_('Due'), self.language)} {_day(i['due_date'], self.language)}"
-        if i.get("days_overdue"):
-            late = translations(self.language).ngettext(
-                "%(num)s day overdue", "%(num)s days overdue", i["days_overdue"]
-            )
-            line += f" ({late % {'num': i['days_overdue']}})"
-        status = i.get("status")
-        return f"{line} – {_(ITEM_STATUS.get(status, status))}" if status else line
+    def percent(self, value: float | None) -> str:
+        return "–" if value is None else format_percent(value, locale=LOCALES[self.language])
 
-    def indicator(self, i: dict[str, Any]) -> str:
+    def day(self, value: Any) -> str:
+        return _day(value, self.language) if value else "–"
+
+    def table(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[float],
+        align: Sequence[str] | None = None,
+    ) -> None:
+        """A table with its headings repeated on each page it runs onto."""
+        pdf = self.pdf
+        pdf.set_font("DejaVu", "", 8.5)
+        pdf.set_fill_color(255, 255, 255)  # the bars leave their colour behind
+        with pdf.table(
+            col_widths=tuple(widths),
+            width=pdf.epw,
+            line_height=4.6,
+            text_align=tuple(align or ["LEFT"] * len(headings)),
+            headings_style=FontFace(emphasis="BOLD", fill_color=GREY),
+            borders_layout="HORIZONTAL_LINES",
+            padding=(1, 1.2),
+        ) as table:
+            for cells in [headings, *(part for r in rows for part in _parts(r, widths))]:
+                row = table.row()
+                for value in cells:
+                    row.cell(value)
+        pdf.ln(2)
+
+    def bars(
+        self,
+        rows: Sequence[tuple[str, float, tuple[int, int, int], str]],
+        mark: float | None = None,
+    ) -> None:
+        """Horizontal bars: (label, share of the full width, colour, the value written), with
+        a black line at the share `mark` when given."""
+        pdf = self.pdf
+        label_w, bar_w = 58.0, 62.0
+        pdf.set_font("DejaVu", "", 8.5)
+        for label, share, colour, value in rows:
+            if pdf.will_page_break(7):
+                pdf.add_page()
+            x, y = pdf.l_margin, pdf.get_y()
+            pdf.set_xy(x, y)
+            pdf.cell(label_w - 2, 6, _clip(pdf, label, label_w - 2))
+            pdf.set_fill_color(*GREY)
+            pdf.rect(x + label_w, y + 1.2, bar_w, 3.6, style="F")
+            if share > 0:
+                pdf.set_fill_color(*colour)
+                pdf.rect(x + label_w, y + 1.2, bar_w * min(share, 1.0), 3.6, style="F")
+            if mark is not None:
+                pdf.set_fill_color(*INK)
+                pdf.rect(x + label_w + bar_w * mark - 0.3, y + 0.4, 0.6, 5.2, style="F")
+            pdf.set_xy(x + label_w + bar_w + 2, y)
+            pdf.cell(0, 6, value)
+            pdf.set_y(y + 6.5)
+
+    # Parts of the report ---------------------------------------------------------------
+
+    def summary(self, totals: dict[str, Any]) -> None:
         _ = self._
-        what = " ".join(
-            part
-            for part in (i.get("indicator"), f"({i['unit']})" if i.get("unit") else None)
-            if part
+        rows = [[_(label), str(totals[key])] for key, label in TOTALS if key in totals]
+        self.table([_("In this report"), _("Number")], rows, (150, 30), ("LEFT", "RIGHT"))
+
+    def charts(self, content: dict[str, Any], indicators: Sequence[dict[str, Any]]) -> None:
+        _ = self._
+        totals = content["totals"]
+        self.heading(_("Action items"))
+        top = max([totals.get(k, 0) for k, _c in STATUS_COLOURS] + [1])
+        labels = dict(TOTALS)
+        self.bars(
+            [
+                (_(labels[k]), totals.get(k, 0) / top, colour, str(totals.get(k, 0)))
+                for k, colour in STATUS_COLOURS
+            ]
         )
-        progress = (
-            "–"
-            if i["progress"] is None
-            else format_percent(i["progress"], locale=LOCALES[self.language])
+        shown = [i for i in indicators if i.get("progress") is not None]
+        if not shown:
+            return
+        self.heading(_("Indicators"))
+        # Full width is 120% of the target; the black line marks the target itself.
+        self.bars(
+            [
+                (
+                    i["title"],
+                    max(i["progress"], 0) / 1.2,
+                    RED if i["behind_target_path"] else BLUE,
+                    self.percent(i["progress"])
+                    + (f" – {_('behind its target path')}" if i["behind_target_path"] else ""),
+                )
+                for i in shown
+            ],
+            mark=1 / 1.2,
         )
-        behind = f" – {_('behind its target path')}" if i["behind_target_path"] else ""
-        return (
-            f"• {i['title']}{self.sep + what if what else ''} – {_('Baseline')} "
-            f"{self.number(i['baseline'])} · {_('Current value')} {self.number(i['current_value'])}"
-            f" · {_('Target')} {self.number(i['target'])} · {_('Progress')} {progress}{behind}"
+        self.text(7.5, _("The black line is the target."), height=4)
+
+    def item_rows(self, items: Sequence[dict[str, Any]]) -> list[list[str]]:
+        _ = self._
+        rows = []
+        for i in items:
+            due = self.day(i.get("due_date"))
+            if i.get("days_overdue"):
+                late = self.ngettext(
+                    "%(num)s day overdue", "%(num)s days overdue", i["days_overdue"]
+                ) % {"num": i["days_overdue"]}
+                due += f" ({late})"
+            status = i.get("status")
+            rows.append(
+                [
+                    i["title"],
+                    i.get("owner") or "–",
+                    due,
+                    _(ITEM_STATUS.get(status, status)) if status else "–",
+                ]
+            )
+        return rows
+
+    def indicator_rows(self, indicators: Sequence[dict[str, Any]]) -> list[list[str]]:
+        _ = self._
+        rows = []
+        for i in indicators:
+            what = " ".join(
+                part
+                for part in (i.get("indicator"), f"({i['unit']})" if i.get("unit") else None)
+                if part
+            )
+            progress = self.percent(i["progress"])
+            if i["behind_target_path"]:
+                progress += f" – {_('behind its target path')}"
+            rows.append(
+                [
+                    f"{i['title']}\n{what}" if what else i["title"],
+                    self.number(i["baseline"]),
+                    self.number(i["current_value"]),
+                    self.number(i["target"]),
+                    progress,
+                ]
+            )
+        return rows
+
+    def escalations(self, s: dict[str, Any]) -> None:
+        """The items a child asks the mayors to decide on, with its question."""
+        _ = self._
+        self.heading(f"{_('Items for a decision by the mayors')} ({len(s['escalations'])})")
+        self.table(
+            [_("Action item"), _("Owner"), _("Question for the mayors")],
+            [[e["title"], e.get("owner") or "–", e.get("note") or "–"] for e in s["escalations"]],
+            (60, 40, 80),
         )
 
     def section(self, s: dict[str, Any], depth: int) -> None:
         _ = self._
-        self.pdf.ln(3)
-        self.text(14 if depth == 0 else 12, s["forum"]["name"], bold=True, height=7)
+        self.heading(s["forum"]["name"], 14 if depth == 0 else 12, room=35)
         if s["sessions"]:
             self.heading(_("Sessions held"))
-            for x in s["sessions"]:
-                day = _day(x["starts_at"], self.language)
-                self.text(
-                    9,
-                    f"• {day} – {x['title']} – {attendance_counts(x['attendance'], self.language)}",
-                )
+            self.table(
+                [_("Session"), _("Date"), _("Attendance")],
+                [
+                    [
+                        x["title"],
+                        self.day(x["starts_at"]),
+                        attendance_counts(x["attendance"], self.language),
+                    ]
+                    for x in s["sessions"]
+                ],
+                (75, 35, 70),
+            )
         if s["decisions"]:
-            self.heading(_("Decisions"))
-            for d in s["decisions"]:
-                self.text(9, f"• {d['agenda_item']} ({d['session_title']}){self.sep}{d['outcome']}")
+            self.heading(f"{_('Decisions')} ({len(s['decisions'])})")
+            self.table(
+                [_("Agenda item"), _("Session"), _("Decision")],
+                [[d["agenda_item"], d["session_title"], d["outcome"]] for d in s["decisions"]],
+                (50, 40, 90),
+            )
+        if outcomes := s.get("outcomes"):
+            self.heading(f"{_('Other outcomes recorded')} ({len(outcomes)})")
+            self.table(
+                [_("Agenda item"), _("Session"), _("Outcome")],
+                [
+                    [
+                        f"{o['agenda_item']}\n{_(AGENDA_KINDS.get(o['kind'], o['kind']))}",
+                        o["session_title"],
+                        o["outcome"],
+                    ]
+                    for o in outcomes
+                ],
+                (50, 40, 90),
+            )
         for name, label in ITEM_LISTS:
             if rows := s["action_items"][name]:
                 self.heading(f"{_(label)} ({len(rows)})")
-                for i in rows:
-                    self.text(9, self.item(i))
+                self.table(
+                    [_("Action item"), _("Owner"), _("Due"), _("Status")],
+                    self.item_rows(rows),
+                    (72, 42, 42, 24),
+                )
         if s["indicators"]:
             self.heading(_("Indicators"))
-            for i in s["indicators"]:
-                self.text(9, self.indicator(i))
+            self.table(
+                [_("Action item"), _("Baseline"), _("Current value"), _("Target"), _("Progress")],
+                self.indicator_rows(s["indicators"]),
+                (62, 24, 24, 24, 46),
+                ("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+            )
         if s["escalations"]:
-            self.heading(_("Items for a decision by the mayors"))
-            for e in s["escalations"]:
-                self.text(9, f"• {e['title']}{self.sep + e['note'] if e.get('note') else ''}")
+            self.escalations(s)
         for child in s["children"]:
             self.section(child, depth + 1)
+
+
+# A table row taller than a page cannot be printed: a long text (an outcome, a question to
+# the mayors) runs on in the rows below, in pieces of at most CELL_LINES lines of its column
+# (a line holds about one character per MM_PER_CHAR of the column's width, at 8.5 pt).
+MM_PER_CHAR = 1.75
+CELL_LINES = 16
+
+
+def _chunks(value: str, width: float) -> list[str]:
+    """`value` in pieces that each fit in CELL_LINES lines of a column `width` mm wide, cut at
+    line ends or spaces."""
+    line_chars = max(int(width / MM_PER_CHAR), 10)
+    longest = line_chars * CELL_LINES
+    segments = []
+    for line in value.split("\n"):
+        while len(line) > longest:
+            cut = line.rfind(" ", 0, longest)
+            cut = cut if cut > longest // 2 else longest
+            segments.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        segments.append(line)
+    pieces: list[list[str]] = [[]]
+    lines = 0
+    for segment in segments:
+        cost = 1 + len(segment) // line_chars
+        if pieces[-1] and lines + cost > CELL_LINES:
+            pieces.append([])
+            lines = 0
+        pieces[-1].append(segment)
+        lines += cost
+    return ["\n".join(piece) for piece in pieces]
+
+
+def _parts(cells: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
+    """One table row, or several when a cell holds a long text."""
+    pieces = [_chunks(c, w) for c, w in zip(cells, widths, strict=True)]
+    depth = max(len(p) for p in pieces)
+    return [[p[n] if n < len(p) else "" for p in pieces] for n in range(depth)]
+
+
+def _clip(pdf: FPDF, value: str, width: float) -> str:
+    """The text cut with '…' to fit on one line of `width`."""
+    if pdf.get_string_width(value) <= width:
+        return value
+    while value and pdf.get_string_width(value + "…") > width:
+        value = value[:-1]
+    return value.rstrip() + "…"
+
+
+def all_indicators(section: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every indicator of the report, the working groups' after the taskforce's."""
+    for i in section.get("indicators", []):
+        yield {**i, "forum": section["forum"]["name"]}
+    for child in section.get("children", []):
+        yield from all_indicators(child)
 
 
 def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at: datetime) -> bytes:
@@ -317,26 +572,32 @@ def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at:
     _ = translations(language).gettext
     forum = content["forum"]["name"]
     title = f"{colon(_('Follow-up report'), language)} {forum}"
-    pdf = _Pdf(f"{forum} – {_('version')} {version}")
+    period = content["period"]
+    span = f"{_day(period['start'], language)} – {_day(period['end'], language)}"
+    pdf = _Pdf(
+        header=f"{title} · {colon(_('Period'), language)} {span}",
+        footer=f"{forum} – {_('version')} {version}",
+        page_label=_("Page %(page)s of %(pages)s"),
+    )
     pdf.set_title(title)
     pdf.set_lang(language)
     pdf.set_creator("Forum workflow")
     # The compilation time, not the wall clock, so the same version gives the same file.
     pdf.set_creation_date(_aware(compiled_at))
+    pdf.set_text_color(*INK)
+    pdf.set_draw_color(*GREY)
     pdf.add_page()
     w = _Writer(pdf, language)
     w.text(16, title, bold=True, height=8)
     if occasion := _occasion(content.get("parent") or {}, language):
         w.text(10, occasion)
-    period = content["period"]
     w.text(
         9,
-        f"{colon(_('Period'), language)} {_day(period['start'], language)}"
-        f" – {_day(period['end'], language)}"
+        f"{colon(_('Period'), language)} {span}"
         f" · {_('version')} {version} · {_moment(compiled_at, language)}",
     )
-    w.pdf.ln(2)
-    for key, label in TOTALS:
-        w.text(10, f"{colon(_(label), language)} {content['totals'][key]}")
+    pdf.ln(2)
+    w.summary(content["totals"])
+    w.charts(content, list(all_indicators(content)))
     w.section(content, depth=0)
     return bytes(pdf.output())

@@ -39,7 +39,13 @@ from workflow.models import (
     SessionStatus,
 )
 from workflow.permissions import Action
-from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
+from workflow.reports.content import (
+    ForumFacts,
+    ItemRecord,
+    Outcome,
+    SessionFacts,
+    compile_report,
+)
 
 REASON = "report"
 OPEN = ("open", "in_progress")
@@ -182,7 +188,7 @@ def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) ->
     ).all()
     ids = [s.id for s in sessions]
     marks: dict[int, list[str | None]] = {i: [] for i in ids}  # type: ignore[misc]  # a stored row has its id
-    decisions: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}  # type: ignore[misc]  # a stored row has its id
+    outcomes: dict[int, list[Outcome]] = {i: [] for i in ids}  # type: ignore[misc]  # a stored row has its id
     if ids:
         for session_id, attendance in db.exec(
             select(col(Participant.session_id), col(Participant.attendance)).where(
@@ -191,23 +197,25 @@ def _forum_facts(db: DBSession, forum: Forum, start: datetime, end: datetime) ->
             )
         ):
             marks[session_id].append(attendance)
+        # Every outcome recorded, whatever the item's kind: the report lists the decisions
+        # (items of kind "decision") apart from the others.
         for a in db.exec(
             select(AgendaItem)
             .where(
                 col(AgendaItem.session_id).in_(ids),
-                col(AgendaItem.kind) == AgendaItemKind.decision,
                 col(AgendaItem.outcome).is_not(None),
+                col(AgendaItem.outcome) != "",
             )
-            .order_by(col(AgendaItem.position))
+            .order_by(col(AgendaItem.position), col(AgendaItem.id))
         ):
-            decisions[a.session_id].append((a.title, a.outcome))  # type: ignore[arg-type]  # the query keeps set outcomes
+            outcomes[a.session_id].append(Outcome(a.title, a.outcome, a.kind))  # type: ignore[arg-type]  # the query keeps set outcomes
     session_facts = tuple(
         SessionFacts(
             s.id,  # type: ignore[arg-type]  # a stored row has its id
             s.title,
             s.starts_at,
             tuple(marks[s.id]),  # type: ignore[index]  # a stored row has its id
-            tuple(decisions[s.id]),  # type: ignore[index]  # a stored row has its id
+            tuple(outcomes[s.id]),  # type: ignore[index]  # a stored row has its id
         )
         for s in sessions
     )
@@ -400,6 +408,30 @@ def may_read(principal: Principal, report: FollowUpReport) -> bool:
     )
 
 
+def may_compile(principal: Principal, report: FollowUpReport) -> bool:
+    """The managers of the parent forum and of the child forum compile a report again, as
+    POST /api/v1/sessions/{id}/reports allows."""
+    parent_forum = report.content.get("parent", {}).get("forum_id")
+    return principal.may(report.child_forum_id, Action.manage) or (
+        parent_forum is not None and principal.may(parent_forum, Action.manage)
+    )
+
+
+def compile_again(
+    db: DBSession, principal: Principal, report: FollowUpReport, *, notify: bool
+) -> tuple[FollowUpReport, list[int]]:
+    """The next version of `report`, compiled from the records as they are now (Forbidden
+    unless `may_compile`). Returns it and the deliveries owed when `notify`."""
+    session = db.get(MeetingSession, report.parent_session_id)
+    if session is None or not (
+        principal.may(session.forum_id, Action.manage)
+        or principal.may(report.child_forum_id, Action.manage)
+    ):
+        raise Forbidden()
+    item = agenda_item_for(db, session.id, report.child_forum_id)  # type: ignore[arg-type]  # a stored row has its id
+    return compile_for(db, item, principal.actor, notify=notify)
+
+
 def readable_report(db: DBSession, principal: Principal, report_id: int) -> FollowUpReport:
     """The report, if `principal` reads the child forum or the parent forum: unknown is 404,
     else 403."""
@@ -456,6 +488,21 @@ def of_forum(db: DBSession, forum_id: int, limit: int) -> list[FollowUpReport]:
             .limit(limit)
         ).all()
     )
+
+
+def latest_of_children(db: DBSession, parent_forum_id: int) -> dict[int, FollowUpReport]:
+    """The latest report each child forum gave this forum, by child forum id."""
+    rows = db.exec(
+        select(FollowUpReport)
+        .join(MeetingSession, col(MeetingSession.id) == col(FollowUpReport.parent_session_id))
+        .where(col(MeetingSession.forum_id) == parent_forum_id)
+        .order_by(col(FollowUpReport.compiled_at).desc(), col(FollowUpReport.id).desc())
+        .limit(500)
+    ).all()
+    found: dict[int, FollowUpReport] = {}
+    for report in rows:
+        found.setdefault(report.child_forum_id, report)
+    return found
 
 
 def latest(db: DBSession, forum_ids: set[int]) -> list[tuple[FollowUpReport, Forum]]:

@@ -13,7 +13,7 @@ from workflow.follow_up import escalations
 from workflow.http.deps import DB, PathId
 from workflow.models import Forum, SessionStatus
 from workflow.permissions import Action
-from workflow.reports import report_back
+from workflow.reports import export, report_back
 from workflow.web.deps import SignedIn, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -104,6 +104,7 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
     members = forums.members_by_role(db, forum_id)
     children = forums.children(db, forum_id)
     reports = report_back.of_forum(db, forum_id, limit=50)
+    latest = report_back.latest_of_children(db, forum_id)
     return render(
         v,
         "forum.html",
@@ -119,6 +120,9 @@ def forum_page(forum_id: PathId, v: SignedIn, db: DB) -> HTMLResponse:
         ),
         members=members,
         reports=reports,
+        # What each body reporting here reported last.
+        child_reports=[(c, latest.get(c.id)) for c in children],  # type: ignore[arg-type]  # a stored row has its id
+        totals=export.TOTALS,
         may_manage=v.me.may(forum_id, Action.manage),
         may_read=lambda fid: v.me.may(fid, Action.read),
         # What the child forums put before this forum; its managers record the decision.
