@@ -426,3 +426,36 @@ def test_a_long_outcome_runs_on_over_pages_rather_than_failing() -> None:
     assert len(reader.pages) > 2
     found = set(re.findall(r"woord\d+|regel\d+", text))
     assert found == {f"woord{n}" for n in range(1200)} | {f"regel{n}" for n in range(200)}
+
+
+def test_the_mayors_decisions_are_in_the_pdf_and_the_csv() -> None:
+    """What the mayors decided on an item put before them reaches the printed report and the
+    spreadsheet, with the question it answers."""
+    decided = {
+        **CONTENT,
+        "parent_decisions": [
+            {
+                "id": 77,
+                "title": "Pendelfonds",
+                "owner": "Mieke Vandenberghe",
+                "status": "open",
+                "due_date": "2027-05-15",
+                "note": "Budget van € 50 000 nodig?",
+                "decision": "Goedgekeurd voor 2027",
+                "decided_at": "2027-05-20T09:00:00+00:00",
+            }
+        ],
+    }
+    _, text = pdf_text(to_pdf(decided, language="en", version=1, compiled_at=COMPILED_AT))
+    assert "Decisions of the mayors (1) Action item Question for the mayors Decision" in text
+    assert "Pendelfonds Budget van € 50 000 nodig? Goedgekeurd voor 2027 20 May 2027" in text
+    _, french = pdf_text(to_pdf(decided, language="fr", version=1, compiled_at=COMPILED_AT))
+    assert "Décisions des bourgmestres (1)" in french
+    rows = list(csv.DictReader(io.StringIO(to_csv(decided), newline="")))
+    [row] = [r for r in rows if r["section"] == "parent_decision"]
+    assert (row["title"], row["note"], row["decision"]) == (
+        "Pendelfonds",
+        "Budget van € 50 000 nodig?",
+        "Goedgekeurd voor 2027",
+    )
+    assert row["decided_at"] == "2027-05-20T09:00:00+00:00"

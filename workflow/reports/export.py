@@ -47,6 +47,8 @@ CSV_COLUMNS = (
     "behind_target_path",
     "note",
     "kind",
+    "decision",
+    "decided_at",
 )
 # Labels are msgids, marked for extraction and translated where shown.
 TOTALS = (
@@ -210,6 +212,15 @@ def _rows(section: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "section": "escalation",
             **{k: e.get(k) for k in ("id", "title", "owner", "status", "due_date", "days_overdue")},
             "note": e.get("note"),
+        }
+    for d in section.get("parent_decisions", ()):
+        yield {
+            **forum,
+            "section": "parent_decision",
+            **{k: d.get(k) for k in ("id", "title", "owner", "status", "due_date")},
+            "note": d.get("note"),
+            "decision": d.get("decision"),
+            "decided_at": d.get("decided_at"),
         }
     for child in section["children"]:
         yield from _rows(child)
@@ -451,6 +462,25 @@ class _Writer:
             (60, 40, 80),
         )
 
+    def parent_decisions(self, decisions: Sequence[dict[str, Any]]) -> None:
+        """What the mayors decided in the period on the items put before them."""
+        _ = self._
+        self.heading(f"{_('Decisions of the mayors')} ({len(decisions)})")
+        self.table(
+            [_("Action item"), _("Question for the mayors"), _("Decision of the mayors")],
+            [
+                [
+                    d["title"],
+                    d.get("note") or "–",
+                    f"{d['decision']}\n{self.day(d['decided_at'])}"
+                    if d.get("decided_at")
+                    else d["decision"],
+                ]
+                for d in decisions
+            ],
+            (50, 60, 70),
+        )
+
     def section(self, s: dict[str, Any], depth: int) -> None:
         _ = self._
         self.heading(s["forum"]["name"], 14 if depth == 0 else 12, room=35)
@@ -507,6 +537,8 @@ class _Writer:
             )
         if s["escalations"]:
             self.escalations(s)
+        if decided := s.get("parent_decisions"):  # reports stored before have none
+            self.parent_decisions(decided)
         for child in s["children"]:
             self.section(child, depth + 1)
 
