@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from workflow.follow_up.due import ItemFacts
 from workflow.reports.content import ForumFacts, ItemRecord, SessionFacts, compile_report
-from workflow.reports.export import CSV_COLUMNS, to_csv, to_html, to_pdf
+from workflow.reports.export import CSV_COLUMNS, table_csv, to_csv, to_html, to_pdf
 
 COMPILED_AT = datetime(2027, 6, 1, 7, 30, tzinfo=UTC)  # 09:30 in Brussels
 SCRIPT = "<script>alert(1)</script>"
@@ -340,3 +340,17 @@ def test_an_empty_report_renders_in_all_three_forms() -> None:
     assert to_csv(empty) == ",".join(CSV_COLUMNS) + "\r\n"
     _, text = pdf_text(to_pdf(empty, language="nl", version=1, compiled_at=COMPILED_AT))
     assert "Nieuwe werkgroep" in text
+
+
+def test_a_list_for_a_belgian_excel() -> None:
+    """UTF-8 with a byte-order mark, semicolons, figures as they are, formulas defused."""
+    body = table_csv(
+        ["Naam", "Waarde"], [["Geneviève; Dubois", "-5,5"], ['=HYPERLINK("x")', "25\u00a0%"]]
+    )
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert body.decode("utf-8-sig").split("\r\n") == [
+        "Naam;Waarde",
+        '"Geneviève; Dubois";-5,5',
+        '"\'=HYPERLINK(""x"")";25\u00a0%',
+        "",
+    ]
