@@ -81,7 +81,11 @@ def rsvp_record(token: str, db: DB) -> HTMLResponse:
         language,
         session=calendar_session(db, session),
         answer=answer.answer,
-        feed_path=feed_link.path(person) if person else None,
+        feed_path=(
+            feed_link.path(person)
+            if person and feed_link.may_offer(db, answer.person_id, answer.session_id)
+            else None
+        ),
     )
 
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.world import World, build_world
+from tests.api.world import World, build_world, ok
 from workflow import clock
 from workflow.db import db_session
 from workflow.invitations import rsvp
+from workflow.invitations.reconcile import reconcile_session
 from workflow.models import Person
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -72,3 +73,27 @@ def test_the_feed_link_is_for_one_person_and_a_day(w: World) -> None:
     clock.freeze(NOW + timedelta(hours=25))
     late = w.client.post(link)
     assert late.status_code == 410 and _feed_hash(w.people["member"]) is None
+
+
+def test_no_feed_from_an_answer_link_that_went_to_an_old_address(w: World) -> None:
+    """A changed address ends the feed links made before it; and an answer link from a mail
+    to the old address still answers but leads to My settings, not to a new feed."""
+    s, link = _answered(w)
+    member = w.people["member"]
+    clock.freeze(NOW + timedelta(minutes=1))
+    ok(
+        w.client.patch(
+            f"/api/v1/people/{member}", json={"email": "koen@example.net"}, headers=w.auth("admin")
+        )
+    )
+    assert w.client.post(link).status_code == 410 and _feed_hash(member) is None
+    ends = datetime.fromisoformat(s["ends_at"])
+    old_mail = rsvp.sign(s["id"], member, "tentative", ends)
+    done = w.client.post(f"/rsvp/{old_mail}")
+    assert done.status_code == 200 and not _FEED_LINK.search(done.text)
+    assert 'href="/me#calendar-feed"' in done.text
+    # Invited again at the new address: its answer links lead to the feed again.
+    clock.freeze(NOW + timedelta(minutes=2))
+    reconcile_session(s["id"])
+    again = w.client.post(f"/rsvp/{rsvp.sign(s['id'], member, 'accepted', ends)}")
+    assert _FEED_LINK.search(again.text)
