@@ -25,6 +25,7 @@ from workflow.web import action_items as web_action_items
 from workflow.web import agenda as web_agenda
 from workflow.web import auth as web_auth
 from workflow.web import escalations as web_escalations
+from workflow.web import exports as web_exports
 from workflow.web import follow_up as web_follow_up
 from workflow.web import forums as web_forums
 from workflow.web import me as web_me
@@ -42,6 +43,7 @@ WEB_MODULES = (
     web_action_items,
     web_escalations,
     web_reports,
+    web_exports,
     web_me,
     web_outbox,
 )

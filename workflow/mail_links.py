@@ -15,7 +15,7 @@ from workflow.http.problem import Problem, status_of
 from workflow.http.ratelimit import public_rate_limit
 from workflow.http.responses import pdf_response
 from workflow.i18n import render_page
-from workflow.invitations import answers, rsvp
+from workflow.invitations import answers, feed_link, rsvp
 from workflow.invitations.compose import calendar_session
 from workflow.models import ActionItem, ActionItemStatus, FollowUpReport, Forum, Person
 from workflow.reports import export
@@ -77,7 +77,65 @@ def rsvp_record(token: str, db: DB) -> HTMLResponse:
     spine.commit(db)
     session = get_session(db, answer.session_id)
     return _page(
-        "rsvp_done.html", language, session=calendar_session(db, session), answer=answer.answer
+        "rsvp_done.html",
+        language,
+        session=calendar_session(db, session),
+        answer=answer.answer,
+        feed_path=(
+            feed_link.path(person)
+            if person and feed_link.may_offer(db, answer.person_id, answer.session_id)
+            else None
+        ),
+    )
+
+
+# The calendar feed, from the thank-you page of an answer ------------------------------------
+
+
+def _feed_person(db: DB, token: str) -> Person | HTMLResponse:
+    try:
+        person = feed_link.read(db, token)
+    except feed_link.UsedLink as exc:
+        return _page("error.html", exc.person.language, 410, reason="feed_link_used")
+    except feed_link.ExpiredLink as exc:
+        return _page("error.html", _language(db, exc.person_id), 410, reason="feed_link_expired")
+    except feed_link.InvalidLink:
+        return _page("error.html", "en", 404, reason="invalid")
+    if personal_data.is_erased(person):  # the person it was made for is no longer known
+        return _page("error.html", "en", 410, reason="withdrawn")
+    return person
+
+
+@router.get("/calendar-feed/{token}", response_class=HTMLResponse)
+def feed_confirm(token: str, db: DB) -> HTMLResponse:
+    """What the button will do. Nothing is issued on GET: mail scanners follow links."""
+    person = _feed_person(db, token)
+    if isinstance(person, HTMLResponse):
+        return person
+    return _page(
+        "feed_confirm.html",
+        person.language,
+        action_url=f"/calendar-feed/{token}",
+        has_feed=person.feed_token_hash is not None,
+    )
+
+
+@router.post("/calendar-feed/{token}", response_class=HTMLResponse)
+def feed_issue(token: str, db: DB) -> HTMLResponse:
+    """Issues (or replaces) the person's feed, once per link, and shows its address."""
+    person = _feed_person(db, token)
+    if isinstance(person, HTMLResponse):
+        return person
+    url = answers.issue_feed(db, person)
+    db.add(person)
+    actor = f"person:{person.id} {person.name} (thank-you page link)"
+    spine.record(db, actor, "feed.issued", person_id=person.id)
+    spine.commit(db)
+    return _page(
+        "feed_done.html",
+        person.language,
+        feed_url=url,
+        subscribe_url="webcal://" + url.split("://", 1)[-1],
     )
 
 

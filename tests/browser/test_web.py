@@ -382,24 +382,37 @@ def test_answer_on_the_session_page(chair: Page, setup: dict, shot: Shots) -> No
 
 
 def test_update_progress_on_the_board(chair: Page, setup: dict, shot: Shots) -> None:
+    """The board is a table sorted by its column links; a row leads to the item's page,
+    where progress is updated."""
     page = chair
     page.goto("/action-items")
-    item = page.get_by_role("region", name=ITEM)
-    expect(item).to_be_visible()
-    overdue = page.get_by_role("region", name=OVERDUE_ITEM)
+    board = page.get_by_role("table", name="Action items")
+    row = board.get_by_role("row").filter(has_text=ITEM)
+    expect(row).to_be_visible()
+    overdue = board.get_by_role("row").filter(has_text=OVERDUE_ITEM)
     expect(overdue).to_contain_text(re.compile("overdue", re.I))
+    expect(page.get_by_role("button", name="Update progress")).to_have_count(0)
     shot(page, "board")
+    page.get_by_role("navigation", name="Sort by").get_by_role("link", name="Status").click()
+    expect(page).to_have_url(re.compile(r"sort=status"))
+    expect(page.get_by_role("columnheader", name="Status")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
 
-    expect(item).to_contain_text("Current value 12")
-    item.get_by_label("Status").select_option(label="in progress")
-    item.get_by_label("Current value").fill("18")
-    item.get_by_label("Note").fill("Twee nieuwe bedrijven in Haasrode")
-    item.get_by_role("button", name="Update progress").click()
+    page.get_by_role("link", name=ITEM, exact=True).click()
+    expect(page.get_by_role("heading", name=ITEM, level=1)).to_be_visible()
+    progress = page.get_by_role("region", name="Update progress")
+    progress.get_by_label("Status").select_option(label="in progress")
+    progress.get_by_label("Current value").fill("18")
+    progress.get_by_label("Note").fill("Twee nieuwe bedrijven in Haasrode")
+    progress.get_by_role("button", name="Update progress").click()
+    expect(page.get_by_role("status")).to_have_text("Progress saved.")
 
-    expect(item.get_by_role("status")).to_have_text("Progress saved.")
-    expect(item).to_contain_text("Current value 18")
-    expect(item.get_by_label("Status")).to_have_value("in_progress")
-    expect(item.get_by_role("img")).to_have_accessible_name(re.compile("45%"))
+    page.goto("/action-items")
+    row = page.get_by_role("table", name="Action items").get_by_role("row").filter(has_text=ITEM)
+    expect(row).to_contain_text("in progress")
+    expect(row).to_contain_text("18 /")
+    expect(row.get_by_role("img")).to_have_accessible_name(re.compile("45%"))
     shot(page, "board-updated")
     shot(page, "board-updated-screen", full_page=False)
     saved = ok(setup["chair"].get(f"/action-items/{setup['item']['id']}"))
@@ -659,7 +672,7 @@ def test_pages_fit_a_phone(
     visit(f"/forums/{setup['taskforce']['id']}/sessions/new", "schedule-form")
     shot(page, "schedule-form-phone-screen", full_page=False)
     visit("/action-items", "board")
-    expect(page.get_by_role("button", name="Update progress").first).to_be_visible()
+    expect(page.get_by_role("link", name=ITEM, exact=True)).to_be_visible()
     visit(f"/sessions/{held}", "session")
     visit(f"/sessions/{held}/reschedule", "reschedule-form")
     page.get_by_label("Place", exact=True).fill("Provinciehuis, Leuven, zaal Boudewijn")
@@ -680,7 +693,12 @@ def test_pages_fit_a_phone(
     participants = page.get_by_role("region", name=re.compile("^Participants"))
     expect(participants.get_by_label(f"Attendance of {MEMBER_NAME}")).to_be_visible()
     visit(f"/sessions/{begun}/close", "close-form")
-    page.get_by_label(f"Attendance of {MEMBER_NAME}").select_option(label="present")
+    # Everyone present with one button, then the exception: 1 + 2 clicks, not 2 per person.
+    page.get_by_role("button", name="Everyone present").click()
+    expect(page.get_by_role("status")).to_contain_text("Everyone without a mark is present")
+    expect(page.get_by_label(f"Attendance of {CHAIR_NAME}")).to_have_value("present")
+    page.get_by_label(f"Attendance of {MEMBER_NAME}").select_option(label="excused")
+    assert fits(page) == []
     page.get_by_role("button", name="Preview closing").click()
     expect(page.get_by_role("button", name="Confirm and send the summary")).to_be_visible()
     assert fits(page) == []
@@ -702,6 +720,19 @@ def test_pages_fit_a_phone(
     expect(page.get_by_role("heading", name=t(lang(page), "Thank you"))).to_be_visible()
     assert fits(page) == []
     shot(page, "rsvp-done-phone")
+    # From the thank-you page, the calendar feed without signing in: a button, then the link.
+    page.get_by_role(
+        "link", name=t(lang(page), "My calendar feed: all my sessions in my own calendar")
+    ).click()
+    expect(page).to_have_url(re.compile(r"/calendar-feed/"))
+    assert fits(page) == [] and unlabelled(page) == []
+    shot(page, "feed-from-answer-phone")
+    page.get_by_role("button", name=t(lang(page), "Issue my calendar feed link")).click()
+    expect(page.get_by_label(t(lang(page), "Your calendar feed link"))).to_have_value(
+        re.compile(r"/feeds/.+\.ics$")
+    )
+    assert fits(page) == []
+    shot(page, "feed-from-answer-done-phone")
     context.close()
 
     signed_out = new_context(browser, service, viewport=PHONE, is_mobile=True, has_touch=True)
@@ -927,7 +958,7 @@ def test_escalate_to_the_mayors_and_record_their_decision(
     expect(escalation).to_contain_text(decision)
     shot(page, "item-decided")
     page.goto(f"/action-items?forum_id={setup['taskforce']['id']}")
-    expect(page.get_by_role("region", name=title)).to_contain_text(decision)
+    expect(page.get_by_role("row").filter(has_text=title)).to_contain_text(decision)
     shot(page, "board-decided")
     assert ok(setup["chair"].get(f"/action-items/{item['id']}"))["parent_decision"] == decision
 

@@ -20,7 +20,7 @@ from workflow.reports.content import (
     SessionFacts,
     compile_report,
 )
-from workflow.reports.export import CSV_COLUMNS, to_csv, to_html, to_pdf
+from workflow.reports.export import CSV_COLUMNS, table_csv, to_csv, to_html, to_pdf
 
 COMPILED_AT = datetime(2027, 6, 1, 7, 30, tzinfo=UTC)  # 09:30 in Brussels
 SCRIPT = "<script>alert(1)</script>"
@@ -459,3 +459,17 @@ def test_the_mayors_decisions_are_in_the_pdf_and_the_csv() -> None:
         "Goedgekeurd voor 2027",
     )
     assert row["decided_at"] == "2027-05-20T09:00:00+00:00"
+
+
+def test_a_list_for_a_belgian_excel() -> None:
+    """UTF-8 with a byte-order mark, semicolons, figures as they are, formulas defused."""
+    body = table_csv(
+        ["Naam", "Waarde"], [["Geneviève; Dubois", "-5,5"], ['=HYPERLINK("x")', "25\u00a0%"]]
+    )
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert body.decode("utf-8-sig").split("\r\n") == [
+        "Naam;Waarde",
+        '"Geneviève; Dubois";-5,5',
+        '"\'=HYPERLINK(""x"")";25\u00a0%',
+        "",
+    ]

@@ -1,6 +1,7 @@
-"""The action items board: filters, overdue highlighted, the indicator chart, and progress
-updated inline by those the API lets update it."""
+"""The action items board: a compact table, filtered and sorted, overdue said in words, the
+indicator chart; and progress updated on the item's page by those the API lets update it."""
 
+import re
 from datetime import date, timedelta
 
 from tests.api.world import World, ok
@@ -23,6 +24,16 @@ def _item(w: World, session_id: int, **overrides: object) -> dict:
     return ok(w.client.post(url, json=body, headers=w.auth("secretariat")), 201)
 
 
+def _rows(page: str) -> list[str]:
+    """The board's rows, in order, as their HTML."""
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [r for r in body.split("<tr ")[1:]]
+
+
+def _titles(page: str) -> list[str]:
+    return [re.search(r'<a href="/action-items/\d+">([^<]+)</a>', r).group(1) for r in _rows(page)]  # type: ignore[union-attr]
+
+
 def test_the_board_filters_and_highlights_what_is_overdue(w: World) -> None:
     s = w.schedule()
     late = _item(
@@ -32,8 +43,13 @@ def test_the_board_filters_and_highlights_what_is_overdue(w: World) -> None:
     c = signed_in_as(w, "co_chair")
     page = c.get("/action-items").text
     assert "Te laat" in page and "Binnenkort" in page
-    assert f'<section class="card overdue" id="item-{late["id"]}"' in page
-    assert f'<section class="card" id="item-{soon["id"]}"' in page
+    # One row per item, linking to its page; overdue said in words, not by colour alone.
+    [late_row] = [r for r in _rows(page) if "Te laat" in r]
+    [soon_row] = [r for r in _rows(page) if "Binnenkort" in r]
+    assert late_row.startswith(f'id="item-{late["id"]}" class="overdue"')
+    assert '<span class="badge bad late">overdue</span>' in late_row
+    assert f'<a href="/action-items/{late["id"]}">Te laat</a>' in late_row
+    assert soon_row.startswith(f'id="item-{soon["id"]}">') and "overdue" not in soon_row
     only_late = c.get("/action-items", params={"overdue": "1"}).text
     assert "Te laat" in only_late and "Binnenkort" not in only_late
     by_owner = c.get("/action-items", params={"owner": w.people["member"]}).text
@@ -43,17 +59,72 @@ def test_the_board_filters_and_highlights_what_is_overdue(w: World) -> None:
     by_status = c.get("/action-items", params={"status": "done"}).text
     assert "Te laat" not in by_status and "No action items match." in by_status
     # Malformed filters are ignored, not a 500.
-    for junk in ({"forum_id": "x"}, {"due_by": "morgen"}, {"status": "<b>"}, {"owner": "9" * 30}):
+    for junk in (
+        {"forum_id": "x"},
+        {"due_by": "morgen"},
+        {"status": "<b>"},
+        {"owner": "9" * 30},
+        {"sort": "<b>"},
+    ):
         assert c.get("/action-items", params=junk).status_code == 200
     # The indicator against its target: 150 of 100 → 300 is a quarter of the way.
     assert 'role="img" aria-label="25% of the way from baseline to target"' in page
 
 
-def test_the_owner_updates_progress_inline_as_through_the_api(w: World) -> None:
+def test_the_board_is_a_compact_table_sorted_by_its_column_links(w: World) -> None:
+    s = w.schedule()
+    today = date.today()
+    _item(w, s["id"], title="Later", due_date=(today + timedelta(days=40)).isoformat())
+    done = _item(
+        w,
+        s["id"],
+        title="Eerst",
+        due_date=(today + timedelta(days=2)).isoformat(),
+        owner_person_id=w.people["member"],
+    )
+    ok(
+        w.client.patch(
+            f"/api/v1/action-items/{done['id']}",
+            json={"status": "done", "version": done["version"]},
+            headers=w.auth("secretariat"),
+        )
+    )
+    c = signed_in_as(w, "co_chair")
+    page = c.get("/action-items").text
+    # No form per item: the forms are on the item's page.
+    assert "Update progress" not in page and "<textarea" not in page
+    assert _titles(page) == ["Eerst", "Later"]  # by due date first
+    # The sort links (above the table, so a phone shows them too) keep the filters; the
+    # current one is marked, and so is its column.
+    assert '<th scope="col" aria-sort="ascending">Due date' in page
+    assert '<strong aria-current="true">Due date</strong>' in page
+    for key in ("status", "owner", "forum"):
+        assert f'href="/action-items?sort={key}"' in page
+    assert _titles(c.get("/action-items", params={"sort": "status"}).text) == ["Later", "Eerst"]
+    names = {w.people["member"]: "", w.people["outsider"]: ""}
+    for pid in names:
+        names[pid] = ok(w.client.get(f"/api/v1/people/{pid}", headers=w.auth("admin")))["name"]
+    by_owner = _titles(c.get("/action-items", params={"sort": "owner"}).text)
+    expected = sorted(
+        [("Eerst", names[w.people["member"]]), ("Later", names[w.people["outsider"]])],
+        key=lambda t: t[1].casefold(),
+    )
+    assert by_owner == [t for t, _ in expected]
+    filtered = c.get("/action-items", params={"status": "done", "sort": "due"}).text
+    assert 'href="/action-items?status=done&amp;sort=owner"' in filtered
+    # On a phone each row is a block, every value under its column's name.
+    row = _rows(page)[0]
+    for label in ("Forum", "Owner", "Due date", "Status", "Progress"):
+        assert f'data-label="{label}"' in row
+    assert '<table class="stack board">' in page
+
+
+def test_the_owner_updates_progress_on_the_items_page_as_through_the_api(w: World) -> None:
     s = w.schedule()
     item = _item(w, s["id"])
     c = signed_in_as(w, "outsider")  # the owner, not a member of the forum
-    page = c.get("/action-items").text
+    assert f'<a href="/action-items/{item["id"]}">' in c.get("/action-items").text
+    page = c.get(f"/action-items/{item['id']}").text
     assert "Jobkanalen in kaart brengen" in page and "Update progress" in page
     form = {
         "csrf": csrf(page),
@@ -61,10 +132,12 @@ def test_the_owner_updates_progress_inline_as_through_the_api(w: World) -> None:
         "status": "in_progress",
         "current_value": "175,5",
         "note": "Eerste ronde gesprekken",
-        "back": "",
     }
     r = c.post(f"/action-items/{item['id']}/progress", data=form, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].endswith(f"#item-{item['id']}")
+    assert (
+        r.status_code == 303
+        and r.headers["location"] == f"/action-items/{item['id']}?done=progress"
+    )
     after = ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("secretariat")))
     assert (
         after["status"] == "in_progress"
@@ -97,7 +170,8 @@ def test_a_member_who_does_not_own_the_item_cannot_update_it(w: World) -> None:
     s = w.schedule()
     item = _item(w, s["id"])
     c = signed_in_as(w, "member")
-    page = c.get("/action-items").text
+    assert "Jobkanalen in kaart brengen" in c.get("/action-items").text
+    page = c.get(f"/action-items/{item['id']}").text
     assert "Jobkanalen in kaart brengen" in page and "Update progress" not in page
     r = c.post(
         f"/action-items/{item['id']}/progress",
@@ -116,9 +190,10 @@ def test_the_owners_form_does_not_offer_cancelling_and_a_forged_post_is_refused(
     s = w.schedule()
     item = _item(w, s["id"])  # owned by someone outside the forum
     option = '<option value="cancelled"'
-    select = f'<select id="status-{item["id"]}" name="status">'
+    select = '<select id="status" name="status">'
+    page_url = f"/action-items/{item['id']}"
     owner = signed_in_as(w, "outsider")
-    page = owner.get("/action-items").text
+    page = owner.get(page_url).text
     form = page.split(select)[1].split("</select>")[0]
     assert option not in form and '<option value="done"' in form
     r = owner.post(
@@ -131,7 +206,7 @@ def test_the_owners_form_does_not_offer_cancelling_and_a_forged_post_is_refused(
     assert detail["status"] == "open" and detail["progress"] == []
     # The forum's co-chair is offered it, and cancels.
     chair = signed_in_as(w, "co_chair")
-    page = chair.get("/action-items").text
+    page = chair.get(page_url).text
     assert option in page.split(select)[1].split("</select>")[0]
     r = chair.post(
         f"/action-items/{item['id']}/progress",
@@ -141,5 +216,5 @@ def test_the_owners_form_does_not_offer_cancelling_and_a_forged_post_is_refused(
     assert r.status_code == 303
     # Cancelled, the owner's form shows the status and offers nothing else for it.
     owner = signed_in_as(w, "outsider")
-    form = owner.get("/action-items").text.split(select)[1].split("</select>")[0]
+    form = owner.get(page_url).text.split(select)[1].split("</select>")[0]
     assert form.count("<option") == 1 and f"{option} selected" in form

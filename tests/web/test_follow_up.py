@@ -1,6 +1,7 @@
 """After the session, on its page: attendance, outcomes, action items and closing with a
 preview of who gets the summary. The same domain effects as the API, clear refusals."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -229,3 +230,84 @@ def test_bad_input_csrf_and_stale_versions_are_clear_pages(w: World) -> None:
         data={"csrf": csrf(page), "version": "1", f"attendance-{w.people['member']}": "present"},
     )
     assert r.status_code == 409 and "Someone changed this session meanwhile" in r.text
+
+
+def _marks(w: World, sid: int) -> dict[int, str | None]:
+    participants = ok(w.client.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))[
+        "participants"
+    ]
+    return {p["person_id"]: p["attendance"] for p in participants}
+
+
+def test_everyone_present_then_the_exceptions(w: World) -> None:
+    """One button marks everyone present who has no mark; a choice made in the list is kept
+    (so 11 people with 2 exceptions are 2 choices and one button, not 11 choices)."""
+    sid = _session(w)["id"]
+    c = _during(w)
+    page = _page(c, sid)
+    assert '<button type="submit" name="everyone" value="present"' in page
+    assert 'aria-describedby="everyone-hint">Everyone present</button>' in page
+    member, observer = w.people["member"], w.people["observer"]
+    r = c.post(
+        f"/sessions/{sid}/attendance",
+        data={
+            "csrf": csrf(page),
+            "version": _version(w, sid),
+            "everyone": "present",
+            f"attendance-{member}": "excused",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    marks = _marks(w, sid)
+    assert marks[member] == "excused"
+    assert {m for pid, m in marks.items() if pid != member} == {"present"}
+    # Then an exception changed in the list; everyone else stays as recorded.
+    page = _page(c, sid)
+    r = c.post(
+        f"/sessions/{sid}/attendance",
+        data={"csrf": csrf(page), "version": _version(w, sid), f"attendance-{observer}": "absent"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    after = _marks(w, sid)
+    assert after[observer] == "absent" and after[member] == "excused"
+    assert sum(1 for m in after.values() if m == "present") == len(after) - 2
+    # A recorded mark is not overwritten by the button.
+    page = _page(c, sid)
+    c.post(
+        f"/sessions/{sid}/attendance",
+        data={"csrf": csrf(page), "version": _version(w, sid), "everyone": "present"},
+    )
+    assert _marks(w, sid) == after
+
+
+def test_everyone_present_on_the_close_form_fills_the_form_and_saves_nothing(w: World) -> None:
+    sid = _session(w)["id"]
+    c = _during(w)
+    page = c.get(f"/sessions/{sid}/close").text
+    assert 'name="everyone" value="present"' in page
+    member = w.people["member"]
+    agenda = ok(w.client.get(f"/api/v1/sessions/{sid}/agenda-items", headers=w.auth("member")))
+    outcome = f"outcome-{agenda[0]['id']}"
+    r = c.post(
+        f"/sessions/{sid}/close",
+        data={
+            "csrf": csrf(page),
+            "version": _version(w, sid),
+            "everyone": "present",
+            f"attendance-{member}": "absent",
+            outcome: "Akkoord",
+        },
+    )
+    assert r.status_code == 200 and "Everyone without a mark is present in the form" in r.text
+    assert "Preview closing" in r.text and "Akkoord</textarea>" in r.text  # nothing typed lost
+    selected = dict(
+        re.findall(r'<select id="attendance-(\d+)".*?selected>([^<]+)</option>', r.text, re.S)
+    )
+    assert selected.pop(str(member)) == "absent"
+    assert set(selected.values()) == {"present"} and selected
+    assert set(_marks(w, sid).values()) == {None}  # nothing saved yet
+    assert ok(w.client.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))["status"] == (
+        "scheduled"
+    )

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from tests.api.test_follow_up import T0, at, close_body, make_items, schedule
+from tests.api.test_itip_meaning import CAL, counter
 from tests.api.world import World, build_world, ok
 from tests.web.pages import mailed_link, post_form, signed_in_as
 from workflow import clock, db
@@ -89,6 +90,8 @@ def _follow(c: Any, url: str, who: str | None) -> None:
 
 
 def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
+    """Every kind of mail the outbox knows (the test fails when a new kind is registered and
+    not produced here), each link followed signed out and signed in as its recipient."""
     # Invitations, then an update, a removal and a cancellation.
     moved = schedule(w, T0 + timedelta(days=10))
     reconcile_session(moved["id"])
@@ -141,6 +144,23 @@ def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
         agenda=[{"title": "Jobkanalen", "kind": "decision"}],
     )
     reconcile_session(held["id"])
+    _mark_sent()
+    # A proposed time declined: a DECLINECOUNTER to the proposer.
+    later = datetime(2027, 3, 17, 9, 0, tzinfo=UTC)
+    proposal = counter(held["uid"], "member@example.org", later, comment="Een dag later?")
+    ok(w.client.post("/api/v1/itip/reply", content=proposal, headers=CAL))
+    [proposed] = ok(
+        w.client.get(f"/api/v1/sessions/{held['id']}/proposals", headers=w.auth("co_chair"))
+    )
+    ok(
+        w.client.post(
+            f"/api/v1/sessions/{held['id']}/proposals/{proposed['id']}/decline",
+            headers=w.auth("co_chair"),
+        )
+    )
+    # The reminder the day before (10:00 in Brussels), composed while the session is ahead.
+    assert at(datetime(2027, 3, 15, 9, 0, tzinfo=UTC))["reminders"] >= 1
+    mails = {**mails, **_mails()}
     ok(
         w.client.post(
             f"/api/v1/sessions/{held['id']}/action-items",
@@ -177,6 +197,14 @@ def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
             headers=w.auth("secretariat"),
         )
     )
+    # The report-back to the mayors' forum, compiled 5 days before its session (10:00).
+    schedule(w, datetime(2027, 3, 22, 8, 0, tzinfo=UTC), forum="mayors")
+    assert at(datetime(2027, 3, 17, 9, 0, tzinfo=UTC))["reports"] >= 1
+    # A changed address: the old one is told. Then back, so its owner can sign in below.
+    person = f"/api/v1/people/{w.people['observer']}"
+    ok(w.client.patch(person, json={"email": "els.claes@example.net"}, headers=w.auth("admin")))
+    mails = {**mails, **_mails()}
+    ok(w.client.patch(person, json={"email": "observer@example.org"}, headers=w.auth("admin")))
     # A sign-in mail.
     post_form(w.client, "/sign-in", "/sign-in", {"email": "member@example.org"})
     mailed_link("member@example.org")
@@ -195,8 +223,13 @@ def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
         "escalation",
         "decision",
         "sign_in",
+        "reminder",
+        "report",
+        "address_changed",
+        "declinecounter",
     }
-    assert expected <= kinds, sorted(kinds)
+    assert expected == outbox.reasons(), "a new kind of mail: produce it here"
+    assert expected <= kinds, sorted(expected - kinds)
     [summary] = [
         m for d, m in mails.values() if d.reason == "summary" and d.person_id == w.people["member"]
     ]
@@ -208,8 +241,10 @@ def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
     assert w.people["outsider"] not in summaries
     per_reader: dict[str, set[str]] = {}
     to_do_urls = 0
+    linked: set[str] = set()  # the kinds of mail that hold a link to the service
     for d, message in mails.values():
         urls = links_in(message)
+        linked |= {d.reason} if urls else set()
         if d.reason == "summary":
             to_do_urls += sum(1 for u in urls if "/action-items/" in u)
         per_reader.setdefault(by_id[d.person_id], set()).update(urls)  # type: ignore[index]
@@ -222,6 +257,10 @@ def test_every_link_in_every_mail_opens_a_page(w: World) -> None:
         for url in sorted(urls):
             _follow(c, url, who)
     assert to_do_urls, "the summary's items and to-dos link to their pages"
+    # Only the notice to an old address and the DECLINECOUNTER link nowhere (by design: the
+    # first goes to an address that is no longer the person's, the second answers a calendar).
+    assert kinds - linked == {"address_changed", "declinecounter"}, sorted(kinds - linked)
+    assert any("/report/" in u for u in everything)  # the report-back mail's signed page
     assert any("/sessions/" in u for u in everything)
     assert any("/action-items?forum_id=" in u for u in everything)
     assert not any("/api/" in u for u in everything), sorted(everything)

@@ -137,6 +137,12 @@ PAGES: list[tuple[str, str, dict[str, str], Probe]] = [
     ("POST", "/sessions/{session}/action-items", {"title": ""}, MANAGE),
     ("GET", "/sessions/{session}/close", {}, MANAGE),
     ("POST", "/sessions/{session}/close", {"version": "x"}, MANAGE),
+    # "Everyone present", on the session page and on the close form.
+    ("POST", "/sessions/{session}/attendance", {"everyone": "present"}, MANAGE),
+    ("POST", "/sessions/{session}/close", {"everyone": "present"}, MANAGE),
+    # The attendance list to download: whoever reads the session page.
+    ("GET", "/sessions/{session}/attendance.csv", {}, READ_SESSION),
+    ("GET", "/sessions/{session}/attendance.pdf", {}, READ_SESSION),
     # Only managers cancel an action item; its owner reports progress but does not cancel it.
     ("POST", "/action-items/{item}/progress", {"status": "cancelled"}, CANCEL_ITEM),
     # The item's own page: its readers; its edit and cancel forms: the managers.
@@ -186,10 +192,10 @@ def test_each_page_allows_what_the_api_allows(w: World, role: str) -> None:
     expected_own = {
         "co_chair": len(PAGES) - decides,
         "secretariat": len(PAGES) - decides,
-        # the forum page, the session page, its calendar file, the item's page, the report
-        # in its four forms
-        "member": 8,
-        "observer": 8,
+        # the forum page, the session page, its calendar file and attendance list (CSV, PDF),
+        # the item's page, the report in its four forms
+        "member": 10,
+        "observer": 10,
         # the co-chair of the parent forum: the decision on the taskforce's item, the report
         # and compiling it again
         "outsider": decides + 5,
@@ -212,7 +218,14 @@ def test_signed_out_every_page_leads_to_the_sign_in_page(w: World) -> None:
         expected = f"/sign-in?next={quote(url, safe='')}" if method == "GET" else "/sign-in"
         assert r.headers["location"] == expected, url
     assert c.get("/", follow_redirects=False).headers["location"] == "/sign-in"
-    for url in ("/action-items", "/me", "/outbox", "/reports/1/view"):
+    for url in (
+        "/action-items",
+        "/action-items.csv",
+        "/action-items.pdf",
+        "/me",
+        "/outbox",
+        "/reports/1/view",
+    ):
         location = c.get(url, follow_redirects=False).headers["location"]
         assert location == f"/sign-in?next={quote(url, safe='')}"
 

@@ -1,5 +1,6 @@
 """File answers the API, the pages behind links in mail and the web pages share: a session
-as an .ics download, a report as PDF or CSV, and the links to a report's other versions."""
+as an .ics download, a report as PDF or CSV, a list (attendance, action items) as CSV or PDF,
+and the links to a report's other versions."""
 
 from fastapi import Response
 from sqlmodel import Session as DBSession
@@ -71,6 +72,22 @@ def json_response(report: FollowUpReport) -> Response:
         body,
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{_filename(report, "json")}"'},
+    )
+
+
+FILE_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def download(body: bytes, filename: str) -> Response:
+    """A file to save (CSV or PDF, by the name's extension), never cached by a proxy: it
+    holds what only the forum's readers see."""
+    return Response(
+        body,
+        media_type=FILE_TYPES[filename.rsplit(".", 1)[-1]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

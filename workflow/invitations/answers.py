@@ -365,6 +365,10 @@ def _counter(db: DBSession, session: MeetingSession, event: Any) -> Participant:
             col(CounterProposal.session_id) == session.id,
             col(CounterProposal.person_id) == person.id,
             col(CounterProposal.dtstamp) == stamp,
+            # A message handed in twice is the same proposal; another time proposed within
+            # the same second (DTSTAMP counts seconds) is a new one.
+            col(CounterProposal.starts_at) == starts,
+            col(CounterProposal.ends_at) == ends,
         )
     ).first()
     if seen is None:

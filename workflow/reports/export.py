@@ -3,6 +3,7 @@ paste into their own tables. All three are built from the stored report content 
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
-from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf import FPDF, FontFace
 
 from workflow.config import get_settings
 from workflow.i18n import (
@@ -632,4 +632,71 @@ def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at:
     w.summary(content["totals"])
     w.charts(content, list(all_indicators(content)))
     w.section(content, depth=0)
+    return bytes(pdf.output())
+
+
+# Lists as files: the attendance list of a session, the action items of the board ------------
+
+
+def table_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    """A list for a spreadsheet as Belgians open it: UTF-8 with a byte-order mark (so Excel
+    reads the accents) and semicolons between the fields (Excel's separator in a Belgian
+    locale, where the comma is the decimal sign)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_cell(h) for h in headers])
+    for row in rows:
+        writer.writerow(["" if v is None else _list_cell(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?(?:\s?%)?")
+
+
+def _list_cell(value: Any) -> Any:
+    """A figure as it is (a negative one too); any other text that a spreadsheet would run as
+    a formula gets its leading apostrophe."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.replace("\u00a0", " ")):
+        return value
+    return _cell(value)
+
+
+def table_pdf(
+    title: str,
+    lines: Sequence[str],
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    language: str,
+    widths: Sequence[float] | None = None,
+) -> bytes:
+    """A list on A4 with the report's fonts and page numbers: the title, a few lines saying
+    what it is, then a table whose header repeats on every page."""
+    language = language_of(language)
+    _ = translations(language).gettext
+    pdf = _Pdf(title, title, page_label=_("Page %(page)s of %(pages)s"))
+    pdf.set_title(title)
+    pdf.set_lang(language)
+    pdf.set_creator("Forum workflow")
+    pdf.add_page()
+    w = _Writer(pdf, language)
+    w.text(16, title, bold=True, height=8)
+    for line in lines:
+        w.text(10, line)
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(
+        col_widths=tuple(widths) if widths else None,
+        text_align="LEFT",
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(228, 231, 235)),
+        repeat_headings=1,
+    ) as table:
+        head = table.row()
+        for h in headers:
+            head.cell(str(h))
+        for values in rows:
+            row = table.row()
+            for v in values:
+                row.cell("–" if v is None or v == "" else str(v))
     return bytes(pdf.output())

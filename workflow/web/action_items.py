@@ -1,4 +1,5 @@
-"""The action items board: filter, see what is overdue, update progress inline.
+"""The action items board: a table to filter and sort, what is overdue said in words; each
+row links to the item's page, where its forms are. Also the board as CSV and PDF.
 
 Progress goes through action_items.update, as PATCH /api/v1/action-items/{id} does: the
 forum's managers and the item's owner may report status, value and a note; only managers
@@ -7,7 +8,7 @@ cancel an item (the form offers `cancelled` to them only)."""
 import secrets
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -67,17 +68,31 @@ def chart(item: ActionItem) -> dict[str, Any] | None:
     return {"fraction": fraction, "shown": min(max(fraction, 0.0), 1.0)}
 
 
-def _board(
-    v: Visitor,
-    db: DBSession,
-    query: dict[str, str],
-    status_code: int = 200,
-    problem: tuple[int, str] | None = None,
-) -> HTMLResponse:
-    me = v.me
+SORTS = ("due", "status", "owner", "forum")
+
+
+def _sort_key(sort: str, row: dict[str, Any]) -> tuple:
+    i: ActionItem = row["item"]
+    due_key = (i.due_date is None, i.due_date or date.max)
+    if sort == "status":
+        return (STATUSES.index(i.status), *due_key, i.id)
+    if sort == "owner":
+        return (row["owner"] == "", row["owner"].casefold(), *due_key, i.id)
+    if sort == "forum":
+        return (row["forum"].casefold(), *due_key, i.id)
+    return (*due_key, i.id)
+
+
+def board_rows(
+    db: DBSession, me: Principal, query: dict[str, str]
+) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """The board's filters, its items as rows (sorted as `sort` says) and the total: what the
+    page shows and what its CSV and PDF hold."""
     f = _filters(query)
     if f["forum_id"] is not None and not me.may(f["forum_id"], Action.read):
         f["forum_id"] = None  # a forum one does not read is not a filter one can use
+    sort = query.get("sort")
+    f["sort"] = sort if sort in SORTS else "due"
     items, total = action_items.list_items(
         db,
         me,
@@ -92,34 +107,46 @@ def _board(
     )
     # Items one owns may sit in forums one does not belong to.
     forum_names = forums.forum_names(db, (i.forum_id for i in items))
-    owns = {i.id for i in items if me.person_id is not None and i.owner_person_id == me.person_id}
+    people = directory.person_names(db, (i.owner_person_id for i in items))
+    organisations = directory.organisation_names(db, (i.owner_organisation_id for i in items))
+    titles = sessions.titles(db, (i.session_id for i in items))
+    rows = [
+        {
+            "item": i,
+            "forum": forum_names.get(i.forum_id, ""),
+            "session": titles.get(i.session_id, ""),
+            "owner": people.get(i.owner_person_id)  # type: ignore[arg-type]  # None gives no name
+            or organisations.get(i.owner_organisation_id)  # type: ignore[arg-type]
+            or "",
+            "overdue": action_items.is_overdue(i),
+            "chart": chart(i),
+        }
+        for i in items
+    ]
+    rows.sort(key=lambda row: _sort_key(f["sort"], row))
+    return f, rows, total
+
+
+def _board(v: Visitor, db: DBSession, query: dict[str, str]) -> HTMLResponse:
+    me = v.me
+    f, rows, total = board_rows(db, me, query)
+    kept = {k: val for k, val in query.items() if k not in ("updated", "lang", "sort", "item")}
     return render(
         v,
         "action_items.html",
-        status_code,
-        items=[
-            {
-                "item": i,
-                "overdue": action_items.is_overdue(i),
-                "chart": chart(i),
-                "may_update": i.id in owns or me.may(i.forum_id, Action.manage),
-                "statuses": _statuses_for(me, i),
-            }
-            for i in items
-        ],
+        rows=rows,
         total=total,
         filters=f,
         forums=forums.by_name(db, me.readable_forums),
         owners=forums.member_names(db, me.readable_forums),
-        forum_names=forum_names,
-        owner_names=directory.person_names(db, (i.owner_person_id for i in items)),
-        session_titles=sessions.titles(db, (i.session_id for i in items)),
         statuses=STATUSES,
+        sorts={s: urlencode({**kept, "sort": s}) for s in SORTS},
+        exported=urlencode({**kept, "sort": f["sort"]}),
         # Who put an item before the mayors, and who recorded their decision.
-        escalated=escalations.actors(db, [i.id for i in items if i.escalated_at is not None]),  # type: ignore[misc]  # stored rows have their ids
-        back=urlencode({k: val for k, val in query.items() if k not in ("updated", "lang")}),
-        updated=query.get("updated"),
-        problem=problem,
+        escalated=escalations.actors(
+            db,
+            [r["item"].id for r in rows if r["item"].escalated_at is not None],
+        ),
     )
 
 
@@ -140,10 +167,8 @@ def board(request: Request, v: SignedIn, db: DB) -> HTMLResponse:
 
 @router.post("/action-items/{item_id}/progress")
 async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db: DB) -> Response:
+    """Status, value and note, from the item's page (the board lists, the page has forms)."""
     form = await request.form()
-    back = str(form.get("back") or "")[:500]
-    query = dict(parse_qsl(back))
-    on_page = form.get("from") == "page"  # the item's own page, not the board
     item = action_items.readable_item(db, v.me, item_id)
     version = str(form.get("version") or "")
     fields: dict[str, Any] = {}
@@ -164,21 +189,14 @@ async def update_progress(item_id: PathId, request: Request, v: SignedInPost, db
         raise
     except (ValidationError, rules.RuleError):
         db.rollback()
-        if on_page:
-            return item_view(v, db, item_id, 422, problem="invalid")
-        return _board(v, db, query, 422, (item_id, "invalid"))
+        return item_view(v, db, item_id, 422, problem="invalid")
     except DomainError as exc:  # changed meanwhile, nothing to change, gone
         db.rollback()
         stale = isinstance(exc, VersionConflict)
         reason = "stale" if stale else "nothing" if not fields else "invalid"
-        if on_page:
-            return item_view(v, db, item_id, 409 if stale else 422, problem=reason)
-        return _board(v, db, query, 409 if stale else 422, (item_id, reason))
+        return item_view(v, db, item_id, 409 if stale else 422, problem=reason)
     spine.commit(db)
-    if on_page:
-        return redirect(v, f"/action-items/{item_id}?done=progress")
-    target = urlencode({**query, "updated": item_id})
-    return redirect(v, f"/action-items?{target}#item-{item_id}")
+    return redirect(v, f"/action-items/{item_id}?done=progress")
 
 
 # One item's page: its history, the managers' edit and cancel forms, the owner's progress --------

@@ -42,12 +42,22 @@ MARKS = [a.value for a in Attendance]
 ITEM_FIELDS = ("title", "owner", "due_date", "indicator", "unit", "baseline", "target")
 
 
+def everyone_present(form: Any) -> bool:
+    """The "Everyone present" button: whoever has no mark in the form is present."""
+    return forms.text(form, "everyone") == "present"
+
+
 def _marks(db: DBSession, session_id: int, form: Any) -> list[AttendanceMark]:
+    """The marks chosen in the form; with "Everyone present", an empty choice is present, so
+    recording 11 people is the exceptions and one button."""
+    everyone = everyone_present(form)
     marks = []
     for p in sessions.participants(db, session_id):
         given = forms.text(form, f"attendance-{p.person_id}")
         if given and given not in MARKS:
             raise rules.RuleError("choose present, excused or absent", f"attendance-{p.person_id}")
+        if not given and everyone and not p.attendance:
+            given = Attendance.present.value
         if given:
             marks.append(AttendanceMark(person_id=p.person_id, attendance=given))
     return marks
@@ -215,6 +225,7 @@ def _close_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     stale: bool = False,
+    everyone: bool = False,
 ) -> HTMLResponse:
     errors = errors or {}
     known = {k for k in (values or {})}
@@ -232,6 +243,7 @@ def _close_page(
         stale=stale,
         closable=session.status == SessionStatus.scheduled,
         started=session.starts_at <= clock.now(),
+        everyone=everyone,
     )
 
 
@@ -246,7 +258,13 @@ async def close(session_id: PathId, request: Request, v: SignedInPost, db: DB) -
     summary; with confirm=1 it is done, as POST /api/v1/sessions/{id}/close."""
     current = sessions.session_for(db, v.me, session_id, Action.manage)
     form = await request.form()
-    values = {k: form.get(k) for k in form if k not in ("csrf", "confirm")}
+    values = {k: form.get(k) for k in form if k not in ("csrf", "confirm", "everyone")}
+    if everyone_present(form):  # the form again, everyone not marked in it present
+        for p in sessions.participants(db, session_id):
+            name = f"attendance-{p.person_id}"
+            if not forms.text(form, name) and not p.attendance:
+                values[name] = Attendance.present.value
+        return _close_page(v, db, current, values=values, everyone=True)
     try:
         closing.close(
             db,
