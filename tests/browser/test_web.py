@@ -6,6 +6,7 @@ and buttons are found by their role and visible label (docs/web.md), so a missin
 fails the test.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -15,8 +16,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from pypdf import PdfReader
 
 from tests.browser.conftest import (
+    LINK,
     PHONE,
     Service,
     Shots,
@@ -25,6 +28,7 @@ from tests.browser.conftest import (
     new_context,
     sideways,
 )
+from tests.conftest import SCREENSHOTS
 from workflow.i18n import translations
 
 pytestmark = pytest.mark.browser
@@ -43,6 +47,7 @@ LONG_LINK = (
     "ZjgtMjk0NjA1ZjQxYmYw%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af%22%7d"
 )
 SNAPSHOTS = Path(__file__).parent.parent / "unit" / "snapshots"
+STORY_HELD = "Taskforce: overleg mei"
 
 
 def t(language: str, text: str) -> str:
@@ -154,6 +159,24 @@ def setup(service: Service) -> dict:
         ),
         201,
     )
+    # The meeting the story records: begins with `begun`, with items of every kind.
+    story = ok(
+        chair.post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": STORY_HELD,
+                "starts_at": soon.replace(tzinfo=None).isoformat(),
+                "ends_at": (soon + timedelta(hours=2)).replace(tzinfo=None).isoformat(),
+                "participant_ids": [people[CHAIR], people[MEMBER]],
+                "agenda": [
+                    {"title": "Stand van zaken jobbeurs", "kind": "information"},
+                    {"title": "Pendelfonds", "kind": "decision"},
+                    {"title": "Varia", "kind": "discussion"},
+                ],
+            },
+        ),
+        201,
+    )
     mayors = ok(
         admin.post(
             f"/forums/{parent['id']}/sessions",
@@ -181,6 +204,7 @@ def setup(service: Service) -> dict:
         "held": held,
         "doomed": doomed,
         "begun": begun,
+        "story": story,
         "item": item,
         "overdue": overdue,
         "report": report,
@@ -745,7 +769,7 @@ def _wait_until_begun(page: Page, session_id: int) -> None:
     """The session set up to begin two minutes after the module started has begun."""
     for _ in range(200):
         page.goto(f"/sessions/{session_id}")
-        if page.get_by_role("link", name="Close session").count():
+        if page.locator(f'a[href="/sessions/{session_id}/close"]').count():  # any language
             return
         page.wait_for_timeout(1000)
     raise AssertionError("the session never began")
@@ -975,3 +999,206 @@ def test_escalate_to_the_mayors_and_record_their_decision(
             assert fits(p) == [], path
             shot(p, "escalation-phone-" + path.strip("/").replace("/", "-"))
         small.close()
+
+
+FRENCH = "genevieve.dubois.charleroi@example.org"  # reads French; not a Taskforce member
+FRENCH_NAME = "Geneviève Dubois"
+
+
+class Walk:
+    """What a person does on the pages, counted: clicks (choosing in a list is two: open it,
+    pick), fields typed into, and links followed from a mail (one click each)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.clicks = 0
+        self.typed = 0
+
+    def click(self, target: Locator) -> None:
+        target.click()
+        self.clicks += 1
+
+    def fill(self, target: Locator, text: str) -> None:
+        target.fill(text)
+        self.clicks += 1
+        self.typed += 1
+
+    def choose(self, target: Locator, **option: str) -> None:
+        target.select_option(**option)
+        self.clicks += 2
+
+    def follow(self, url: str) -> None:
+        self.page.goto(url)
+        self.clicks += 1
+
+    def figures(self) -> dict[str, int]:
+        return {"clicks": self.clicks, "fields typed": self.typed}
+
+
+def test_the_follow_up_loop_as_each_person_does_it(
+    browser: Browser, service: Service, setup: dict, chair_state: dict, shot: Shots
+) -> None:
+    """The issue's story, each step by the person who does it, counted in clicks:
+    the Taskforce's co-chair (Dutch, desktop) edits the agenda and the participants of the
+    next session, records the meeting and escalates an item; the Burgemeestersoverleg's
+    secretariat (Dutch, on a phone) reads the report, downloads its PDF and records the
+    mayors' decision; the co-chair opens the decision from the mail; a French participant
+    (on a phone) answers the invitation from the mail and subscribes to the calendar feed."""
+    taskforce, chair_api = setup["taskforce"], setup["chair"]
+    day = date.today() + timedelta(days=30)
+    people = {p["email"]: p["person_id"] for p in setup["held"]["participants"]}
+    upcoming = ok(
+        chair_api.post(
+            f"/forums/{taskforce['id']}/sessions",
+            json={
+                "title": "Taskforce juni",
+                "starts_at": f"{day}T14:00:00",
+                "ends_at": f"{day}T16:00:00",
+                "participant_ids": [people[CHAIR], people[MEMBER]],
+                "agenda": [{"title": "Verwelkoming"}, {"title": "Varia"}],
+            },
+        ),
+        201,
+    )
+    nl = lambda text: t("nl", text)  # noqa: E731
+    counts: dict[str, dict[str, int]] = {}
+
+    # 1. The co-chair, in Dutch on a desktop: the next session's agenda and participants.
+    context = new_context(browser, service, storage_state=chair_state)
+    walk = Walk(context.new_page())
+    page = walk.page
+    page.goto("/?lang=nl")
+    walk.click(page.get_by_role("link", name="Taskforce juni"))
+    walk.click(page.get_by_role("link", name=nl("Edit the agenda")))
+    walk.fill(page.get_by_label(nl("Title"), exact=True), "Mobiliteitsplan")
+    walk.choose(page.get_by_label(nl("Kind")), value="decision")
+    walk.fill(page.get_by_label(nl("Presenter")), "Interleuven")
+    walk.click(page.get_by_role("button", name=nl("Preview changes")))
+    shot(page, "story-agenda-preview")
+    walk.click(page.get_by_role("button", name=nl("Confirm and notify")))
+    expect(page.locator("ol.agenda > li").nth(1)).to_contain_text("Mobiliteitsplan")
+    page.goto(f"/sessions/{upcoming['id']}")  # the agenda page's link back, not counted
+    walk.click(page.get_by_role("link", name=nl("Participants"), exact=True))
+    walk.choose(page.get_by_label(nl("Person"), exact=True), label=f"{FRENCH_NAME} ({FRENCH})")
+    walk.click(page.get_by_role("button", name=nl("Preview changes")).first)
+    expect(page.get_by_text(FRENCH_NAME).first).to_be_visible()
+    shot(page, "story-participants-preview")
+    walk.click(page.get_by_role("button", name=nl("Confirm and notify")))
+    expect(page.get_by_role("status")).to_contain_text(
+        nl("The participants are saved. Everyone concerned is being told.")
+    )
+    counts["co-chair: agenda item and participant added"] = walk.figures()
+
+    # 2. The same co-chair records the meeting held today and escalates an item.
+    walk = Walk(page)
+    _wait_until_begun(page, setup["story"]["id"])
+    page.goto("/?lang=nl")
+    walk.click(page.get_by_role("link", name=TASKFORCE).first)  # under way: on its forum
+    walk.click(page.get_by_role("link", name=STORY_HELD).first)
+    form = page.get_by_role("form", name=nl("New action item"))
+    walk.fill(form.get_by_label(nl("Title")), "Pendelfonds aanvragen")
+    walk.choose(form.get_by_label(nl("Owner")), label=CHAIR_NAME)
+    walk.click(form.get_by_role("button", name=nl("Record action item")))
+    walk.click(page.get_by_role("link", name=nl("Close session")))
+    walk.click(page.get_by_role("button", name=nl("Everyone present")))
+    walk.choose(
+        page.get_by_label(t("nl", "Attendance of %(name)s") % {"name": MEMBER_NAME}),
+        value="excused",
+    )
+    outcomes = {
+        "Stand van zaken jobbeurs": "Toegelicht door VDAB",
+        "Pendelfonds": "Akkoord om het fonds aan de burgemeesters voor te leggen",
+        "Varia": "Geen punten",
+    }
+    for title, outcome in outcomes.items():
+        walk.fill(page.get_by_label(re.compile(f": {re.escape(title)}$")), outcome)
+    walk.click(page.get_by_role("button", name=nl("Preview closing")))
+    shot(page, "story-close-preview")
+    walk.click(page.get_by_role("button", name=nl("Confirm and send the summary")))
+    walk.click(page.get_by_role("link", name="Pendelfonds aanvragen"))
+    escalation = page.get_by_role("region", name=nl("Escalation to the mayors"))
+    walk.fill(escalation.get_by_label(nl("Question for the mayors")), "Budget van € 50 000?")
+    walk.click(escalation.get_by_role("button", name=nl("Escalate to the mayors")))
+    expect(escalation).to_contain_text(nl("Waiting for the mayors' decision"))
+    shot(page, "story-escalated")
+    item_url = page.url
+    counts["co-chair: meeting recorded and closed, item escalated"] = walk.figures()
+    context.close()
+
+    # 3. The mayors' secretariat, in Dutch on a phone: the report, its PDF, the decision.
+    phone = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+    context = new_context(browser, service, locale="nl-BE", **phone)
+    walk = Walk(context.new_page())
+    page = walk.page
+    sign_in(page, service, SECRETARIAT_PARENT)  # from the sign-in mail; not counted
+    page.goto("/")
+    walk.click(page.get_by_role("link", name=PARENT).first)
+    received = page.get_by_role("region", name=nl("Report-backs received"))
+    read_report = nl("Read the report (version %(version)s)").split(" (")[0]
+    walk.click(received.get_by_role("link", name=re.compile(re.escape(read_report))))
+    walk.click(page.get_by_role("button", name=nl("Recompile")))
+    expect(page.get_by_text("Pendelfonds aanvragen").first).to_be_visible()
+    shot(page, "story-report-phone")
+    with page.expect_download() as download:
+        walk.click(page.get_by_role("link", name=nl("PDF (to print)")))
+    pdf = PdfReader(download.value.path())
+    printed = " ".join(" ".join(p.extract_text() for p in pdf.pages).split())
+    assert "Pendelfonds aanvragen" in printed and "Budget van € 50 000?" in printed
+    assert "Akkoord om het fonds aan de burgemeesters voor te leggen" in printed
+    walk.click(page.get_by_role("link", name=PARENT).first)
+    waiting = page.get_by_role("region", name="Pendelfonds aanvragen")
+    walk.fill(waiting.get_by_label(nl("The mayors' decision")), "Goedgekeurd voor 2027")
+    walk.click(waiting.get_by_role("button", name=nl("Record the decision")))
+    expect(page.get_by_role("status")).to_contain_text(
+        nl("The decision is recorded.").split(".")[0]
+    )
+    shot(page, "story-decision-phone")
+    counts["secretariat: report read, PDF downloaded, decision recorded"] = walk.figures()
+    context.close()
+
+    # 4. The co-chair opens the decision from the mail that tells them.
+    context = new_context(browser, service, storage_state=chair_state)
+    walk = Walk(context.new_page())
+    decided = service.wait_mail(CHAIR, lambda m: "Pendelfonds aanvragen" in str(m["Subject"]))
+    [link] = [u for u in LINK.findall(mail_text(decided)) if "/action-items/" in u]
+    assert link.split("#")[0].endswith(item_url.split("/action-items/")[1].split("?")[0])
+    walk.follow(link)
+    expect(walk.page.get_by_text("Goedgekeurd voor 2027")).to_be_visible()
+    shot(walk.page, "story-decision-on-the-item")
+    counts["co-chair: decision seen on the item"] = walk.figures()
+    context.close()
+
+    # 5. The French participant, on a phone: the invitation's link, then the feed.
+    invitation = service.wait_mail(FRENCH, lambda m: "Taskforce juni" in str(m["Subject"]))
+    assert "Invitation" in str(invitation["Subject"])
+    accept, _maybe, _decline = links(invitation, "/rsvp/")
+    context = new_context(browser, service, locale="fr-BE", **phone)
+    walk = Walk(context.new_page())
+    page = walk.page
+    walk.follow(accept)
+    assert lang(page) == "fr"
+    walk.click(page.get_by_role("button", name=t("fr", "Confirm my answer")))
+    expect(page.get_by_role("heading", name=t("fr", "Thank you"))).to_be_visible()
+    shot(page, "story-answered-fr-phone")
+    walk.click(
+        page.get_by_role(
+            "link", name=t("fr", "My calendar feed: all my sessions in my own calendar")
+        )
+    )
+    walk.click(page.get_by_role("button", name=t("fr", "Issue my calendar feed link")))
+    subscribe = page.get_by_role("link", name=t("fr", "Subscribe in my calendar app"))
+    assert (subscribe.get_attribute("href") or "").startswith("webcal://")
+    shot(page, "story-feed-fr-phone")
+    counts["French participant: answered from the mail, feed subscribed"] = walk.figures()
+    context.close()
+    answers = ok(chair_api.get(f"/sessions/{upcoming['id']}/answers"))
+    assert FRENCH in [p["email"] for p in answers["accepted"]]
+
+    (SCREENSHOTS / "story-clicks.json").write_text(json.dumps(counts, indent=2))
+    print(json.dumps(counts, indent=2))
+    # What each person does stays a handful of clicks: a page that adds steps fails here.
+    budget = {"co-chair: agenda": 12, "co-chair: meeting": 20, "secretariat": 10}
+    budget |= {"co-chair: decision": 1, "French": 4}
+    for who, figures in counts.items():
+        [limit] = [n for key, n in budget.items() if who.startswith(key)]
+        assert figures["clicks"] <= limit, (who, figures)
