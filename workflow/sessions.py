@@ -539,8 +539,9 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
     ]
 
 
-def summary(session: MeetingSession) -> SessionSummary:
-    """Validated once, from the row's attributes (no dump of the row into a dict first)."""
+def summary(session: Any) -> SessionSummary:
+    """Validated once, from the attributes of a MeetingSession or of a row of its columns
+    (no dump of the row into a dict first)."""
     tz = rules.zone(session.timezone)
     return SessionSummary(
         id=session.id,
@@ -582,7 +583,55 @@ def list_sessions(
     limit: int,
     offset: int,
 ) -> tuple[list[MeetingSession], int]:
-    query = select(MeetingSession)
+    query = _sessions_query(
+        select(MeetingSession), principal, forum_id, status, starts_after, starts_before
+    )
+    return paginate(
+        db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
+    )
+
+
+def list_session_summaries(
+    db: DBSession,
+    principal: Principal,
+    *,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[SessionSummary], int]:
+    """The same page as list_sessions, as summaries: read as plain rows (no ORM objects are
+    built and tracked for an answer that only reads their columns)."""
+    query = _sessions_query(
+        select(*MeetingSession.__table__.columns),  # type: ignore[attr-defined]  # a table model has its table
+        principal,
+        forum_id,
+        status,
+        starts_after,
+        starts_before,
+    )
+    rows, total = paginate(
+        db,
+        query,
+        col(MeetingSession.starts_at),
+        col(MeetingSession.id),
+        limit=limit,
+        offset=offset,
+        rows=True,
+    )
+    return [summary(row) for row in rows], total
+
+
+def _sessions_query(
+    query: Any,
+    principal: Principal,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+) -> Any:
     if forum_id is not None:
         require(principal, forum_id, Action.read)
         query = query.where(col(MeetingSession.forum_id) == forum_id)
@@ -594,9 +643,7 @@ def list_sessions(
         query = query.where(col(MeetingSession.starts_at) >= starts_after)
     if starts_before is not None:
         query = query.where(col(MeetingSession.starts_at) < starts_before)
-    return paginate(
-        db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
-    )
+    return query
 
 
 def session_for(
