@@ -539,9 +539,8 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
     ]
 
 
-def summary(session: Any) -> SessionSummary:
-    """Validated once, from the attributes of a MeetingSession or of a row of its columns
-    (no dump of the row into a dict first)."""
+def summary(session: MeetingSession) -> SessionSummary:
+    """Validated once, from the row's attributes (no dump of the row into a dict first)."""
     tz = rules.zone(session.timezone)
     return SessionSummary(
         id=session.id,
@@ -601,9 +600,10 @@ def list_session_summaries(
     starts_before: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[SessionSummary], int]:
-    """The same page as list_sessions, as summaries: read as plain rows (no ORM objects are
-    built and tracked for an answer that only reads their columns)."""
+) -> tuple[list[dict[str, Any]], int]:
+    """The same page as list_sessions, as the fields of its summaries, to be validated with
+    the page in one pass (SessionSummary). Read as plain rows: no ORM objects are built and
+    tracked for an answer that only reads their columns."""
     query = _sessions_query(
         select(*MeetingSession.__table__.columns),  # type: ignore[attr-defined]  # a table model has its table
         principal,
@@ -621,7 +621,16 @@ def list_session_summaries(
         offset=offset,
         rows=True,
     )
-    return [summary(row) for row in rows], total
+    return [_summary_fields(row) for row in rows], total
+
+
+def _summary_fields(row: Any) -> dict[str, Any]:
+    """A row of meeting_session as SessionSummary's fields (its other columns are ignored)."""
+    fields = dict(row._mapping)
+    tz = rules.zone(row.timezone)
+    fields["starts_at_local"] = row.starts_at.astimezone(tz).isoformat()
+    fields["ends_at_local"] = row.ends_at.astimezone(tz).isoformat()
+    return fields
 
 
 def _sessions_query(

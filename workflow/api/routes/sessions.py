@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from workflow import action_items, sessions, spine
-from workflow.api.json import json_answer
+from workflow.api.json import json_answer, validated_answer
 from workflow.http.deps import (
     DB,
     Caller,
@@ -83,8 +83,8 @@ def list_sessions(
         limit=limit,
         offset=offset,
     )
-    answer = json_answer(
-        SessionPage, SessionPage(items=items, total=total, limit=limit, offset=offset)
+    answer = validated_answer(
+        SessionPage, {"items": items, "total": total, "limit": limit, "offset": offset}
     )
     db.close()  # the page is written: its connection goes back now, from this thread
     return answer
