@@ -12,7 +12,14 @@ its own httpx.AsyncClient and keep-alive connection, looping) hit, in turn, for 
 Each is measured for --seconds after a short warm-up; printed: requests, req/s, p50/p99
 latency and the ratios to the baseline. Client and server share the machine's cores.
 
+Then the same three open-loop: requests sent at a fixed rate (--open-rate, 100 per second)
+on a schedule made in advance, each at its time whether or not the earlier ones were answered,
+for --open-seconds. Latency is measured from the time a request was due, not from when it
+could be sent, so a server that falls behind is charged for the wait it causes (no
+coordinated omission); the client's own lateness is printed with it.
+
     .venv/bin/python bench/api_latency.py [--seconds 15] [--clients 50] [--api-workers 2]
+                                          [--open-rate 100] [--open-seconds 15]
 """
 
 import argparse
@@ -258,6 +265,77 @@ async def load(
     return result
 
 
+@dataclass
+class OpenLoop:
+    endpoint: Endpoint
+    rate: float
+    seconds: float
+    latencies: list[float] = field(default_factory=list)  # from the due time, in seconds
+    late: list[float] = field(default_factory=list)  # how late the client sent each
+    errors: int = 0
+    first_error: str = ""
+    ok_total: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def percentile(self, values: list[float], q: float) -> float:
+        """Nearest rank, in milliseconds."""
+        ordered = sorted(values)
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000 if ordered else math.nan
+
+
+async def open_loop(
+    base: str,
+    endpoint: Endpoint,
+    rate: float,
+    warmup: float,
+    seconds: float,
+    meters: dict[str, CpuMeter],
+) -> OpenLoop:
+    """Request i is due at start + i / rate; each is sent at its due time on a connection of
+    a shared pool, without waiting for the earlier ones. Requests due in the warm-up are
+    not counted; every request due in the window is waited for, however late."""
+    result = OpenLoop(endpoint, rate, seconds)
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, headers=ADMIN, timeout=60, limits=limits) as http:
+        start = time.perf_counter() + 0.2
+        window_start = start + warmup
+        total = round((warmup + seconds) * rate)
+
+        async def one(due: float, counted: bool) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent = time.perf_counter()
+            try:
+                r = await endpoint.call(http, rng)
+                status, body = r.status_code, r.text
+            except httpx.HTTPError as exc:
+                status, body = 0, f"{type(exc).__name__}: {exc}"
+            done = time.perf_counter()
+            if status == endpoint.expect:
+                result.ok_total += 1
+            if not counted:
+                return
+            if status == endpoint.expect:
+                result.latencies.append(done - due)
+                result.late.append(sent - due)
+            else:
+                result.errors += 1
+                result.first_error = result.first_error or f"{status} {body[:300]}"
+
+        async def meter() -> None:
+            await asyncio.sleep(max(0.0, window_start - time.perf_counter()))
+            for m in meters.values():
+                m.start()
+            cpu0 = own_cpu()
+            await asyncio.sleep(max(0.0, window_start + seconds - time.perf_counter()))
+            result.cpu = {name: m.stop() for name, m in meters.items()}
+            result.cpu["client (this script)"] = own_cpu() - cpu0
+
+        dues = [start + i / rate for i in range(total)]
+        await asyncio.gather(meter(), *(one(due, due >= window_start) for due in dues))
+    return result
+
+
 def endpoints(world: World) -> list[Endpoint]:
     def healthz(http: httpx.AsyncClient, rng: random.Random) -> Any:
         return http.get("/healthz")
@@ -295,6 +373,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=300, help="in the forum under test")
     ap.add_argument("--members", type=int, default=60)
     ap.add_argument("--action-items", type=int, default=500)
+    ap.add_argument("--open-rate", type=float, default=100, help="open loop: requests per second")
+    ap.add_argument("--open-seconds", type=float, default=15, help="open loop: measured, each")
     args = ap.parse_args()
 
     stop_on_sigterm()
@@ -303,17 +383,19 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     logs = Path(tempfile.mkdtemp(prefix="bench-api-"))
     try:
-        world, results, created = measure(args, f"workflow_bench_{run}", f"bench-api-{run}", logs)
+        world, results, opened, created = measure(
+            args, f"workflow_bench_{run}", f"bench-api-{run}", logs
+        )
     except BaseException:
         print(f"failed; process logs kept in {logs}", file=sys.stderr)
         raise
     shutil.rmtree(logs, ignore_errors=True)
-    report(args, world, results, created)
+    report(args, world, results, opened, created)
 
 
 def measure(
     args: argparse.Namespace, db_name: str, queue: str, logs: Path
-) -> tuple[World, list[Measured], int]:
+) -> tuple[World, list[Measured], list[OpenLoop], int]:
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(services.drop_database, db_name)
         cleanup.callback(delete_queue, queue)
@@ -362,14 +444,31 @@ def measure(
                 )
                 if api.popen.poll() is not None:
                     raise AssertionError(f"the API exited:\n{api.log()[-4000:]}")
+            opened = []
+            for endpoint in endpoints(world):
+                opened.append(
+                    asyncio.run(
+                        open_loop(
+                            base, endpoint, args.open_rate, args.warmup, args.open_seconds, meters
+                        )
+                    )
+                )
+                if api.popen.poll() is not None:
+                    raise AssertionError(f"the API exited:\n{api.log()[-4000:]}")
         created = count_action_items(db_url) - args.action_items
-        posted = results[2].ok_total
+        posted = results[2].ok_total + opened[2].ok_total
         if created != posted:
             raise AssertionError(f"{posted} action items answered 201 but {created} are stored")
-    return world, results, created
+    return world, results, opened, created
 
 
-def report(args: argparse.Namespace, world: World, results: list[Measured], created: int) -> None:
+def report(
+    args: argparse.Namespace,
+    world: World,
+    results: list[Measured],
+    opened: list[OpenLoop],
+    created: int,
+) -> None:
     cores = os.cpu_count()
     workers = args.api_workers
     print(
@@ -414,12 +513,35 @@ def report(args: argparse.Namespace, world: World, results: list[Measured], crea
             "compares the server's own cost per request."
         )
         print()
+    print(
+        f"open loop: {args.open_rate:g} requests per second on a fixed schedule, "
+        f"{args.open_seconds:g} s measured per endpoint after {args.warmup:g} s; latency from "
+        "the time each request was due; 'late' is how late the client sent it"
+    )
+    head = (
+        f"{'endpoint':46}{'requests':>9}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+        f"{'late p99':>9}{'errors':>7}{'API CPU ms/req':>15}"
+    )
+    print(head)
+    print("-" * len(head))
+    for o in opened:
+        print(
+            f"{o.endpoint.name:46}{len(o.latencies):>9}{o.percentile(o.latencies, 0.5):>8.1f}"
+            f"{o.percentile(o.latencies, 0.99):>8.1f}{o.percentile(o.latencies, 1.0):>8.1f}"
+            f"{o.percentile(o.late, 0.99):>9.1f}{o.errors:>7}"
+            f"{o.cpu['API'] * 1000 / max(1, len(o.latencies)):>15.2f}"
+        )
+    print()
     print(f"CPU seconds while measuring ({args.seconds:g} s x {cores} cores):")
     for m in results:
         spent = ", ".join(f"{name} {seconds:.1f}" for name, seconds in m.cpu.items())
         print(f"  {m.endpoint.name:46}{spent}")
+    print(f"open loop ({args.open_seconds:g} s):")
+    for o in opened:
+        spent = ", ".join(f"{name} {seconds:.1f}" for name, seconds in o.cpu.items())
+        print(f"  {o.endpoint.name:46}{spent}")
     print(f"action items created by (b), warm-up included: {created} (all stored)")
-    for m in results:
+    for m in [*results, *opened]:
         if m.errors:
             print(f"first error of {m.endpoint.name}: {m.first_error}")
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -31,7 +31,7 @@ from workflow.schemas import (
     ActionItemUpdate,
     ProgressRead,
 )
-from workflow.sessions import get_session, require
+from workflow.sessions import require
 
 # What an owner who does not manage the forum may change on their own item.
 OWNER_FIELDS = frozenset({"status", "current_value", "note", "version"})
@@ -42,11 +42,11 @@ def _check_owner(
     person_id: int | None,
     organisation_id: int | None,
     *,
-    person: Person | None = None,
+    person_known: bool = False,
 ) -> None:
-    """`person`: the owner already read with something else, if it was (None: look it up)."""
+    """`person_known`: the owner was found already with something else (else: look it up)."""
     rules.check_action_item_owner(person_id, organisation_id)
-    if person is None and person_id is not None and db.get(Person, person_id) is None:
+    if not person_known and person_id is not None and db.get(Person, person_id) is None:
         raise rules.RuleError(
             "person %(id)s is not known to the service", "owner_person_id", {"id": person_id}
         )
@@ -58,21 +58,28 @@ def _check_owner(
         )
 
 
+# Made once: what a request fills in is its parameters (a statement built per request costs
+# more than the round trip it saves).
+_SESSION_AND_OWNER = (
+    select(col(MeetingSession.forum_id), col(MeetingSession.status), col(Person.id))
+    .outerjoin(Person, col(Person.id) == bindparam("person_id"))
+    .where(col(MeetingSession.id) == bindparam("session_id"))
+)
+
+
 def _session_and_owner(
     db: DBSession, session_id: int, person_id: int | None
-) -> tuple[MeetingSession, Person | None]:
-    """The session (404 if unknown) and, in the same round trip, the person named as owner
-    (None if none is named or no such person exists)."""
-    if person_id is None:
-        return get_session(db, session_id), None
+) -> tuple[int, str, bool]:
+    """The session's forum and status (404 if it is unknown) and, in the same round trip,
+    whether the person named as owner exists (False if none is named). Columns, not objects:
+    nothing here is changed."""
     found = db.exec(
-        select(MeetingSession, Person)
-        .outerjoin(Person, col(Person.id) == person_id)
-        .where(col(MeetingSession.id) == session_id)
+        _SESSION_AND_OWNER, params={"session_id": session_id, "person_id": person_id}
     ).first()
     if found is None:
-        return get_session(db, session_id), None  # raises the session's own NotFound
-    return found[0], found[1]
+        raise NotFound("session %(id)s does not exist", id=session_id)  # as get_session says
+    forum_id, status, owner_id = found
+    return forum_id, status, owner_id is not None
 
 
 def get_item(db: DBSession, item_id: int) -> ActionItem:
@@ -85,16 +92,16 @@ def get_item(db: DBSession, item_id: int) -> ActionItem:
 def create(
     db: DBSession, principal: Principal, session_id: int, data: ActionItemCreate
 ) -> ActionItem:
-    session, owner = _session_and_owner(db, session_id, data.owner_person_id)
-    require(principal, session.forum_id, Action.manage)
-    if session.status == SessionStatus.cancelled:
+    forum_id, status, owner_known = _session_and_owner(db, session_id, data.owner_person_id)
+    require(principal, forum_id, Action.manage)
+    if status == SessionStatus.cancelled:
         raise rules.RuleError("a cancelled session decides no action items", "session_id")
-    _check_owner(db, data.owner_person_id, data.owner_organisation_id, person=owner)
+    _check_owner(db, data.owner_person_id, data.owner_organisation_id, person_known=owner_known)
     if data.agenda_item_id is not None:
         agenda_item = db.get(AgendaItem, data.agenda_item_id)
         if agenda_item is None or agenda_item.session_id != session_id:
             raise rules.RuleError("that agenda item is not on this session", "agenda_item_id")
-    item = ActionItem(forum_id=session.forum_id, session_id=session_id, **data.model_dump())
+    item = ActionItem(forum_id=forum_id, session_id=session_id, **data.model_dump())
     db.add(item)
     db.flush()
     spine.record(

@@ -5,6 +5,8 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as ORMSession
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -68,17 +70,38 @@ ADMIN = Principal(name="admin", is_admin=True)
 
 
 def principal_for_token(db: DBSession, token: str, admin_token: str) -> Principal | None:
+    """The principal behind a token, read afresh (a revocation holds from the next request):
+    the token, its person and their memberships in one statement."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN
-    row = db.exec(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+    rows = ORMSession.execute(
+        db,
+        sa_select(  # SQLModel's select takes at most four columns
+            col(ApiToken.name),
+            col(ApiToken.is_admin),
+            col(ApiToken.person_id),
+            col(ApiToken.revoked_at),
+            col(Person.id),
+            col(Person.name),
+            col(Membership.forum_id),
+            col(Membership.role),
+        )
+        .select_from(ApiToken)
+        .outerjoin(Person, col(Person.id) == col(ApiToken.person_id))
+        .outerjoin(Membership, col(Membership.person_id) == col(Person.id))
+        .where(col(ApiToken.token_hash) == hash_token(token)),
+    ).all()
+    if not rows:
         return None
-    if row.person_id is None:
-        return Principal(name=f"token:{row.name}", is_admin=row.is_admin)
-    person = db.get(Person, row.person_id)
-    if person is None:
+    name, is_admin, person_id, revoked_at, found_person, person_name = rows[0][:6]
+    if revoked_at is not None:
         return None
-    return principal_for_person(db, person, is_admin=row.is_admin)
+    if person_id is None:
+        return Principal(name=f"token:{name}", is_admin=is_admin)
+    if found_person is None:
+        return None
+    roles = {forum_id: role for *_, forum_id, role in rows if forum_id is not None}
+    return Principal(name=person_name, is_admin=is_admin, person_id=person_id, roles=roles)
 
 
 def principal_for_person(db: DBSession, person: Person, *, is_admin: bool = False) -> Principal:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session as DBSession
 from sqlmodel import create_engine, select
@@ -49,15 +49,53 @@ def make_engine(url: str) -> Engine:
             f"-c idle_in_transaction_session_timeout={idle_ms}",
         ]
     )
-    # pre_ping lets the service recover by itself after PostgreSQL restarts.
-    return create_engine(
+    # As many connections kept as a process may hold at once: with fewer kept than used,
+    # every burst of requests closes the connections beyond the kept ones when they come back
+    # and opens new ones for the next burst. A process still holds at most POOL_SIZE.
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
         pool_timeout=5,
         connect_args={"connect_timeout": 3, "options": options},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+POOL_SIZE = 20
+
+# A connection that has waited this long in the pool is pinged before use: PostgreSQL may
+# have restarted meanwhile (or a proxy dropped the connection). One used moments ago is not:
+# pinging it on every checkout was a round trip per request. A connection that died anyway
+# fails its statement; SQLAlchemy then invalidates every connection of the pool opened
+# before, so the next checkouts connect afresh.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "workflow.returned_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """The service recovers by itself after PostgreSQL restarts: a connection idle in the
+    pool is pinged when checked out, and one that does not answer is replaced (the pool
+    retries the checkout with a new connection)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer the ping")
 
 
 @lru_cache

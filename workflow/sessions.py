@@ -582,7 +582,65 @@ def list_sessions(
     limit: int,
     offset: int,
 ) -> tuple[list[MeetingSession], int]:
-    query = select(MeetingSession)
+    query = _sessions_query(
+        select(MeetingSession), principal, forum_id, status, starts_after, starts_before
+    )
+    return paginate(
+        db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
+    )
+
+
+def list_session_summaries(
+    db: DBSession,
+    principal: Principal,
+    *,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """The same page as list_sessions, as the fields of its summaries, to be validated with
+    the page in one pass (SessionSummary). Read as plain rows: no ORM objects are built and
+    tracked for an answer that only reads their columns."""
+    query = _sessions_query(
+        select(*MeetingSession.__table__.columns),  # type: ignore[attr-defined]  # a table model has its table
+        principal,
+        forum_id,
+        status,
+        starts_after,
+        starts_before,
+    )
+    rows, total = paginate(
+        db,
+        query,
+        col(MeetingSession.starts_at),
+        col(MeetingSession.id),
+        limit=limit,
+        offset=offset,
+        rows=True,
+    )
+    return [_summary_fields(row) for row in rows], total
+
+
+def _summary_fields(row: Any) -> dict[str, Any]:
+    """A row of meeting_session as SessionSummary's fields (its other columns are ignored)."""
+    fields = dict(row._mapping)
+    tz = rules.zone(row.timezone)
+    fields["starts_at_local"] = row.starts_at.astimezone(tz).isoformat()
+    fields["ends_at_local"] = row.ends_at.astimezone(tz).isoformat()
+    return fields
+
+
+def _sessions_query(
+    query: Any,
+    principal: Principal,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+) -> Any:
     if forum_id is not None:
         require(principal, forum_id, Action.read)
         query = query.where(col(MeetingSession.forum_id) == forum_id)
@@ -594,9 +652,7 @@ def list_sessions(
         query = query.where(col(MeetingSession.starts_at) >= starts_after)
     if starts_before is not None:
         query = query.where(col(MeetingSession.starts_at) < starts_before)
-    return paginate(
-        db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
-    )
+    return query
 
 
 def session_for(

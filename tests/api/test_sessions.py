@@ -268,3 +268,34 @@ def test_list_sessions_filters_and_paginates(w: World) -> None:
     assert only["total"] == 1
     r = w.client.get("/api/v1/sessions", headers=w.auth("admin"), params={"limit": 1000})
     assert r.status_code == 422
+
+
+def test_a_page_of_sessions_and_its_caller_are_read_in_one_statement_each(w: World) -> None:
+    """A member's token, person and memberships in one statement, the page and its total in
+    another; and a token revoked is refused from the very next request."""
+    from sqlalchemy import event
+    from sqlmodel import col, select
+
+    from workflow.auth import revoke
+    from workflow.db import db_session, get_engine
+    from workflow.models import ApiToken
+
+    for n in range(3):
+        w.schedule(title=f"Sessie {n}")
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", note)
+    try:
+        page = ok(w.client.get("/api/v1/sessions", params={"limit": 2}, headers=w.auth("member")))
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", note)
+    assert page["total"] == 3 and [s["title"] for s in page["items"]] == ["Sessie 0", "Sessie 1"]
+    assert len(seen) == 2, seen
+    with db_session() as db:
+        for row in db.exec(select(ApiToken).where(col(ApiToken.name) == "member")):
+            revoke(row)
+    r = w.client.get("/api/v1/sessions", headers=w.auth("member"))
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"

@@ -30,3 +30,10 @@ def json_answer(
         headers=headers,
         media_type="application/json",
     )
+
+
+def validated_answer(model: Any, data: Any, *, status_code: int = 200) -> Response:
+    """`data`, plain values (dicts and lists), validated as `model` in one pass and written as
+    its JSON: one call into pydantic for a whole page rather than one per item."""
+    adapter = _adapter(model)
+    return json_answer(model, adapter.validate_python(data), status_code=status_code)

@@ -41,20 +41,19 @@ async def get_principal(
 ) -> Principal:
     """The administrator token is recognised on the event loop; any other token is looked up
     in the database in a worker thread."""
-    unauthorised = Problem(
+    given = credentials.credentials if credentials is not None else ""
+    if given and len(given) <= 200:
+        admin_token = get_settings().admin_token.get_secret_value()
+        if admin_token and hmac.compare_digest(given.encode(), admin_token.encode()):
+            return ADMIN
+        principal = await run_in_threadpool(principal_for_token, db, given, "")
+        if principal is not None:
+            return principal
+    raise Problem(
         401,
         "a valid API token is needed: Authorization: Bearer <token>",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
-        raise unauthorised
-    admin_token = get_settings().admin_token.get_secret_value()
-    if admin_token and hmac.compare_digest(credentials.credentials.encode(), admin_token.encode()):
-        return ADMIN
-    principal = await run_in_threadpool(principal_for_token, db, credentials.credentials, "")
-    if principal is None:
-        raise unauthorised
-    return principal
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from workflow import action_items, sessions, spine
-from workflow.api.json import json_answer
+from workflow.api.json import json_answer, validated_answer
 from workflow.http.deps import (
     DB,
     Caller,
@@ -73,7 +73,7 @@ def list_sessions(
     starts_after: QueryMoment = None,
     starts_before: QueryMoment = None,
 ) -> Response:
-    rows, total = sessions.list_sessions(
+    items, total = sessions.list_session_summaries(
         db,
         caller,
         forum_id=forum_id,
@@ -83,10 +83,11 @@ def list_sessions(
         limit=limit,
         offset=offset,
     )
-    page = SessionPage(
-        items=[sessions.summary(s) for s in rows], total=total, limit=limit, offset=offset
+    answer = validated_answer(
+        SessionPage, {"items": items, "total": total, "limit": limit, "offset": offset}
     )
-    return json_answer(SessionPage, page)
+    db.close()  # the page is written: its connection goes back now, from this thread
+    return answer
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)
