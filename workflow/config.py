@@ -111,9 +111,10 @@ class Settings(BaseSettings):
 
     # Background work.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    # Sending in batches, a task mostly waits on the SMTP server and the database (about 5 ms
-    # of CPU a mail): threads in one process send as fast as prefork children and the tree
-    # stays at a third of the memory (bench/fanout.py --pool: 148 MiB against 398 MiB).
+    # Sending in batches costs about 5 ms of CPU a mail. Threads keep the worker one process,
+    # within 200 MiB at two concurrent sends (bench/fanout.py --pool threads: 148 MiB, 138
+    # msg/s); prefork's two children send faster where memory allows (398 MiB, 184-201 msg/s,
+    # the same machine and hour): WORKFLOW_WORKER_POOL=prefork.
     worker_concurrency: int = Field(default_factory=lambda: max(os.cpu_count() or 1, 2), ge=1)
     worker_pool: str = Field(default="threads", pattern="^(threads|prefork|solo)$")
     # Deliveries one send task claims and sends through one SMTP connection. A batch is
