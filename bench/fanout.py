@@ -12,7 +12,8 @@ memory (VmRSS) of every process of the worker tree (Celery main process and pool
     .venv/bin/python bench/fanout.py [--sessions 200] [--participants 50] [--layout one|two]
 
 --layout one (default): one `workflow worker --concurrency 2 --pool prefork` (the service's
-default on a 2-core machine): a main process and 2 pool children.
+default on a 2-core machine): a main process and 2 pool children. `--pool threads`: the same
+worker with a thread pool, one process.
 --layout two: `workflow worker --concurrency 1 --pool prefork` started twice: 2 main
 processes with 1 pool child each.
 """
@@ -372,6 +373,13 @@ def main() -> None:
         help="one: one worker with --concurrency 2 (prefork); two: two workers with "
         "--concurrency 1 (prefork) each",
     )
+    ap.add_argument(
+        "--pool",
+        choices=["prefork", "threads"],
+        default="prefork",
+        help="the workers' pool: prefork (2 child processes per --concurrency 2) or threads "
+        "(2 threads in the worker's one process)",
+    )
     ap.add_argument("--api-clients", type=int, default=4, help="concurrent scheduling calls")
     ap.add_argument("--no-beat", action="store_true", help="do not run beat (sweep, scans)")
     ap.add_argument("--timeout", type=float, default=1800)
@@ -428,9 +436,10 @@ def measure(args: argparse.Namespace, n: int, db_name: str, queue: str, logs: Pa
         )
         base = f"http://127.0.0.1:{api_port}"
         if args.layout == "one":
-            worker_args = [["worker", "--concurrency", "2", "--pool", "prefork"]]
+            worker_args = [["worker", "--concurrency", "2", "--pool", args.pool]]
         else:
-            worker_args = [["worker", "--concurrency", "1", "--pool", "prefork"]] * 2
+            worker_args = [["worker", "--concurrency", "1", "--pool", args.pool]] * 2
+        children = (2 if args.layout == "one" else 1) if args.pool == "prefork" else 0
         # The service's processes are stopped before the baseline runs, on the same sink.
         stack = cleanup.enter_context(contextlib.ExitStack())
         api = stack.enter_context(running("api", ["api"], env, logs))
@@ -446,7 +455,9 @@ def measure(args: argparse.Namespace, n: int, db_name: str, queue: str, logs: Pa
         )
         # Every pool child forked and the workers listening on the queue.
         wait_for(
-            lambda: len(process_tree(w.popen.pid for w in workers)) >= len(workers) + 2,
+            lambda: (
+                len(process_tree(w.popen.pid for w in workers)) >= len(workers) * (1 + children)
+            ),
             60,
             "worker pool children",
             procs,
@@ -518,11 +529,18 @@ def report(args: argparse.Namespace, n: int, r: dict) -> None:
     service_rate = n / r["service_seconds"]
     base_rate = len(messages) / r["base_seconds"]
     size = sum(len(m) for _, m in messages) / len(messages)
-    layout = (
-        "one `workflow worker --concurrency 2 --pool prefork` (main + 2 pool children)"
-        if args.layout == "one"
-        else "two `workflow worker --concurrency 1 --pool prefork` (2 x (main + 1 pool child))"
-    )
+    if args.pool == "threads":
+        layout = (
+            "one `workflow worker --concurrency 2 --pool threads` (one process, 2 threads)"
+            if args.layout == "one"
+            else "two `workflow worker --concurrency 1 --pool threads` (2 processes)"
+        )
+    else:
+        layout = (
+            "one `workflow worker --concurrency 2 --pool prefork` (main + 2 pool children)"
+            if args.layout == "one"
+            else "two `workflow worker --concurrency 1 --pool prefork` (2 x (main + 1 pool child))"
+        )
     cores = os.cpu_count()
     print(f"fan-out: {args.sessions} sessions x {args.participants} participants = {n} mails")
     print(f"machine: {cores} cores, shared by API, workers, beat, PostgreSQL, Redis and the sink")

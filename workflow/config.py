@@ -111,9 +111,15 @@ class Settings(BaseSettings):
 
     # Background work.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    # Rendering mail is CPU work: one process per core beats many threads (measured).
+    # Sending in batches costs about 5 ms of CPU a mail. Threads keep the worker one process,
+    # within 200 MiB at two concurrent sends (bench/fanout.py --pool threads: 148 MiB, 138
+    # msg/s); prefork's two children send faster where memory allows (398 MiB, 184-201 msg/s,
+    # the same machine and hour): WORKFLOW_WORKER_POOL=prefork.
     worker_concurrency: int = Field(default_factory=lambda: max(os.cpu_count() or 1, 2), ge=1)
-    worker_pool: str = "prefork"
+    worker_pool: str = Field(default="threads", pattern="^(threads|prefork|solo)$")
+    # Deliveries one send task claims and sends through one SMTP connection. A batch is
+    # composed when it starts; a smaller one spreads a fan-out over more pool processes.
+    mail_batch_size: int = Field(default=50, ge=1)
     # A claimed delivery not finished within the lease is taken up again (worker killed).
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
     # PostgreSQL ends a session that has kept a transaction open this long without a word (a

@@ -393,7 +393,9 @@ def _fan_out_with_a_cut(stack, link, sink, api, beat, here, there) -> Cut:  # ty
     return cut
 
 
-_TASK = re.compile(r"Task workflow\.send_delivery\[([0-9a-f-]+)\] (received|succeeded|raised)")
+_TASK = re.compile(
+    r"Task workflow\.send_(?:delivery|batch)\[([0-9a-f-]+)\] (received|succeeded|raised)"
+)
 
 
 def _idle(worker: Proc) -> bool:

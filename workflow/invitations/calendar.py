@@ -184,6 +184,65 @@ def build_event_calendar(
     return cal.to_ical()
 
 
+_END_EVENT = b"END:VEVENT\r\n"
+_STAND_IN = Attendee(name="Stand-in", email="stand-in@invalid", role="", partstat="")
+
+
+class EventCalendars:
+    """`build_event_calendar` for many recipients of one session, byte for byte the same,
+    without building the calendar again for each: what does not depend on the recipient (the
+    VTIMEZONE, the event, the description in each language) is written once per language,
+    each ATTENDEE line once, and a recipient's calendar is those parts joined, with their own
+    line (RSVP=TRUE) in place. icalendar still writes every part; only the joining is here.
+    """
+
+    def __init__(self, session: CalendarSession, method: Method, *, dtstamp: datetime) -> None:
+        if method is Method.publish:
+            raise ValueError("a PUBLISH lists no attendees: build_event_calendar writes it")
+        self.session, self.method, self.dtstamp = session, method, dtstamp
+        self._frames: dict[str, tuple[bytes, bytes]] = {}
+        self._lines: dict[tuple[Attendee, bool], bytes] = {}
+
+    def _frame(self, description: str) -> tuple[bytes, bytes]:
+        """The calendar without ATTENDEE lines, cut where they go (before END:VEVENT)."""
+        frame = self._frames.get(description)
+        if frame is None:
+            # Written with one stand-in ATTENDEE and cut around its line: icalendar orders
+            # the properties itself, and this finds where it puts them.
+            whole = build_event_calendar(
+                self.session,
+                self.method,
+                attendees=(_STAND_IN,),
+                recipient_email=None,
+                dtstamp=self.dtstamp,
+                description=description,
+            )
+            line = self._line(_STAND_IN, False)
+            at = whole.index(line)
+            frame = self._frames[description] = (whole[:at], whole[at + len(line) :])
+        return frame
+
+    def _line(self, attendee: Attendee, rsvp: bool) -> bytes:
+        line = self._lines.get((attendee, rsvp))
+        if line is None:
+            event = Event()
+            event.add("attendee", _attendee(attendee, attendee.email if rsvp else None))
+            written = event.to_ical()
+            line = written[len(b"BEGIN:VEVENT\r\n") : -len(_END_EVENT)]
+            self._lines[(attendee, rsvp)] = line
+        return line
+
+    def build(
+        self, *, attendees: Sequence[Attendee], recipient_email: str | None, description: str
+    ) -> bytes:
+        """What `build_event_calendar` with these arguments (and the session, method and
+        DTSTAMP given above) returns."""
+        head, tail = self._frame(description)
+        me = recipient_email.strip().lower() if recipient_email is not None else None
+        lines = [self._line(a, a.email.strip().lower() == me) for a in attendees]
+        return b"".join((head, *lines, tail))
+
+
 def build_declinecounter(
     session: CalendarSession,
     attendee: Attendee,

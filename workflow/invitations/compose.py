@@ -9,7 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -18,7 +18,7 @@ from workflow.config import get_settings
 from workflow.i18n import RenderedMail
 from workflow.invitations import changes as told
 from workflow.invitations import rsvp
-from workflow.invitations.calendar import build_event_calendar
+from workflow.invitations.calendar import EventCalendars
 from workflow.invitations.render import calendar_description, render_mail
 from workflow.invitations.view import (
     AgendaLine,
@@ -30,7 +30,14 @@ from workflow.invitations.view import (
     Method,
 )
 from workflow.mail import outbox
-from workflow.mail.message import Composed, Envelope, Superseded, build, calendar_attachment
+from workflow.mail.message import (
+    Composed,
+    Envelope,
+    Superseded,
+    build,
+    build_raw,
+    calendar_attachment,
+)
 from workflow.models import (
     AgendaItem,
     Delivery,
@@ -115,31 +122,80 @@ def calendar_session(
 
 
 def compose(db: DBSession, delivery: Delivery) -> Composed | Superseded:
-    session = db.get(MeetingSession, delivery.session_id)
-    person = db.get(Person, delivery.person_id)
-    if session is None or person is None:
-        return Superseded("the session or the person no longer exists")
-    if delivery.sequence is not None and delivery.sequence < session.sequence:
-        return Superseded(f"sequence {delivery.sequence} < {session.sequence}: newer mail owed")
-    participant = db.exec(
-        select(Participant).where(
-            col(Participant.session_id) == session.id, col(Participant.person_id) == person.id
-        )
-    ).first()
-    if participant is None:
-        return Superseded("not a participant")
-    if delivery.reason == MailKind.removal and participant.removed_at is None:
-        return Superseded("taking part again")
-    return session_mail(
-        db,
-        session,
-        participant,
-        person,
-        MailKind(delivery.reason),
-        Method(delivery.method),  # type: ignore[arg-type]  # calendar mails always have one
-        delivery.message_id,
-        delivery=delivery,
-    )
+    composed = compose_batch(db, [delivery])[delivery.id]  # type: ignore[index]  # stored rows have ids
+    if isinstance(composed, ValueError):
+        raise composed
+    return composed
+
+
+def compose_batch(
+    db: DBSession, deliveries: list[Delivery]
+) -> dict[int, Composed | Superseded | ValueError]:
+    """The calendar mails of a batch, each session read once for all its recipients."""
+    out: dict[int, Composed | Superseded | ValueError] = {}
+    people = {
+        p.id: p
+        for p in db.exec(
+            select(Person).where(col(Person.id).in_({d.person_id for d in deliveries}))
+        ).all()
+    }
+    by_session: dict[int | None, list[Delivery]] = {}
+    for d in deliveries:
+        by_session.setdefault(d.session_id, []).append(d)
+    for session_id, group in by_session.items():
+        session = db.get(MeetingSession, session_id) if session_id is not None else None
+        participants = {}
+        if session is not None:
+            participants = {
+                p.person_id: p
+                for p in db.exec(
+                    select(Participant).where(
+                        col(Participant.session_id) == session.id,
+                        col(Participant.person_id).in_({d.person_id for d in group}),
+                    )
+                ).all()
+            }
+        mails: SessionMails | ValueError | None = None
+        for d in group:
+            assert d.id is not None  # a stored row has its id
+            person = people.get(d.person_id)
+            if session is None or person is None:
+                out[d.id] = Superseded("the session or the person no longer exists")
+                continue
+            if d.sequence is not None and d.sequence < session.sequence:
+                out[d.id] = Superseded(
+                    f"sequence {d.sequence} < {session.sequence}: newer mail owed"
+                )
+                continue
+            participant = participants.get(person.id)  # type: ignore[arg-type]  # a stored row has its id
+            if participant is None:
+                out[d.id] = Superseded("not a participant")
+                continue
+            if d.reason == MailKind.removal and participant.removed_at is None:
+                out[d.id] = Superseded("taking part again")
+                continue
+            if mails is None:
+                try:
+                    mails = SessionMails(db, session)
+                except ValueError as exc:
+                    mails = exc
+            if isinstance(mails, ValueError):
+                out[d.id] = mails
+                continue
+            try:
+                out[d.id] = mails.mail(
+                    participant,
+                    person,
+                    MailKind(d.reason),
+                    Method(d.method),  # type: ignore[arg-type]  # calendar mails always have one
+                    d.message_id,
+                    delivery=d,
+                )
+            except ValueError as exc:  # e.g. a header that would not be safe
+                out[d.id] = exc
+        if isinstance(mails, SessionMails):
+            mails.write()
+    return out
 
 
 def _last_received(db: DBSession, delivery: Delivery) -> tuple[int, Any] | None:
@@ -164,31 +220,34 @@ def _last_received(db: DBSession, delivery: Delivery) -> tuple[int, Any] | None:
 
 
 def _record_told(
-    db: DBSession, delivery: Delivery, kind: MailKind, cal: CalendarSession
+    db: DBSession,
+    delivery: Delivery,
+    kind: MailKind,
+    cal: CalendarSession,
+    *,
+    snapshot: dict[str, Any] | None = None,
+    writes: list[tuple[Delivery, dict[str, Any]]] | None = None,
 ) -> tuple[MailKind, Changes | None]:
     """Keep what this calendar mail shows with its delivery, and for an update what the
     person was told last; the mail kind to render and what changed.
 
     Written on the first attempt only, inside the claim: a retry (after an SMTP refusal, or a
     crash after the server took it) reads the same two snapshots and says the same thing.
+    `snapshot` is `cal`'s, when known already; with `writes`, the record is added there for
+    `_write_told` rather than written now.
     """
     data = dict(delivery.data or {})
     if "told" not in data:
         last = _last_received(db, delivery) if kind is MailKind.update else None
         data.update(
-            told=told.to_json(told.told(cal)),
+            told=snapshot if snapshot is not None else told.to_json(told.told(cal)),
             since_delivery=last[0] if last else None,
             since=last[1] if last else None,
         )
-        db.exec(
-            update(Delivery)
-            .where(
-                col(Delivery.id) == delivery.id,
-                col(Delivery.status) == DeliveryStatus.sending,
-                col(Delivery.attempts) == delivery.attempts,
-            )
-            .values(data=data)
-        )
+        if writes is None:
+            _write_told(db, [(delivery, data)])
+        else:
+            writes.append((delivery, data))
     if kind is not MailKind.update:
         return kind, None
     if data.get("since_delivery") is None:
@@ -198,6 +257,24 @@ def _record_told(
     if before is None or after is None:
         return kind, None  # told before snapshots were kept: the general wording
     return kind, told.changes(before, after)
+
+
+def _write_told(db: DBSession, records: list[tuple[Delivery, dict[str, Any]]]) -> None:
+    """What each calendar mail shows, with its delivery: one statement executed for many
+    (conditional, as every write of a claim: only while this attempt holds it)."""
+    if not records:
+        return
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel's table
+    db.connection().execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.status == DeliveryStatus.sending,
+            table.c.attempts == bindparam("b_attempts"),
+        )
+        .values(data=bindparam("b_data")),
+        [{"b_id": d.id, "b_attempts": d.attempts, "b_data": data} for d, data in records],
+    )
 
 
 def session_mail(
@@ -215,59 +292,115 @@ def session_mail(
     """The mail about a session to one participant, with the calendar data as it is now.
     With the calendar `delivery` it stands for, an update says what changed since the last
     calendar mail this person received."""
-    me = _attendee(participant, person)
-    active = db.exec(
-        select(func.count()).where(
-            col(Participant.session_id) == session.id,
-            col(Participant.removed_at).is_(None),
+    mails = SessionMails(db, session)
+    composed = mails.mail(
+        participant, person, kind, method, message_id, inline=inline, delivery=delivery
+    )
+    mails.write()
+    return composed
+
+
+class SessionMails:
+    """Mails about one session to many of its participants: the session, its participants
+    and agenda read once, the calendar description written once per language and the
+    calendar data once per method (`EventCalendars`); per recipient only what is theirs (the
+    greeting, the signed links, their ATTENDEE line, what changed for them)."""
+
+    def __init__(self, db: DBSession, session: MeetingSession) -> None:
+        self.db, self.session = db, session
+        active = db.exec(
+            select(func.count()).where(
+                col(Participant.session_id) == session.id,
+                col(Participant.removed_at).is_(None),
+            )
+        ).one()
+        # A large session's invitations list only the co-chairs and the recipient: only
+        # they are read.
+        self.large = active > get_settings().calendar_attendee_limit
+        self.cal = calendar_session(db, session, chairs_only=self.large)
+        self.now = clock.now()
+        self._descriptions: dict[str, str] = {}
+        self._calendars: dict[Method, EventCalendars] = {}
+        self.from_addr = get_settings().mail_from
+        self._snapshot: dict[str, Any] | None = None
+        # What the calendar mails show, written for all of them at once (`write`).
+        self.told: list[tuple[Delivery, dict[str, Any]]] = []
+
+    def write(self) -> None:
+        """Record what the mails composed so far show, with their deliveries."""
+        _write_told(self.db, self.told)
+        self.told = []
+
+    def _description(self, language: str) -> str:
+        text = self._descriptions.get(language)
+        if text is None:
+            text = self._descriptions[language] = calendar_description(self.cal, language)
+        return text
+
+    def _calendar(self, method: Method) -> EventCalendars:
+        calendars = self._calendars.get(method)
+        if calendars is None:
+            calendars = self._calendars[method] = EventCalendars(self.cal, method, dtstamp=self.now)
+        return calendars
+
+    def mail(
+        self,
+        participant: Participant,
+        person: Person,
+        kind: MailKind,
+        method: Method,
+        message_id: str,
+        *,
+        inline: bool = True,
+        delivery: Delivery | None = None,
+    ) -> Composed:
+        session, cal = self.session, self.cal
+        me = _attendee(participant, person)
+        if kind is MailKind.removal:
+            attendees: tuple[Attendee, ...] = (me,)
+        elif self.large:
+            attendees = (*(a for a in cal.attendees if a.email != me.email), me)
+        else:
+            attendees = cal.attendees
+        changes = None
+        if delivery is not None and method is Method.request:
+            if self._snapshot is None:
+                self._snapshot = told.to_json(told.told(cal))
+            kind, changes = _record_told(
+                self.db, delivery, kind, cal, snapshot=self._snapshot, writes=self.told
+            )
+        links = None
+        # Answer links on invitations and updates, and on reminders to those yet to answer.
+        if method is Method.request and (
+            kind is not MailKind.reminder or participant.partstat == "needs_action"
+        ):
+            links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]  # a stored row has its id
+        mail = Mail(
+            kind=kind,
+            method=method,
+            session=cal,
+            recipient=me,
+            attendees=attendees,
+            rsvp=links,
+            changes=changes,
         )
-    ).one()
-    # A large session's invitations list only the co-chairs and the recipient.
-    large = active > get_settings().calendar_attendee_limit
-    cal = calendar_session(db, session, chairs_only=large)
-    if kind is MailKind.removal:
-        attendees: tuple[Attendee, ...] = (me,)
-    elif large:
-        attendees = (*(a for a in cal.attendees if a.email != me.email), me)
-    else:
-        attendees = cal.attendees
-    changes = None
-    if delivery is not None and method is Method.request:
-        kind, changes = _record_told(db, delivery, kind, cal)
-    links = None
-    # Answer links on invitations and updates, and on reminders to those yet to answer.
-    if method is Method.request and (
-        kind is not MailKind.reminder or participant.partstat == "needs_action"
-    ):
-        links = rsvp.links(session.id, person.id, session.ends_at)  # type: ignore[arg-type]  # a stored row has its id
-    mail = Mail(
-        kind=kind,
-        method=method,
-        session=cal,
-        recipient=me,
-        attendees=attendees,
-        rsvp=links,
-        changes=changes,
-    )
-    now = clock.now()
-    ics = build_event_calendar(
-        cal,
-        method,
-        attendees=attendees,
-        recipient_email=person.email,
-        dtstamp=now,
-        description=calendar_description(cal, person.language),
-    )
-    message = build_message(
-        mail,
-        render_mail(mail),
-        ics,
-        from_addr=get_settings().mail_from,
-        message_id=message_id,
-        date=now,
-        inline=inline,
-    )
-    return Composed(message=message, recipient=person.email)
+        ics = self._calendar(method).build(
+            attendees=attendees,
+            recipient_email=person.email,
+            description=self._description(person.language),
+        )
+        rendered = render_mail(mail)
+        method_name = method.value
+        raw = build_raw(
+            _session_envelope(
+                mail, rendered, from_addr=self.from_addr, message_id=message_id, date=self.now
+            ),
+            rendered.text,
+            rendered.html,
+            inline_calendar=(ics, method_name) if inline else None,
+            attachments=(calendar_attachment(ics, method_name),),
+        )
+        return Composed(raw=raw, recipient=person.email)
 
 
 def build_message(
@@ -285,9 +418,22 @@ def build_message(
     and Decline; the invite.ics attachment serves everything else. `inline=False` leaves the
     inline part out: the data stays importable as invite.ics, but the mail is not shown as an
     invitation awaiting an answer."""
-    session = mail.session
     method = mail.method.value
-    envelope = Envelope(
+    return build(
+        _session_envelope(mail, rendered, from_addr=from_addr, message_id=message_id, date=date),
+        rendered.text,
+        rendered.html,
+        inline_calendar=(ics, method) if inline else None,
+        attachments=(calendar_attachment(ics, method),),
+    )
+
+
+def _session_envelope(
+    mail: Mail, rendered: RenderedMail, *, from_addr: str, message_id: str, date: datetime
+) -> Envelope:
+    """From the session's organizer via the service, to the recipient."""
+    session = mail.session
+    return Envelope(
         from_name=f"{session.organizer_name} via Forum workflow",
         from_addr=from_addr,
         reply_to_name=session.organizer_name,
@@ -299,14 +445,8 @@ def build_message(
         date=date,
         language=mail.recipient.language,
     )
-    return build(
-        envelope,
-        rendered.text,
-        rendered.html,
-        inline_calendar=(ics, method) if inline else None,
-        attachments=(calendar_attachment(ics, method),),
-    )
 
 
 for _kind in (MailKind.invitation, MailKind.update, MailKind.cancellation, MailKind.removal):
     outbox.register(_kind.value, compose)
+    outbox.register_batch(_kind.value, compose_batch)

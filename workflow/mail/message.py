@@ -11,7 +11,11 @@ becomes a second address.
 """
 
 import base64
+import binascii
+import email
+import email.policy
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -102,10 +106,31 @@ class Superseded:
     why: str
 
 
-@dataclass(frozen=True)
 class Composed:
-    message: EmailMessage
-    recipient: str
+    """A mail ready to go to `recipient`: an EmailMessage, or its bytes as written by
+    `build_raw` (then `message` parses them, for whoever wants to look)."""
+
+    __slots__ = ("_message", "_raw", "recipient")
+
+    def __init__(
+        self, message: EmailMessage | None = None, recipient: str = "", *, raw: bytes | None = None
+    ) -> None:
+        if (message is None) == (raw is None):
+            raise ValueError("a message or its bytes, one of the two")
+        self._message, self._raw, self.recipient = message, raw, recipient
+
+    @property
+    def message(self) -> EmailMessage:
+        if self._message is None:
+            assert self._raw is not None
+            parsed = email.message_from_bytes(self._raw, policy=email.policy.default)
+            self._message = parsed
+        return self._message
+
+    @property
+    def payload(self) -> EmailMessage | bytes:
+        """What the SMTP client is handed: the bytes when there are, else the message."""
+        return self._raw if self._raw is not None else self.message
 
 
 @dataclass(frozen=True)
@@ -196,3 +221,114 @@ def mail_envelope(
         date=clock.now(),
         language=person.language,
     )
+
+
+# Writing the MIME tree directly -------------------------------------------------------------
+#
+# The same tree and headers as `build`, written as bytes: the email package's object model,
+# header registry and generator cost more than everything else in a calendar mail. Checked
+# against `build` by parsing both with the email package (tests/unit/test_raw_mail.py).
+
+_CRLF = b"\r\n"
+
+
+def _subject(subject: str) -> str:
+    """The Subject value: as it is when short ASCII, else RFC 2047 encoded-words, one a
+    line (the space between two encoded-words is not part of the text)."""
+    subject = header_safe(_SPACES.sub(" ", subject).strip())
+    if subject.isascii() and len(subject) <= _WORD:
+        return subject
+    return "\n ".join(_encoded_words(subject))
+
+
+def _text_part(content_type: str, text: str) -> list[bytes]:
+    data = text.replace("\r\n", "\n").encode("utf-8")
+    if data.isascii() and all(len(line) <= _LINE for line in data.split(b"\n")):
+        cte, body = "7bit", data
+    else:
+        cte, body = "quoted-printable", binascii.b2a_qp(data, istext=True)
+    return [
+        f'Content-Type: {content_type}; charset="utf-8"'.encode(),
+        f"Content-Transfer-Encoding: {cte}".encode(),
+        b"",
+        body.replace(b"\n", _CRLF),
+    ]
+
+
+def _base64_part(headers: list[str], content: bytes) -> list[bytes]:
+    body = base64.encodebytes(content).replace(b"\n", _CRLF)
+    return [*(h.encode() for h in headers), b"Content-Transfer-Encoding: base64", b"", body]
+
+
+def _params(params: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f'; {name}="{header_safe(value)}"' for name, value in params)
+
+
+def _boundary() -> str:
+    # Never in a body: quoted-printable writes "=" as "=3D", base64 has "=" only at the end.
+    return f"=={secrets.token_hex(12)}=="  # short enough for one header line
+
+
+def build_raw(
+    envelope: Envelope,
+    text: str,
+    html: str,
+    *,
+    inline_calendar: tuple[bytes, str] | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> bytes:
+    """What `build` builds, as the bytes that go to the SMTP server (CRLF line ends)."""
+    alternative = _boundary()
+    parts = [
+        _text_part("text/plain", text),
+        _text_part("text/html", html),
+    ]
+    if inline_calendar is not None:
+        ics, method = inline_calendar
+        params = _params((("method", method), ("charset", "UTF-8")))
+        parts.append(_base64_part([f"Content-Type: text/calendar{params}"], ics))
+    body = _multipart(alternative, parts)
+    content_type = f'multipart/alternative; boundary="{alternative}"'
+    if attachments:
+        mixed = _boundary()
+        outer = [[f"Content-Type: {content_type}".encode(), b"", body]]
+        for a in attachments:
+            filename = header_safe(a.filename)
+            if not filename.isascii():
+                raise ValueError(f"an attachment name needs RFC 2231, not written: {filename!r}")
+            outer.append(
+                _base64_part(
+                    [
+                        f"Content-Type: {a.maintype}/{a.subtype}{_params(a.params)}",
+                        f'Content-Disposition: attachment; filename="{filename}"',
+                    ],
+                    a.content,
+                )
+            )
+        body = _multipart(mixed, outer)
+        content_type = f'multipart/mixed; boundary="{mixed}"'
+    headers = [
+        f"From: {address(envelope.from_name, envelope.from_addr)}",
+        f"Reply-To: {address(envelope.reply_to_name, envelope.reply_to_addr)}",
+        f"To: {address(envelope.to_name, envelope.to_addr)}",
+        f"Subject: {_subject(envelope.subject)}",
+        f"Date: {format_datetime(envelope.date)}",
+        f"Message-ID: {header_safe(envelope.message_id)}",
+        "Auto-Submitted: auto-generated",
+        "X-Auto-Response-Suppress: OOF, AutoReply",
+        "MIME-Version: 1.0",
+        f"Content-Type: {content_type}",
+        f"Content-Language: {header_safe(envelope.language)}",
+    ]
+    # Folded values continue after "\n " (as `address` writes them): CRLF there too.
+    head = "\r\n".join(h.replace("\n ", "\r\n ") for h in headers)
+    return head.encode("ascii") + _CRLF + _CRLF + body
+
+
+def _multipart(boundary: str, parts: list[list[bytes]]) -> bytes:
+    out: list[bytes] = []
+    for lines in parts:
+        out.append(f"--{boundary}".encode())
+        out.append(_CRLF.join(lines))
+    out.append(f"--{boundary}--".encode())
+    return _CRLF.join(out) + _CRLF

@@ -7,6 +7,13 @@ from the network rather than killed may come back later with the answer to its o
 it is recorded only if nobody claimed the row since. Temporary SMTP
 failures come back after an exponential backoff; the sweep, not an ETA task, decides when.
 
+Mail goes in batches (`deliver_batch`): one statement claims many deliveries, their composer
+reads what they share once, and the messages go through the process's one SMTP connection,
+each marked sent as soon as the server answered 250. A worker killed mid-batch has sent and
+marked what went before; the one message in flight may go again; the rest wait out their lease
+like any claim. A batch that runs long renews the lease of what it still holds, and drops
+what another worker took over meanwhile. One delivery (a retry, the sweep) is a batch of one.
+
 Each workflow composes its own mail: it registers a composer for each of its reasons
 (`register`, beside the composer), and the outbox only knows how to deliver. A reason no
 composer was registered for is refused when it is owed, not found out in the worker.
@@ -14,19 +21,21 @@ composer was registered for is refused when it is owed, not found out in the wor
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, exists, not_, or_, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from workflow import clock
 from workflow.config import get_settings
-from workflow.db import db_session
+from workflow.db import db_session, get_engine
 from workflow.mail.message import Composed, Superseded
 from workflow.mail.smtp import PermanentFailure, TemporaryFailure, mailer
 from workflow.models import Delivery, DeliveryStatus, Participant
@@ -38,6 +47,10 @@ UNFINISHED = (DeliveryStatus.pending, DeliveryStatus.sending)
 # Composes the mail a delivery stands for, from the state as it is at sending time.
 Composer = Callable[[DBSession, Delivery], Composed | Superseded]
 _COMPOSERS: dict[str, Composer] = {}
+# Composes many at once, reading what they share once: per delivery id, the mail, Superseded,
+# or the ValueError that says why it cannot be composed. Optional, beside a reason's composer.
+BatchComposer = Callable[[DBSession, list[Delivery]], dict[int, Composed | Superseded | ValueError]]
+_BATCH_COMPOSERS: dict[str, BatchComposer] = {}
 
 
 def register(reason: str, composer: Composer) -> None:
@@ -46,6 +59,13 @@ def register(reason: str, composer: Composer) -> None:
     known = _COMPOSERS.setdefault(reason, composer)
     if known is not composer:
         raise ValueError(f"a composer for {reason!r} is registered already: {known!r}")
+
+
+def register_batch(reason: str, composer: BatchComposer) -> None:
+    """`composer` composes a batch of mails owed with `reason` (beside `register`)."""
+    known = _BATCH_COMPOSERS.setdefault(reason, composer)
+    if known is not composer:
+        raise ValueError(f"a batch composer for {reason!r} is registered already: {known!r}")
 
 
 def reasons() -> frozenset[str]:
@@ -281,6 +301,134 @@ def compose_mail(db: DBSession, delivery: Delivery) -> Composed | Superseded:
     return composer(db, delivery)
 
 
+def _key(delivery: Delivery) -> int:
+    assert delivery.id is not None  # a stored row has its id
+    return delivery.id
+
+
+def _due_now(table: Any, now: datetime) -> tuple[Any, ...]:
+    """Unfinished, its time come, attempts left, and no live lease: what may be claimed."""
+    return (
+        col(table.status).in_(UNFINISHED),
+        col(table.next_attempt_at) <= now,
+        col(table.attempts) < get_settings().delivery_max_attempts,
+        or_(col(table.lease_until).is_(None), col(table.lease_until) < now),
+    )
+
+
+def claim_batch(db: DBSession, delivery_ids: Sequence[int]) -> list[Delivery]:
+    """Take those of `delivery_ids` that are due for sending, in one conditional UPDATE …
+    RETURNING (with FOR UPDATE SKIP LOCKED on PostgreSQL: rows another worker is claiming
+    right now are left to it). As `claim`, one calendar mail per person and session at a
+    time: the oldest of the batch, and none while another is on its way."""
+    if not delivery_ids:
+        return []
+    now = clock.now()
+    lease = timedelta(seconds=get_settings().delivery_lease_seconds)
+    postgres = db.get_bind().dialect.name == "postgresql"
+    rows = db.exec(
+        select(
+            col(Delivery.id),
+            col(Delivery.session_id),
+            col(Delivery.person_id),
+            col(Delivery.method),
+        )
+        .where(col(Delivery.id).in_(sorted(set(delivery_ids))), *_due_now(Delivery, now))
+        .order_by(col(Delivery.id))
+    ).all()
+    chosen: list[int] = []
+    people: set[tuple[int, int]] = set()
+    for delivery_id, session_id, person_id, method in rows:
+        if session_id is not None and method is not None:
+            if (session_id, person_id) in people:
+                continue  # a later calendar mail to the same person waits for this one
+            people.add((session_id, person_id))
+        chosen.append(delivery_id)  # type: ignore[arg-type]  # stored rows' ids are never NULL
+    if not chosen:
+        return []
+    if postgres and people:
+        # As in `_sibling_in_flight`: the participant rows' locks serialise two workers'
+        # claims for the same person, in one order so that two batches cannot deadlock.
+        db.exec(
+            select(col(Participant.id))
+            .where(
+                tuple_(col(Participant.session_id), col(Participant.person_id)).in_(sorted(people))
+            )
+            .order_by(col(Participant.id))
+            .with_for_update()
+        ).all()
+    sibling, candidate = aliased(Delivery), aliased(Delivery)
+    in_flight = exists().where(
+        col(sibling.session_id) == col(Delivery.session_id),
+        col(sibling.person_id) == col(Delivery.person_id),
+        col(sibling.method).is_not(None),
+        col(sibling.id) != col(Delivery.id),
+        col(sibling.status) == DeliveryStatus.sending,
+        col(sibling.lease_until) >= now,
+    )
+    candidates = select(candidate.id).where(
+        col(candidate.id).in_(chosen), *_due_now(candidate, now)
+    )
+    if postgres:
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (
+        update(Delivery)
+        .where(
+            col(Delivery.id).in_(candidates),
+            not_(and_(col(Delivery.method).is_not(None), in_flight)),
+        )
+        .values(
+            status=DeliveryStatus.sending, lease_until=now + lease, attempts=Delivery.attempts + 1
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = list(db.execute(stmt).scalars())
+    return sorted(claimed, key=_key)
+
+
+def renew(db: DBSession, held: Sequence[Delivery]) -> set[int]:
+    """Extend the lease of the claims in `held` that are still this attempt's (nobody took
+    them over); returns their ids."""
+    if not held:
+        return set()
+    lease = timedelta(seconds=get_settings().delivery_lease_seconds)
+    result = db.execute(
+        update(Delivery)
+        .where(
+            tuple_(col(Delivery.id), col(Delivery.attempts)).in_(
+                [(d.id, d.attempts) for d in held]
+            ),
+            col(Delivery.status) == DeliveryStatus.sending,
+        )
+        .values(lease_until=clock.now() + lease)
+        .returning(col(Delivery.id))
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+def compose_all(
+    db: DBSession, deliveries: Sequence[Delivery]
+) -> dict[int, Composed | Superseded | ValueError]:
+    """Each delivery's mail (or Superseded, or why it cannot be composed): through a batch
+    composer where its reason has one, else one by one."""
+    out: dict[int, Composed | Superseded | ValueError] = {}
+    batches: dict[BatchComposer, list[Delivery]] = {}
+    for d in deliveries:
+        batch = _BATCH_COMPOSERS.get(d.reason)
+        if batch is not None:
+            batches.setdefault(batch, []).append(d)
+            continue
+        try:
+            out[_key(d)] = compose_mail(db, d)
+        except ValueError as exc:  # e.g. a header that would not be safe: never retried
+            out[_key(d)] = exc
+    for batch, group in batches.items():
+        out.update(batch(db, group))
+    return out
+
+
 @dataclass(frozen=True)
 class Delivered:
     """How one send ended ('sent', 'retry', 'failed', 'superseded', 'not due'), and the
@@ -291,41 +439,126 @@ class Delivered:
     next_in_line: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BatchDelivered:
+    """How each send of a batch ended (as `Delivered.outcome`, or 'taken over' when another
+    worker took the claim over during a long batch), and the calendar mails that waited."""
+
+    outcomes: dict[int, str]
+    next_in_line: list[int] = field(default_factory=list)
+
+
 def deliver(delivery_id: int) -> Delivered:
-    """Send one delivery if it is due."""
-    with db_session() as db:
-        delivery = claim(db, delivery_id)
-    if delivery is None:
-        return Delivered("not due")
-    try:
-        with db_session() as db:
-            composed = compose_mail(db, delivery)
-    except ValueError as exc:  # e.g. a header that would not be safe: never retried
-        with db_session() as db:
-            mark_failed(db, delivery, f"cannot compose: {exc}")
-        return Delivered("failed")
-    if isinstance(composed, Superseded):
-        with db_session() as db:
-            mark_superseded(db, delivery, composed.why)
-        return Delivered("superseded", _next_in_line(delivery))
-    try:
-        accepted = mailer().send(composed.message, get_settings().mail_from, [composed.recipient])
-    except TemporaryFailure as exc:
-        log.info("delivery %s (%s) to be tried again: %s", delivery_id, delivery.reason, exc)
-        with db_session() as db:
-            mark_retry(db, delivery, str(exc))
-        return Delivered("retry", _next_in_line(delivery))
-    except PermanentFailure as exc:
-        with db_session() as db:
-            mark_failed(db, delivery, str(exc))
-        return Delivered("failed", _next_in_line(delivery))
-    with db_session() as db:
-        mark_sent(db, delivery, accepted.answer)
-    log.info("delivery %s (%s) sent: %s", delivery_id, delivery.reason, accepted.answer)
-    return Delivered("sent", _next_in_line(delivery))
+    """Send one delivery if it is due: a batch of one."""
+    done = deliver_batch([delivery_id])
+    return Delivered(done.outcomes[delivery_id], done.next_in_line)
 
 
-def _next_in_line(delivery: Delivery) -> list[int]:
-    """Once this one's outcome is committed, the calendar mails that waited for it."""
+def deliver_batch(delivery_ids: Sequence[int]) -> BatchDelivered:
+    """Send those of `delivery_ids` that are due, through one SMTP connection, each marked
+    as soon as its answer came."""
+    outcomes = {i: "not due" for i in delivery_ids}
     with db_session() as db:
-        return waiting_siblings(db, delivery)
+        claimed = claim_batch(db, delivery_ids)
+    claimed_at = time.monotonic()
+    if not claimed:
+        return BatchDelivered(outcomes)
+    with db_session() as db:
+        composed = compose_all(db, claimed)
+    sendable: list[tuple[Delivery, Composed]] = []
+    with db_session() as db:
+        for d in claimed:
+            mail = composed[_key(d)]
+            if isinstance(mail, ValueError):
+                mark_failed(db, d, f"cannot compose: {mail}")
+                outcomes[_key(d)] = "failed"
+            elif isinstance(mail, Superseded):
+                mark_superseded(db, d, mail.why)
+                outcomes[_key(d)] = "superseded"
+            else:
+                sendable.append((d, mail))
+    if sendable:
+        _send(sendable, outcomes, claimed_at)
+    with db_session() as db:
+        waiting = waiting_behind(db, [d for d in claimed if outcomes[_key(d)] != "taken over"])
+    return BatchDelivered(outcomes, waiting)
+
+
+def _send(
+    sendable: list[tuple[Delivery, Composed]], outcomes: dict[int, str], claimed_at: float
+) -> None:
+    settings = get_settings()
+    lease = settings.delivery_lease_seconds
+    renewed_at = claimed_at
+    smtp = mailer()
+    # One database session for the marks: each one its own short transaction, committed
+    # before the next message goes, on a connection kept for the batch.
+    with DBSession(get_engine(), expire_on_commit=False) as db:
+        for i, (delivery, mail) in enumerate(sendable):
+            assert delivery.id is not None  # a stored row has its id
+            if outcomes[delivery.id] != "not due":
+                continue  # taken over since
+            if time.monotonic() - renewed_at > lease / 3:
+                rest = [d for d, _ in sendable[i:] if outcomes[_key(d)] == "not due"]
+                mine = renew(db, rest)
+                db.commit()
+                renewed_at = time.monotonic()
+                for d in rest:
+                    if d.id not in mine:
+                        log.warning("delivery %s: taken over during a long batch", d.id)
+                        outcomes[_key(d)] = "taken over"
+                if delivery.id not in mine:
+                    continue
+            try:
+                accepted = smtp.send(mail.payload, settings.mail_from, [mail.recipient])
+            except TemporaryFailure as exc:
+                log.info(
+                    "delivery %s (%s) to be tried again: %s",
+                    delivery.id,
+                    delivery.reason,
+                    exc,
+                )
+                # Without a connection the rest of the batch would fare the same: all later.
+                later = [delivery]
+                if exc.connection:
+                    later += [d for d, _ in sendable[i + 1 :] if outcomes[_key(d)] == "not due"]
+                for d in later:
+                    mark_retry(db, d, str(exc))
+                    outcomes[_key(d)] = "retry"
+                db.commit()
+                if exc.connection:
+                    return
+                continue
+            except PermanentFailure as exc:
+                mark_failed(db, delivery, str(exc))
+                db.commit()
+                outcomes[delivery.id] = "failed"
+                continue
+            mark_sent(db, delivery, accepted.answer)
+            db.commit()
+            outcomes[delivery.id] = "sent"
+            log.info("delivery %s (%s) sent: %s", delivery.id, delivery.reason, accepted.answer)
+
+
+def waiting_behind(db: DBSession, deliveries: Sequence[Delivery]) -> list[int]:
+    """Calendar mails to the same people for the same sessions as `deliveries` that wait
+    their turn, now that these are finished."""
+    people = {
+        (d.session_id, d.person_id)
+        for d in deliveries
+        if d.session_id is not None and d.method is not None
+    }
+    if not people:
+        return []
+    return list(
+        db.exec(  # type: ignore[arg-type]  # stored rows' ids are never NULL
+            select(col(Delivery.id))
+            .where(
+                tuple_(col(Delivery.session_id), col(Delivery.person_id)).in_(sorted(people)),
+                col(Delivery.method).is_not(None),
+                col(Delivery.status) == DeliveryStatus.pending,
+                col(Delivery.next_attempt_at) <= clock.now(),
+            )
+            .order_by(col(Delivery.id))
+        ).all()
+    )

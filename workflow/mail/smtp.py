@@ -17,7 +17,13 @@ from workflow.config import Settings, get_settings
 
 
 class TemporaryFailure(Exception):
-    """Try again later: connection refused, timeout, 4xx."""
+    """Try again later: connection refused, timeout, 4xx. `connection`: the connection is
+    gone (refused, timed out, closed), not just this message refused; what would go next
+    through it fares the same."""
+
+    def __init__(self, answer: str, *, connection: bool = False) -> None:
+        super().__init__(answer)
+        self.connection = connection
 
 
 class PermanentFailure(Exception):
@@ -42,7 +48,8 @@ class Mailer:
         # One TLS context for every connection: building one per connection costs dearly.
         self._tls = ssl.create_default_context()
 
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> Accepted:
+    def send(self, message: EmailMessage | bytes, sender: str, recipients: list[str]) -> Accepted:
+        """`message` as an EmailMessage, or as the bytes to send (CRLF line ends)."""
         future = asyncio.run_coroutine_threadsafe(
             self._send(message, sender, recipients), self._loop
         )
@@ -63,31 +70,31 @@ class Mailer:
             await client.login(s.smtp_user, s.smtp_password.get_secret_value())
         return client
 
-    async def _send(self, message: EmailMessage, sender: str, recipients: list[str]) -> Accepted:
+    async def _send(
+        self, message: EmailMessage | bytes, sender: str, recipients: list[str]
+    ) -> Accepted:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             try:
                 try:
-                    client = await self._connected()
-                    errors, answer = await client.send_message(
-                        message, sender=sender, recipients=recipients
+                    errors, answer = await _hand_over(
+                        await self._connected(), message, sender, recipients
                     )
                 except aiosmtplib.SMTPServerDisconnected:
                     # A reused connection the server closed while idle: once more, afresh.
                     self._drop()
-                    client = await self._connected()
-                    errors, answer = await client.send_message(
-                        message, sender=sender, recipients=recipients
+                    errors, answer = await _hand_over(
+                        await self._connected(), message, sender, recipients
                     )
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
             except aiosmtplib.SMTPResponseException as exc:
                 self._drop()
-                raise _classify(exc.code, exc.message) from exc
+                raise _classify(exc.code, exc.message, connection=exc.code == 421) from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 self._drop()
-                raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+                raise TemporaryFailure(f"{type(exc).__name__}: {exc}", connection=True) from exc
             if errors:
                 code, text = next(iter(errors.values()))
                 raise _classify(code, text)
@@ -115,9 +122,19 @@ class Mailer:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
-def _classify(code: int, text: str) -> Exception:
+async def _hand_over(
+    client: aiosmtplib.SMTP, message: EmailMessage | bytes, sender: str, recipients: list[str]
+) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+    if isinstance(message, bytes):
+        return await client.sendmail(sender, recipients, message)
+    return await client.send_message(message, sender=sender, recipients=recipients)
+
+
+def _classify(code: int, text: str, *, connection: bool = False) -> Exception:
     answer = f"{code} {text}".strip()
-    return PermanentFailure(answer) if code >= 500 else TemporaryFailure(answer)
+    if code >= 500:
+        return PermanentFailure(answer)
+    return TemporaryFailure(answer, connection=connection)
 
 
 _mailer: Mailer | None = None

@@ -177,7 +177,7 @@ def message_headers() -> dict[str, str] | None:
     return {REQUEST_ID_HEADER: rid} if rid else None
 
 
-def _enqueue(task: str, ident: int) -> None:
+def _enqueue(task: str, ident: object) -> None:
     """Best effort: what is owed is already committed, and the sweep covers a failure here."""
     try:
         celery_app.send_task(task, args=[ident], retry=False, headers=message_headers())
@@ -191,6 +191,16 @@ def enqueue_reconcile(session_id: int) -> None:
 
 def enqueue_send(delivery_id: int) -> None:
     _enqueue("workflow.send_delivery", delivery_id)
+
+
+def enqueue_sends(delivery_ids: list[int]) -> None:
+    """Many deliveries, in batches of `mail_batch_size` (one task each); one alone as itself."""
+    if len(delivery_ids) == 1:
+        enqueue_send(delivery_ids[0])
+        return
+    size = get_settings().mail_batch_size
+    for at in range(0, len(delivery_ids), size):
+        _enqueue("workflow.send_batch", delivery_ids[at : at + size])
 
 
 def enqueue_sign_in(request_id: int) -> None:

@@ -7,7 +7,7 @@ from workflow.db import db_session
 from workflow.follow_up import digests
 from workflow.invitations import reconcile
 from workflow.mail import outbox
-from workflow.tasks import celery_app, enqueue_send
+from workflow.tasks import celery_app, enqueue_sends
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +18,7 @@ workflows.load()
 @celery_app.task(name="workflow.reconcile_session")
 def reconcile_session(session_id: int) -> int | None:
     version, created = reconcile.reconcile_session(session_id)
-    for delivery_id in created:
-        enqueue_send(delivery_id)
+    enqueue_sends(created)
     return version
 
 
@@ -27,9 +26,19 @@ def reconcile_session(session_id: int) -> int | None:
 def send_delivery(delivery_id: int) -> str:
     delivered = outbox.deliver(delivery_id)
     # Calendar mails to the same person that waited for this one to finish.
-    for waiting in delivered.next_in_line:
-        enqueue_send(waiting)
+    enqueue_sends(delivered.next_in_line)
     return delivered.outcome
+
+
+@celery_app.task(name="workflow.send_batch")
+def send_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """Many deliveries through one SMTP connection (workflow.mail.outbox.deliver_batch)."""
+    delivered = outbox.deliver_batch(delivery_ids)
+    enqueue_sends(delivered.next_in_line)
+    counts: dict[str, int] = {}
+    for outcome in delivered.outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 @celery_app.task(name="workflow.sign_in_requested")
@@ -41,8 +50,7 @@ def sign_in_requested(request_id: int) -> int:
 def _owe_sign_in(request_id: int | None) -> int:
     with db_session() as db:
         created = sign_in.owe_requested(db, request_id)
-    for delivery_id in created:
-        enqueue_send(delivery_id)
+    enqueue_sends(created)
     return len(created)
 
 
@@ -56,8 +64,7 @@ def sweep() -> dict[str, int]:
     with db_session() as db:
         outbox.give_up_exhausted(db)
         due = outbox.due(db)
-    for delivery_id in due:
-        enqueue_send(delivery_id)
+    enqueue_sends(due)
     if lagging or due:
         log.info("sweep re-queued %d sessions and %d deliveries", len(lagging), len(due))
     return {"sessions": len(lagging), "deliveries": len(due)}
@@ -78,8 +85,7 @@ def run_scans() -> dict[str, int]:
             log.exception("follow-up scan %s failed; it is tried again next time", name)
             counts[name] = 0
             continue
-        for delivery_id in created:
-            enqueue_send(delivery_id)
+        enqueue_sends(created)
         counts[name] = len(created)
     with db_session() as db:
         digests.heartbeat(db)
