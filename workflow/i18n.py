@@ -167,8 +167,10 @@ VALIDATION_MESSAGES = {
 def validation_message(error: Any, language: str) -> str:
     """One of pydantic's refusals in the reader's language: its own English text in English,
     a catalogue message in Dutch and French (its `ctx` as the parameters)."""
-    message = str(error.get("msg", "invalid"))
     kind = error.get("type", "")
+    message = str(error.get("msg", "invalid"))
+    if kind == "value_error":  # pydantic's "Value error, " before the service's own text
+        message = message.removeprefix("Value error, ")
     if language_of(language) == "en" or kind not in VALIDATION_MESSAGES:
         return message
     ctx: dict[str, object] = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
