@@ -315,22 +315,24 @@ async def edit_item(item_id: PathId, request: Request, v: SignedInPost, db: DB) 
     try:
         data = ActionItemUpdate(**fields)
         action_items.update(db, v.me, item_id, data, version)
-    except ValidationError as exc:
+    except (ValidationError, rules.RuleError) as exc:
         db.rollback()
         return item_view(v, db, item_id, 422, problem="edit", errors=field_errors(exc))
-    except rules.RuleError as exc:
-        db.rollback()
-        return item_view(v, db, item_id, 422, problem="edit", errors=field_errors(exc))
-    except VersionConflict:
-        db.rollback()
-        return item_view(v, db, item_id, 409, problem="stale")
     except DomainError as exc:
-        db.rollback()
-        if isinstance(exc, Forbidden):
-            raise
-        return item_view(v, db, item_id, 422, problem="nothing")
+        return _refused(v, db, item_id, exc)
     spine.commit(db)
     return redirect(v, f"/action-items/{item_id}?done=edited")
+
+
+def _refused(v: Visitor, db: DBSession, item_id: int, exc: DomainError) -> HTMLResponse:
+    """The item's page again after the domain refused a change from its edit or cancel
+    form: stale version 409, anything else 422; not allowed stays the 403 page."""
+    db.rollback()
+    if isinstance(exc, Forbidden):
+        raise exc
+    if isinstance(exc, VersionConflict):
+        return item_view(v, db, item_id, 409, problem="stale")
+    return item_view(v, db, item_id, 422, problem="nothing")
 
 
 @router.post("/action-items/{item_id}/cancel")
@@ -346,13 +348,7 @@ async def cancel_item(item_id: PathId, request: Request, v: SignedInPost, db: DB
     try:
         data = ActionItemUpdate(status=ActionItemStatus.cancelled, note=reason)
         action_items.update(db, v.me, item_id, data, version)
-    except VersionConflict:
-        db.rollback()
-        return item_view(v, db, item_id, 409, problem="stale")
     except DomainError as exc:
-        db.rollback()
-        if isinstance(exc, Forbidden):
-            raise
-        return item_view(v, db, item_id, 422, problem="nothing")
+        return _refused(v, db, item_id, exc)
     spine.commit(db)
     return redirect(v, f"/action-items/{item_id}?done=cancelled")
