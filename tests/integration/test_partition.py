@@ -46,7 +46,7 @@ from tests.integration.test_outages import PEOPLE, _all_sent, _schedule, _world
 pytestmark = pytest.mark.integration
 
 PARTICIPANTS = 60
-CONCURRENCY = 2  # processes per worker; each holds one SMTP conversation at a time
+CONCURRENCY = 2  # pool processes or threads per worker
 LEASE = 10  # seconds
 SMTP_TIMEOUT = 5  # seconds
 CUT_AFTER = 8  # mails the remote worker has sent before its link goes down
@@ -208,9 +208,10 @@ _headers = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
 class Cutter:
-    """Cuts the link at the worst moment for both of the remote worker's processes: one holds
-    a message the SMTP server has accepted (its answer is then lost on the way back), the other
-    has just changed a row in a transaction PostgreSQL holds open for it (its locks stay)."""
+    """Cuts the link at the worst moment for the remote worker: one of its processes holds a
+    message the SMTP server has accepted (its answer is then lost on the way back); in a
+    prefork pool, the other process has just changed a row in a transaction PostgreSQL holds
+    open for it (its locks stay)."""
 
     def __init__(self, link: Link) -> None:
         self.link = link
@@ -239,11 +240,14 @@ IN_TRANSACTION_AFTER_UPDATE = re.compile(rb"C\x00\x00\x00\x0dUPDATE 1\x00Z\x00\x
 @dataclass
 class PartitionSink(Sink):
     """Takes 30 ms per message and notes who handed over each one. At the remote worker's
-    CUT_AFTER-th message it arms the cutter and holds the message until the cut (at most a
-    little less than the worker's SMTP timeout), then accepts it."""
+    CUT_AFTER-th message it arms the cutter and holds the message until the cut, then accepts
+    it. A prefork worker's other process is cut mid-transaction (waiting for that at most a
+    little less than the worker's SMTP timeout); a thread pool's other sends wait behind the
+    held one on the process's one SMTP connection, so the cut comes at once."""
 
     remote: str = ""
     cutter: Cutter | None = None
+    wait_for_transaction: bool = False
     arrivals: list[tuple[str, str, float]] = field(default_factory=list)  # peer, Message-ID, time
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Envelope) -> str:
@@ -256,7 +260,7 @@ class PartitionSink(Sink):
                 here = len(self.arrivals) - there
             if there + 1 >= CUT_AFTER and here >= CUT_AFTER:
                 cutter.armed.set()
-                deadline = time.monotonic() + SMTP_TIMEOUT - 1
+                deadline = time.monotonic() + (SMTP_TIMEOUT - 1 if self.wait_for_transaction else 0)
                 while not cutter.done.is_set() and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
                 cutter.now()
@@ -279,17 +283,25 @@ def _rows(engine, where: str = "true") -> list[Any]:  # type: ignore[no-untyped-
         )
 
 
-def test_a_worker_cut_off_mid_fan_out(stack: dict) -> None:
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
+def test_a_worker_cut_off_mid_fan_out(stack: dict, pool: str) -> None:
     started = time.monotonic()
     with network_namespace() as link:
-        _run(stack, link)
-    print(f"partition test took {time.monotonic() - started:.1f}s")
+        _run(stack, link, pool)
+    print(f"partition test ({pool}) took {time.monotonic() - started:.1f}s")
 
 
-def _run(stack: dict, link: Link) -> None:
+def _processes(pool: str) -> int:
+    """How many of the remote worker's mails can be on their way at once: one per process,
+    each with its one SMTP connection."""
+    return CONCURRENCY if pool == "prefork" else 1
+
+
+def _run(stack: dict, link: Link, pool: str) -> None:
     engine = stack["engine"]
     env = {
         **stack["env"],
+        "WORKFLOW_WORKER_POOL": pool,
         "WORKFLOW_DELIVERY_LEASE_SECONDS": str(LEASE),
         "WORKFLOW_DATABASE_IDLE_TRANSACTION_SECONDS": str(LEASE),
         # Calendars listing only the co-chairs and the recipient: quick to compose, as this
@@ -305,6 +317,7 @@ def _run(stack: dict, link: Link) -> None:
         tcp_proxy((broker.hostname or "127.0.0.1", broker.port or 6379), link.host_addr) as rd,
     ):
         sink.remote, sink.cutter = link.ns_addr, Cutter(link)
+        sink.wait_for_transaction = pool == "prefork"
         pg.watch = sink.cutter.watch_postgres
         remote_smtp = Controller(sink, hostname=link.host_addr, port=free_port())
         remote_smtp.start()
@@ -330,7 +343,7 @@ def _run(stack: dict, link: Link) -> None:
                 cut = _fan_out_with_a_cut(stack, link, sink, api, beat, here, there)
         finally:
             remote_smtp.stop()
-    _check(engine, link, sink, cut)
+    _check(engine, link, sink, cut, _processes(pool))
 
 
 @dataclass
@@ -409,7 +422,7 @@ def _idle(worker: Proc) -> bool:
     return not open_tasks
 
 
-def _check(engine, link: Link, sink: PartitionSink, cut: Cut) -> None:  # type: ignore[no-untyped-def]
+def _check(engine, link: Link, sink: PartitionSink, cut: Cut, processes: int) -> None:  # type: ignore[no-untyped-def]
     rows = _rows(engine)
     assert [r.status for r in rows if r.status != "sent"] == []  # every delivery ends sent
     expected = {f"p{i}@example.org" for i in range(PARTICIPANTS)} | {
@@ -438,11 +451,11 @@ def _check(engine, link: Link, sink: PartitionSink, cut: Cut) -> None:  # type: 
     remote = {m for p, m, _ in sink.arrivals if p == link.ns_addr}
     # Sent twice: only what the cut-off worker had handed to the SMTP server when its link went
     # down, its copy and the one sent here after the lease. Each of its processes holds one
-    # SMTP conversation at a time, so that is at most one mail per process, CONCURRENCY in all;
-    # the sink guaranteed one by cutting while it held a message.
+    # SMTP conversation at a time, so that is at most one mail per process; the sink
+    # guaranteed one by cutting while it held a message.
     assert all(n == 2 for n in doubled.values()), doubled
     assert set(doubled) <= remote & taken_over, (doubled, taken_over)
-    assert 1 <= len(doubled) <= CONCURRENCY, doubled
+    assert 1 <= len(doubled) <= processes, doubled
     back = min(t for p, _, t in sink.arrivals if p == link.ns_addr and t > cut.healed_at)
     print(
         f"link down {cut.healed_at - cut.at:.1f}s; remote worker sending again "

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import (
@@ -188,6 +188,16 @@ _END_EVENT = b"END:VEVENT\r\n"
 _STAND_IN = Attendee(name="Stand-in", email="stand-in@invalid", role="", partstat="")
 
 
+@lru_cache(maxsize=8192)
+def _attendee_line(attendee: Attendee, rsvp: bool) -> bytes:
+    """One ATTENDEE line as icalendar writes it (folded, CRLF), a function of the attendee
+    alone: kept for the process, so a session's lines are written once, not once per batch."""
+    event = Event()
+    event.add("attendee", _attendee(attendee, attendee.email if rsvp else None))
+    written = event.to_ical()
+    return written[len(b"BEGIN:VEVENT\r\n") : -len(_END_EVENT)]
+
+
 class EventCalendars:
     """`build_event_calendar` for many recipients of one session, byte for byte the same,
     without building the calendar again for each: what does not depend on the recipient (the
@@ -201,7 +211,6 @@ class EventCalendars:
             raise ValueError("a PUBLISH lists no attendees: build_event_calendar writes it")
         self.session, self.method, self.dtstamp = session, method, dtstamp
         self._frames: dict[str, tuple[bytes, bytes]] = {}
-        self._lines: dict[tuple[Attendee, bool], bytes] = {}
 
     def _frame(self, description: str) -> tuple[bytes, bytes]:
         """The calendar without ATTENDEE lines, cut where they go (before END:VEVENT)."""
@@ -217,20 +226,10 @@ class EventCalendars:
                 dtstamp=self.dtstamp,
                 description=description,
             )
-            line = self._line(_STAND_IN, False)
+            line = _attendee_line(_STAND_IN, False)
             at = whole.index(line)
             frame = self._frames[description] = (whole[:at], whole[at + len(line) :])
         return frame
-
-    def _line(self, attendee: Attendee, rsvp: bool) -> bytes:
-        line = self._lines.get((attendee, rsvp))
-        if line is None:
-            event = Event()
-            event.add("attendee", _attendee(attendee, attendee.email if rsvp else None))
-            written = event.to_ical()
-            line = written[len(b"BEGIN:VEVENT\r\n") : -len(_END_EVENT)]
-            self._lines[(attendee, rsvp)] = line
-        return line
 
     def build(
         self, *, attendees: Sequence[Attendee], recipient_email: str | None, description: str
@@ -239,7 +238,7 @@ class EventCalendars:
         DTSTAMP given above) returns."""
         head, tail = self._frame(description)
         me = recipient_email.strip().lower() if recipient_email is not None else None
-        lines = [self._line(a, a.email.strip().lower() == me) for a in attendees]
+        lines = [_attendee_line(a, a.email.strip().lower() == me) for a in attendees]
         return b"".join((head, *lines, tail))
 
 

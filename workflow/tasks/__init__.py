@@ -12,6 +12,7 @@ carry the id the API returned as X-Request-ID.
 """
 
 import logging
+import math
 import warnings
 from typing import Any
 
@@ -193,14 +194,34 @@ def enqueue_send(delivery_id: int) -> None:
     _enqueue("workflow.send_delivery", delivery_id)
 
 
+def batches(delivery_ids: list[int], size: int, spread: int) -> list[list[int]]:
+    """`delivery_ids` cut into at least `spread` batches (as far as there are deliveries), of
+    at most `size` each, the sizes as even as they can be.
+
+    Each batch is one task, which one worker process takes and holds under a lease: a fan-out
+    in a single batch would be sent by one process while the others stand idle, and would be
+    held up whole for the lease when that worker is cut off."""
+    count = max(spread, math.ceil(len(delivery_ids) / size))
+    count = min(count, len(delivery_ids))
+    if count == 0:
+        return []
+    share, extra = divmod(len(delivery_ids), count)
+    out, at = [], 0
+    for n in range(count):
+        end = at + share + (1 if n < extra else 0)
+        out.append(delivery_ids[at:end])
+        at = end
+    return out
+
+
 def enqueue_sends(delivery_ids: list[int]) -> None:
-    """Many deliveries, in batches of `mail_batch_size` (one task each); one alone as itself."""
+    """Many deliveries, in batches (one task each, see `batches`); one alone as itself."""
     if len(delivery_ids) == 1:
         enqueue_send(delivery_ids[0])
         return
-    size = get_settings().mail_batch_size
-    for at in range(0, len(delivery_ids), size):
-        _enqueue("workflow.send_batch", delivery_ids[at : at + size])
+    settings = get_settings()
+    for batch in batches(delivery_ids, settings.mail_batch_size, settings.mail_batch_spread):
+        _enqueue("workflow.send_batch", batch)
 
 
 def enqueue_sign_in(request_id: int) -> None:
