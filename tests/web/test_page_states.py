@@ -3,7 +3,8 @@ reminders, when its outcomes can be recorded, what is overdue, one's own answer,
 that come back with a problem or in another language."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,6 +14,7 @@ from workflow import clock
 from workflow.invitations import rsvp
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @pytest.fixture
@@ -118,7 +120,13 @@ def test_a_failed_form_comes_back_at_itself_with_its_problem_focused(w: World) -
 
 
 def test_switching_language_on_a_preview_keeps_the_change(w: World) -> None:
-    sid = w.schedule(**_at(5))["id"]
+    # At 10:00 in Brussels: the form's date, start and end fields cannot hold a session
+    # that runs past midnight, as one starting at this hour of the evening would.
+    day = (NOW + timedelta(days=5)).astimezone(BRUSSELS).date()
+    start = datetime.combine(day, time(10), BRUSSELS)
+    sid = w.schedule(starts_at=start.isoformat(), ends_at=(start + timedelta(hours=2)).isoformat())[
+        "id"
+    ]
     c = signed_in_as(w, "co_chair")
     form = c.get(f"/sessions/{sid}/reschedule").text
     fields = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', form))
