@@ -117,14 +117,15 @@ class Settings(BaseSettings):
     # the same machine and hour): WORKFLOW_WORKER_POOL=prefork.
     worker_concurrency: int = Field(default_factory=lambda: max(os.cpu_count() or 1, 2), ge=1)
     worker_pool: str = Field(default="threads", pattern="^(threads|prefork|solo)$")
-    # Deliveries one send task claims and sends through one SMTP connection. A batch is
-    # composed when it starts; a smaller one spreads a fan-out over more pool processes.
+    # Deliveries one send task claims and sends through one SMTP connection, at most. A batch
+    # is composed when it starts.
     mail_batch_size: int = Field(default=50, ge=1)
     # A fan-out goes out in at least this many send tasks (as far as it has mails), so that
     # several worker processes share it, and a worker cut off from the network holds up only
     # the tasks it took until the lease runs out (a session of 60: four tasks of 15 or 16
     # mails, not one of 50 and one of 12). Each task costs about 18 ms of worker CPU: 200
-    # sessions of 50 at once go out 10-25 % slower than with 1 (bench/fanout.py).
+    # sessions of 50 at once went out about 12 % slower at 4 than at 1, 25 % at 8
+    # (bench/fanout.py --pool threads: ratios 0.40, 0.35, 0.30).
     mail_batch_spread: int = Field(default=4, ge=1)
     # A claimed delivery not finished within the lease is taken up again (worker killed).
     delivery_lease_seconds: float = Field(default=120.0, gt=0)

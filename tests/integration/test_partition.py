@@ -317,7 +317,8 @@ def _run(stack: dict, link: Link, pool: str) -> None:
         tcp_proxy((broker.hostname or "127.0.0.1", broker.port or 6379), link.host_addr) as rd,
     ):
         sink.remote, sink.cutter = link.ns_addr, Cutter(link)
-        sink.wait_for_transaction = pool == "prefork"
+        # Another process of the remote worker can be caught mid-transaction.
+        sink.wait_for_transaction = _processes(pool) > 1
         pg.watch = sink.cutter.watch_postgres
         remote_smtp = Controller(sink, hostname=link.host_addr, port=free_port())
         remote_smtp.start()
