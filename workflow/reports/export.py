@@ -6,13 +6,13 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
-from fpdf import FPDF, FontFace
 
 from workflow.config import get_settings
 from workflow.i18n import (
@@ -26,6 +26,9 @@ from workflow.i18n import (
     render_page,
     translations,
 )
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS = Path(__file__).parent / "fonts"
 CSV_COLUMNS = (
@@ -251,40 +254,52 @@ STATUS_COLOURS = (
 )
 
 
-class _Pdf(FPDF):
-    def __init__(self, header: str, footer: str, page_label: str) -> None:
-        super().__init__(format="A4")
-        self._header = header
-        self._footer = footer
-        self._page_label = page_label  # 'Page %(page)s of %(pages)s', translated
-        # Bundled, so accents, ’ – € and → print the same on a server without DejaVu installed.
-        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=18)
-        self.set_margins(15, 15, 15)
+@cache
+def _pdf_class() -> "Callable[[str, str, str], FPDF]":
+    """fpdf (with PIL and fontTools, some 35 MiB) is imported when the first PDF is made, not
+    by every process that imports the reports: a worker that only sends mail never needs it."""
+    from fpdf import FPDF
 
-    def header(self) -> None:
-        if self.page_no() == 1:  # the first page has the title
-            return
-        self.set_font("DejaVu", "", 8)
-        self.set_text_color(*INK)
-        self.cell(0, 5, self._header, new_x="LMARGIN", new_y="NEXT")
-        self.ln(3)
+    class Pdf(FPDF):
+        def __init__(self, header: str, footer: str, page_label: str) -> None:
+            super().__init__(format="A4")
+            self._header = header
+            self._footer = footer
+            self._page_label = page_label  # 'Page %(page)s of %(pages)s', translated
+            # Bundled, so accents, ’ – € and → print the same on a server without DejaVu installed.
+            self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+            self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+            self.set_auto_page_break(auto=True, margin=18)
+            self.set_margins(15, 15, 15)
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", "", 8)
-        self.set_text_color(*INK)
-        # '{nb}' is replaced by the number of pages once the document is complete.
-        page = self._page_label % {"page": self.page_no(), "pages": "{nb}"}
-        self.cell(self.epw / 2, 6, self._footer, align="L")
-        self.cell(self.epw / 2, 6, page, align="R")
+        def header(self) -> None:
+            if self.page_no() == 1:  # the first page has the title
+                return
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(*INK)
+            self.cell(0, 5, self._header, new_x="LMARGIN", new_y="NEXT")
+            self.ln(3)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(*INK)
+            # '{nb}' is replaced by the number of pages once the document is complete.
+            page = self._page_label % {"page": self.page_no(), "pages": "{nb}"}
+            self.cell(self.epw / 2, 6, self._footer, align="L")
+            self.cell(self.epw / 2, 6, page, align="R")
+
+    return Pdf
+
+
+def _new_pdf(header: str, footer: str, page_label: str) -> "FPDF":
+    return _pdf_class()(header, footer, page_label)
 
 
 class _Writer:
     """The report as headings, tables and bar charts, in the reader's language."""
 
-    def __init__(self, pdf: _Pdf, language: str) -> None:
+    def __init__(self, pdf: "FPDF", language: str) -> None:
         self.pdf = pdf
         self.language = language_of(language)
         t = translations(self.language)
@@ -323,6 +338,8 @@ class _Writer:
         align: Sequence[str] | None = None,
     ) -> None:
         """A table with its headings repeated on each page it runs onto."""
+        from fpdf import FontFace  # imported with the first PDF (see _pdf_class)
+
         pdf = self.pdf
         pdf.set_font("DejaVu", "", 8.5)
         pdf.set_fill_color(255, 255, 255)  # the bars leave their colour behind
@@ -582,7 +599,7 @@ def _parts(cells: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
     return [[p[n] if n < len(p) else "" for p in pieces] for n in range(depth)]
 
 
-def _clip(pdf: FPDF, value: str, width: float) -> str:
+def _clip(pdf: "FPDF", value: str, width: float) -> str:
     """The text cut with '…' to fit on one line of `width`."""
     if pdf.get_string_width(value) <= width:
         return value
@@ -606,7 +623,7 @@ def to_pdf(content: dict[str, Any], *, language: str, version: int, compiled_at:
     title = f"{colon(_('Follow-up report'), language)} {forum}"
     period = content["period"]
     span = f"{_day(period['start'], language)} – {_day(period['end'], language)}"
-    pdf = _Pdf(
+    pdf = _new_pdf(
         header=f"{title} · {colon(_('Period'), language)} {span}",
         footer=f"{forum} – {_('version')} {version}",
         page_label=_("Page %(page)s of %(pages)s"),
@@ -674,7 +691,7 @@ def table_pdf(
     what it is, then a table whose header repeats on every page."""
     language = language_of(language)
     _ = translations(language).gettext
-    pdf = _Pdf(title, title, page_label=_("Page %(page)s of %(pages)s"))
+    pdf = _new_pdf(title, title, page_label=_("Page %(page)s of %(pages)s"))
     pdf.set_title(title)
     pdf.set_lang(language)
     pdf.set_creator("Forum workflow")
@@ -685,6 +702,8 @@ def table_pdf(
         w.text(10, line)
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 9)
+    from fpdf import FontFace  # imported with the first PDF (see _pdf_class)
+
     with pdf.table(
         col_widths=tuple(widths) if widths else None,
         text_align="LEFT",
