@@ -13,7 +13,7 @@ and translate the new entries in each messages.po.
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Protocol
@@ -199,7 +199,7 @@ def zone_name(name: str, language: str) -> str:
 # ('de Halle-Vilvoorde', 'de Hasselt'), as the Flemish and Walloon place names are. Only a
 # 'de' of the catalogue right before a placeholder changes, never a word of the data.
 _BEFORE_PLACEHOLDER = re.compile(r"\b([Dd])e %\((\w+)\)s")
-_VOWELS = "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜaeiouyàâäéèêëîïôöùûü"
+VOWELS = "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜaeiouyàâäéèêëîïôöùûü"
 
 
 def elided(message: str, params: Any, language: str) -> str:
@@ -210,7 +210,7 @@ def elided(message: str, params: Any, language: str) -> str:
 
     def one(found: re.Match[str]) -> str:
         value = str(params.get(found[2], "")) if hasattr(params, "get") else ""
-        return f"{found[1]}’%({found[2]})s" if value[:1] in _VOWELS and value else found[0]
+        return f"{found[1]}’%({found[2]})s" if value[:1] in VOWELS and value else found[0]
 
     return _BEFORE_PLACEHOLDER.sub(one, message)
 
@@ -326,8 +326,16 @@ def _local(session: Span) -> tuple[datetime, datetime]:
 
 def format_when(session: Span, language: str) -> str:
     """'maandag 29 maart 2027, 14:00–16:00 (Midden-Europese zomertijd)' and the like."""
+    return _format_when(session.starts_at, session.ends_at, session.timezone, language)
+
+
+@lru_cache(maxsize=1024)
+def _format_when(starts_at: datetime, ends_at: datetime, zone: str, language: str) -> str:
+    # Kept: every mail of a fan-out says it twice (text and HTML), and Babel's long zone
+    # name is slow to look up. It depends only on its arguments, so it cannot go stale.
     locale = LOCALES[language_of(language)]
-    start, end = _local(session)
+    tz = ZoneInfo(zone)
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
     day = format_date(start, format="full", locale=locale)
     begins = format_time(start, "HH:mm", locale=locale)
     if end.date() == start.date():
@@ -337,8 +345,7 @@ def format_when(session: Span, language: str) -> str:
             f"{day}, {begins} – {format_date(end, format='full', locale=locale)}, "
             f"{format_time(end, 'HH:mm', locale=locale)}"
         )
-    zone = get_timezone_name(start, width="long", locale=locale)
-    return f"{span} ({zone})"
+    return f"{span} ({get_timezone_name(start, width='long', locale=locale)})"
 
 
 def short_date(session: Span, language: str) -> str:

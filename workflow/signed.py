@@ -7,6 +7,7 @@ link. It cannot be altered, used for another person or thing, or used after it e
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -34,7 +35,13 @@ class Claim:
 
 
 def _serializer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt=purpose)
+    return _serializer_for(get_settings().secret_key.get_secret_value(), purpose)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(secret: str, purpose: str) -> URLSafeSerializer:
+    # One per key and purpose: a fan-out signs three answer links for every mail.
+    return URLSafeSerializer(secret, salt=purpose)
 
 
 def sign(purpose: str, claim: Claim, expires_at: datetime) -> str:

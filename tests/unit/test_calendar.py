@@ -588,3 +588,36 @@ def test_action_items_as_to_dos(read: Any) -> None:
         "Tweede lijn",
     ]
     assert (second["status"], second["due"]) == ("COMPLETED", None)
+
+
+# Many recipients of one session --------------------------------------------------------------
+
+
+def test_each_recipient_of_a_fan_out_gets_the_calendar_written_for_them_alone() -> None:
+    """A fan-out joins parts written once (EventCalendars); every recipient's file must be the
+    one `build_event_calendar` writes for them: their own line with RSVP=TRUE, nobody else's,
+    whether they share the session's attendee list or get one of their own (a large session
+    lists only the co-chairs and the recipient), in each language and method."""
+    from workflow.invitations.calendar import EventCalendars
+
+    s = session()
+    for method in (Method.request, Method.cancel):
+        calendars = EventCalendars(s, method, dtstamp=STAMP)
+        for description in ("Agenda", "Ordre du jour : accueil", "Agenda\n1. Verwelkoming"):
+            for me in (*s.attendees, None):
+                written = (" JAN@Example.org " if me is MEMBER else me.email) if me else None
+                own = (CHAIR, me) if me is not None and me is not CHAIR else (CHAIR,)
+                for attendees in (s.attendees, own):
+                    whole = build_event_calendar(
+                        s,
+                        method,
+                        attendees=attendees,
+                        recipient_email=written,
+                        dtstamp=STAMP,
+                        description=description,
+                    )
+                    joined = calendars.build(
+                        attendees=attendees, recipient_email=written, description=description
+                    )
+                    assert joined == whole
+                    assert joined.count(b"RSVP=TRUE") == (1 if me in attendees else 0)

@@ -364,3 +364,47 @@ def test_a_hostile_name_in_an_invitation_is_one_address() -> None:
     assert _addresses(raw, "From") == [(f"{name} via Forum workflow", "noreply@example.org")]
     assert _addresses(raw, "Reply-To") == [(name, "taskforce@ersv.example.org")]
     assert _addresses(raw, "To") == [(name, "eve@example.org")]
+
+
+def test_a_fan_out_renders_each_mail_as_if_alone() -> None:
+    """A fan-out renders what its mails share once (SharedRendering) and puts in each
+    recipient's name and links: every mail must read exactly as `render_mail` writes it
+    alone, French elision and HTML escaping included, and a name that holds the stand-ins'
+    characters is rendered whole."""
+    from dataclasses import replace
+
+    from workflow.invitations import changes as told
+    from workflow.invitations.render import SharedRendering
+
+    moved = replace(SESSION, location="Stadhuis, Grote Markt 9, Leuven")
+    update = told.changes(told.told(SESSION), told.told(moved))
+    names = (
+        "Geneviève Dubois",
+        "Anne <b>d'Ardennes</b> & co",
+        'Émile "Mil" O’Neill',
+        "Jan Peeters",
+        "Ulla \ue000name\ue001 Stand-in",
+    )
+    links = RsvpLinks(
+        "https://forum.example.org/rsvp/a?x=1&y=<2>",
+        "https://forum.example.org/rsvp/t?x=1&y=2",
+        "https://forum.example.org/rsvp/\ue000accept\ue001",
+    )
+    rendering = SharedRendering()
+    checked = 0
+    for language in LANGUAGES:
+        for kind in MailKind:
+            for changes in (None, update) if kind is MailKind.update else (None,):
+                for name in names:
+                    for partstat in ("needs_action", "accepted"):
+                        base = mail(kind, language, moved if changes else SESSION)
+                        me = replace(base.recipient, name=name, partstat=partstat)
+                        one = replace(
+                            base,
+                            recipient=me,
+                            changes=changes,
+                            rsvp=links if base.rsvp and name != names[0] else base.rsvp,
+                        )
+                        assert rendering.render(one) == render_mail(one), (language, kind, name)
+                        checked += 1
+    assert checked == len(LANGUAGES) * (len(MailKind) + 1) * len(names) * 2

@@ -34,6 +34,7 @@ from icalendar import (
     vDuration,
     vText,
 )
+from icalendar.parser import Contentline
 
 from workflow.invitations.view import Attendee, CalendarSession, Method, ToDo
 
@@ -184,7 +185,6 @@ def build_event_calendar(
     return cal.to_ical()
 
 
-_END_EVENT = b"END:VEVENT\r\n"
 _STAND_IN = Attendee(name="Stand-in", email="stand-in@invalid", role="", partstat="")
 
 
@@ -192,10 +192,12 @@ _STAND_IN = Attendee(name="Stand-in", email="stand-in@invalid", role="", partsta
 def _attendee_line(attendee: Attendee, rsvp: bool) -> bytes:
     """One ATTENDEE line as icalendar writes it (folded, CRLF), a function of the attendee
     alone: kept for the process, so a session's lines are written once, not once per batch."""
-    event = Event()
-    event.add("attendee", _attendee(attendee, attendee.email if rsvp else None))
-    written = event.to_ical()
-    return written[len(b"BEGIN:VEVENT\r\n") : -len(_END_EVENT)]
+    # The content line as an event's to_ical writes it (sorted parameters, folded), without
+    # an event around it: a large session writes one for each recipient.
+    address = _attendee(attendee, attendee.email if rsvp else None)
+    return Contentline.from_parts("ATTENDEE", address.params, address, sorted=True).to_ical() + (
+        b"\r\n"
+    )
 
 
 class EventCalendars:
@@ -211,6 +213,7 @@ class EventCalendars:
             raise ValueError("a PUBLISH lists no attendees: build_event_calendar writes it")
         self.session, self.method, self.dtstamp = session, method, dtstamp
         self._frames: dict[str, tuple[bytes, bytes]] = {}
+        self._shared: tuple[tuple[Attendee, ...], tuple[bytes, ...], tuple[str, ...]] | None = None
 
     def _frame(self, description: str) -> tuple[bytes, bytes]:
         """The calendar without ATTENDEE lines, cut where they go (before END:VEVENT)."""
@@ -238,8 +241,24 @@ class EventCalendars:
         DTSTAMP given above) returns."""
         head, tail = self._frame(description)
         me = recipient_email.strip().lower() if recipient_email is not None else None
-        lines = [_attendee_line(a, a.email.strip().lower() == me) for a in attendees]
+        shared, emails = self._lines(tuple(attendees))
+        lines = list(shared)
+        for at, email in enumerate(emails):
+            if email == me:
+                lines[at] = _attendee_line(attendees[at], True)
         return b"".join((head, *lines, tail))
+
+    def _lines(self, attendees: tuple[Attendee, ...]) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+        """The ATTENDEE lines of `attendees` as nobody's own, and their addresses as compared:
+        worked out once for the list every recipient of a small session shares."""
+        known = self._shared
+        if known is None or (known[0] is not attendees and known[0] != attendees):
+            known = self._shared = (
+                attendees,
+                tuple(_attendee_line(a, False) for a in attendees),
+                tuple(a.email.strip().lower() for a in attendees),
+            )
+        return known[1], known[2]
 
 
 def build_declinecounter(

@@ -19,7 +19,7 @@ from workflow.i18n import RenderedMail
 from workflow.invitations import changes as told
 from workflow.invitations import rsvp
 from workflow.invitations.calendar import EventCalendars
-from workflow.invitations.render import calendar_description, render_mail
+from workflow.invitations.render import SharedRendering, calendar_description
 from workflow.invitations.view import (
     AgendaLine,
     Attendee,
@@ -302,9 +302,10 @@ def session_mail(
 
 class SessionMails:
     """Mails about one session to many of its participants: the session, its participants
-    and agenda read once, the calendar description written once per language and the
-    calendar data once per method (`EventCalendars`); per recipient only what is theirs (the
-    greeting, the signed links, their ATTENDEE line, what changed for them)."""
+    and agenda read once, the calendar description written once per language, the calendar
+    data once per method (`EventCalendars`) and the mail's text and HTML once per language
+    and kind (`SharedRendering`); per recipient only what is theirs (the greeting, the
+    signed links, their ATTENDEE line, what changed for them)."""
 
     def __init__(self, db: DBSession, session: MeetingSession) -> None:
         self.db, self.session = db, session
@@ -321,6 +322,7 @@ class SessionMails:
         self.now = clock.now()
         self._descriptions: dict[str, str] = {}
         self._calendars: dict[Method, EventCalendars] = {}
+        self._rendering = SharedRendering()
         self.from_addr = get_settings().mail_from
         self._snapshot: dict[str, Any] | None = None
         # What the calendar mails show, written for all of them at once (`write`).
@@ -389,7 +391,7 @@ class SessionMails:
             recipient_email=person.email,
             description=self._description(person.language),
         )
-        rendered = render_mail(mail)
+        rendered = self._rendering.render(mail)
         method_name = method.value
         raw = build_raw(
             _session_envelope(

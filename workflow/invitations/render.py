@@ -2,22 +2,25 @@
 service's Jinja2 and Babel set-up (workflow.i18n)."""
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from markupsafe import escape
 
 from workflow.i18n import (
     LOCALES,
     N_,
+    VOWELS,
     RenderedMail,
     environment,
     language_of,
     short_date,
     translations,
 )
-from workflow.invitations.view import CalendarSession, Changes, Mail, MailKind, Told
+from workflow.invitations.view import CalendarSession, Changes, Mail, MailKind, RsvpLinks, Told
 
 SUBJECTS = {
     MailKind.invitation: N_("Invitation: %(title)s – %(date)s"),
@@ -163,3 +166,69 @@ def render_mail(mail: Mail) -> RenderedMail:
         text=env.get_template("email/session.txt").render(context),
         html=env.get_template("email/session.html").render(context),
     )
+
+
+# Stand-ins for what differs per recipient, made of characters from Unicode's private use
+# area, which no name or link holds. A name's stand-in starts with a vowel where the name
+# does, so French elision ('d’Anne') comes out as it would for the name itself.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_NAME = f"{_OPEN}name{_CLOSE}"
+_STAND_IN_LINKS = RsvpLinks(
+    accept=f"{_OPEN}accept{_CLOSE}",
+    tentative=f"{_OPEN}tentative{_CLOSE}",
+    decline=f"{_OPEN}decline{_CLOSE}",
+)
+
+
+class SharedRendering:
+    """`render_mail` for many recipients of one session: the templates rendered once for
+    each language and kind of mail (and what changed, and whether it has answer links), then
+    for each recipient their name and their signed links put in, escaped for the HTML part as
+    the templates escape them."""
+
+    def __init__(self) -> None:
+        # Keyed by the session object among the rest, which the caller keeps alive and
+        # unchanged while it renders (one batch).
+        self._common: dict[tuple[Any, ...], RenderedMail] = {}
+
+    def render(self, mail: Mail) -> RenderedMail:
+        me, links = mail.recipient, mail.rsvp
+        theirs = (me.name, *((links.accept, links.tentative, links.decline) if links else ()))
+        if any(_OPEN in value or _CLOSE in value for value in theirs):
+            return render_mail(mail)  # nothing can be put in safely: the whole mail, as it is
+        name = ("a" if me.name[:1] in VOWELS and me.name else "b") + _NAME
+        # Everything of the mail the session templates could read, but the recipient's
+        # name, their links and the calendar's attendee list (which the templates do not show).
+        key = (
+            id(mail.session),
+            language_of(me.language),
+            me.partstat,
+            me.role,
+            mail.kind,
+            mail.method,
+            mail.changes,
+            mail.feed_url,
+            tuple(sorted(mail.extra.items())),
+            links is not None,
+            name,
+        )
+        common = self._common.get(key)
+        if common is None:
+            stand_in = replace(me, name=name)
+            common = self._common[key] = render_mail(
+                replace(mail, recipient=stand_in, rsvp=_STAND_IN_LINKS if links else None)
+            )
+        values = [(name, me.name)]
+        if links is not None:
+            values += [
+                (_STAND_IN_LINKS.accept, links.accept),
+                (_STAND_IN_LINKS.tentative, links.tentative),
+                (_STAND_IN_LINKS.decline, links.decline),
+            ]
+        text, html = common.text, common.html
+        for stand_in_value, value in values:
+            text = text.replace(stand_in_value, value)
+            html = html.replace(stand_in_value, str(escape(value)))
+        if _OPEN in text or _OPEN in html or _OPEN in common.subject:
+            return render_mail(mail)  # a template used a stand-in otherwise than as it is
+        return RenderedMail(subject=common.subject, text=text, html=html)
