@@ -229,12 +229,15 @@ class Cutter:
 
     def watch_postgres(self, data: bytes, from_client: bool) -> None:
         # An UPDATE's CommandComplete followed by ReadyForQuery "in transaction": the server
-        # has changed a row and waits for the client's next word. Cut before it hears back.
+        # has changed rows and waits for the client's next word. Cut before it hears back.
+        # (A mail's mark commits by itself; a claim, or what a batch's mails show, does not.)
         if self.armed.is_set() and not from_client and IN_TRANSACTION_AFTER_UPDATE.search(data):
             self.now(mid_transaction=True)
 
 
-IN_TRANSACTION_AFTER_UPDATE = re.compile(rb"C\x00\x00\x00\x0dUPDATE 1\x00Z\x00\x00\x00\x05T")
+IN_TRANSACTION_AFTER_UPDATE = re.compile(
+    rb"C\x00\x00\x00.UPDATE \d+\x00Z\x00\x00\x00\x05T", re.DOTALL
+)
 
 
 @dataclass
@@ -242,8 +245,9 @@ class PartitionSink(Sink):
     """Takes 30 ms per message and notes who handed over each one. At the remote worker's
     CUT_AFTER-th message it arms the cutter and holds the message until the cut, then accepts
     it. A prefork worker's other process is cut mid-transaction (waiting for that at most a
-    little less than the worker's SMTP timeout); a thread pool's other sends wait behind the
-    held one on the process's one SMTP connection, so the cut comes at once."""
+    little less than the worker's SMTP timeout, holding this side's messages meanwhile); a
+    thread pool's other sends wait behind the held one on the process's one SMTP connection,
+    so the cut comes at once."""
 
     remote: str = ""
     cutter: Cutter | None = None
@@ -254,6 +258,14 @@ class PartitionSink(Sink):
         await asyncio.sleep(0.03)
         peer = session.peer[0]
         cutter = self.cutter
+        if peer != self.remote and cutter is not None:
+            # While the cut waits for its moment, this side's worker waits too (an SMTP server
+            # slow to answer), so that the cut still comes early in the fan-out.
+            deadline = time.monotonic() + SMTP_TIMEOUT - 1
+            while cutter.armed.is_set() and not cutter.done.is_set():
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.005)
         if peer == self.remote and cutter is not None and not cutter.armed.is_set():
             with self.lock:
                 there = sum(1 for p, _, _ in self.arrivals if p == self.remote)
