@@ -256,7 +256,7 @@ STATUS_COLOURS = (
 
 @cache
 def _pdf_class() -> "Callable[[str, str, str], FPDF]":
-    """fpdf (with PIL and fontTools, some 35 MiB) is imported when the first PDF is made, not
+    """fpdf (with PIL and fontTools, about 20 MiB) is imported when the first PDF is made, not
     by every process that imports the reports: a worker that only sends mail never needs it."""
     from fpdf import FPDF
 
