@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -26,6 +27,7 @@ from workflow.models import (
     Membership,
     Participant,
     ParticipantRole,
+    PartStat,
     Person,
     Role,
     SessionStatus,
@@ -162,14 +164,30 @@ def schedule(
     )
     db.add(session)
     db.flush()
-    for person_id in dict.fromkeys([*co_chair_ids, *invited]):
-        if person_id in co_chair_ids:
-            role = ParticipantRole.co_chair
-        elif roles.get(person_id) == Role.observer:
-            role = ParticipantRole.optional
-        else:
-            role = ParticipantRole.participant
-        db.add(Participant(session_id=session.id, person_id=person_id, role=role))  # type: ignore[arg-type]  # a stored row has its id
+    chairs = set(co_chair_ids)
+
+    def role(person_id: int) -> str:
+        if person_id in chairs:
+            return ParticipantRole.co_chair
+        if roles.get(person_id) == Role.observer:
+            return ParticipantRole.optional
+        return ParticipantRole.participant
+
+    now = clock.now()
+    rows = [
+        {
+            "session_id": session.id,
+            "person_id": person_id,
+            "role": role(person_id),
+            "partstat": PartStat.needs_action,
+            "created_at": now,
+        }
+        for person_id in dict.fromkeys([*co_chair_ids, *invited])
+    ]
+    if rows:
+        # One executemany of plain rows, not an ORM object each: for a forum of a thousand
+        # members, building and flushing the objects took most of the call.
+        db.connection().execute(insert(Participant.__table__), rows)  # type: ignore[attr-defined]  # SQLModel's table
     for position, item in enumerate(data.agenda, start=1):
         db.add(_agenda_row(session.id, position, item))  # type: ignore[arg-type]  # a stored row has its id
     spine.session_changed(db, session, spine.SessionChange.scheduled)

@@ -70,12 +70,15 @@ def reconcile_session(session_id: int) -> tuple[int | None, list[int]]:
             return None, []
         version = session.version
         last = last_calendar_mail(db, session_id)
+        # Plain columns, not ORM objects: a session may have a thousand participants.
         participants = db.exec(
-            select(Participant).where(col(Participant.session_id) == session_id)
+            select(col(Participant.person_id), col(Participant.removed_at)).where(
+                col(Participant.session_id) == session_id
+            )
         ).all()
         states = [
-            ParticipantState(p.person_id, p.removed_at is None, last.get(p.person_id))
-            for p in participants
+            ParticipantState(person_id, removed_at is None, last.get(person_id))
+            for person_id, removed_at in participants
         ]
         created = outbox.owe(
             db,
