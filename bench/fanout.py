@@ -116,6 +116,20 @@ def vm_rss_kib(pid: int) -> int | None:
     return None
 
 
+def pss_kib(pid: int) -> int | None:
+    """Pss from /proc/<pid>/smaps_rollup, in KiB: the process's own pages, and each page it
+    shares with others divided by the number that share it. Summed over a tree, every page
+    counts once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def process_tree(roots: Iterable[int]) -> list[int]:
     """The given processes and all their descendants that are alive now."""
     parent: dict[int, int] = {}
@@ -190,6 +204,7 @@ class MemorySampler:
     extra: Callable[[], int] | None = None  # another figure to track the peak of
     peaks: dict[int, ProcPeak] = field(default_factory=dict)
     peak_total_kib: int = 0
+    peak_total_pss_kib: int = 0  # the tree's memory with shared pages counted once
     peak_extra: int = 0
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -201,18 +216,20 @@ class MemorySampler:
         return f"{self.roots.get(_parent(pid) or 0, '?')} pool child"
 
     def sample(self) -> None:
-        total = 0
+        total = total_pss = 0
         for pid in process_tree(self.roots):
             rss = vm_rss_kib(pid)
             if rss is None:
                 continue
             total += rss
+            total_pss += pss_kib(pid) or 0
             peak = self.peaks.get(pid)
             if peak is None:
                 self.peaks[pid] = ProcPeak(self._label(pid), rss, rss)
             elif rss > peak.peak_kib:
                 peak.peak_kib = rss
         self.peak_total_kib = max(self.peak_total_kib, total)
+        self.peak_total_pss_kib = max(self.peak_total_pss_kib, total_pss)
         if self.extra is not None:
             with contextlib.suppress(Exception):
                 self.peak_extra = max(self.peak_extra, self.extra())
@@ -581,7 +598,11 @@ def report(args: argparse.Namespace, n: int, r: dict) -> None:
     sum_peaks = sum(p.peak_kib for p in sampler.peaks.values())
     print(f"{'':10}{'sum of per-process peaks':28}{'':>10}{sum_peaks / 1024:>10.1f}")
     print(f"{'':10}{'peak of the summed samples':28}{'':>10}{sampler.peak_total_kib / 1024:>10.1f}")
-    print("(RSS counts the pages a pool child still shares with its parent after fork twice.)")
+    print(f"{'':10}{'peak of the summed PSS':28}{'':>10}{sampler.peak_total_pss_kib / 1024:>10.1f}")
+    print(
+        "(RSS counts the pages a pool child still shares with its parent after fork twice; "
+        "PSS counts each page once, split among the processes sharing it.)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ ADMIN = {"Authorization": "Bearer bench-admin"}
 class CountingSink:
     def __init__(self) -> None:
         self.count = 0
+        self.first_at = 0.0
         self.last_at = 0.0
         self.messages: list[tuple[str, bytes]] = []
         self.keep = True
@@ -46,6 +47,7 @@ class CountingSink:
         with self.lock:
             self.count += len(envelope.rcpt_tos)
             self.last_at = time.perf_counter()
+            self.first_at = self.first_at or self.last_at
             if self.keep:
                 self.messages.append((envelope.rcpt_tos[0], envelope.original_content))
         return "250 OK"
@@ -113,6 +115,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="worker processes")
     args = ap.parse_args()
     n = args.participants
+    from bench.fanout import CpuMeter, process_tree  # fanout imports this module's sink
 
     services.require_postgres()
     services.require_redis()
@@ -153,6 +156,8 @@ def main() -> None:
         )
         time.sleep(3)  # let the workers connect to the broker
         start_at = datetime.now(UTC) + timedelta(days=30)
+        worker_cpu = CpuMeter(lambda: process_tree(w.popen.pid for w in workers))
+        worker_cpu.start()
         t0 = time.perf_counter()
         r = httpx.post(
             f"{base}/api/v1/forums/{forum_id}/sessions",
@@ -166,8 +171,10 @@ def main() -> None:
             },
         )
         assert r.status_code == 201, r.text
+        answered = time.perf_counter() - t0
         wait_for(lambda: sink.count >= n, 600, f"{n} invitations", (api, *workers))
         service_seconds = sink.last_at - t0
+        worker_seconds = worker_cpu.stop()
     sink.keep = False
     messages = list(sink.messages)
     base_seconds = asyncio.run(baseline(smtp_port, messages))
@@ -182,6 +189,10 @@ def main() -> None:
     print(f"worker processes               {args.workers} {options}")
     print(f"average message size           {size / 1024:.1f} KiB")
     print(f"service: API call -> last mail {service_seconds:.2f} s  ({service_rate:.0f} msg/s)")
+    print(f"  API call answered            {answered:.2f} s after the call")
+    print(f"  first mail at the sink       {sink.first_at - t0:.2f} s after the call")
+    per_mail = worker_seconds / n * 1000
+    print(f"  worker CPU                   {worker_seconds:.1f} s ({per_mail:.1f} ms per mail)")
     print(f"baseline: one aiosmtplib conn  {base_seconds:.2f} s  ({base_rate:.0f} msg/s)")
     print(f"ratio service/baseline rate    {service_rate / base_rate:.2f}  (goal >= 0.50)")
 

@@ -11,6 +11,7 @@ the tasks it queues in turn (reconcile, then send): the worker's log lines for t
 carry the id the API returned as X-Request-ID.
 """
 
+import gc
 import logging
 import math
 import warnings
@@ -20,10 +21,20 @@ from celery import Celery, signals
 from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
-from workflow import logs, schedule, spine
+from workflow import i18n, logs, schedule, spine
 from workflow.config import get_settings
 
 log = logging.getLogger(__name__)
+
+
+@signals.worker_before_create_process.connect
+def _share_before_fork(**_: object) -> None:
+    """A prefork pool child shares its parent's memory until it writes to a page. What every
+    child would load for itself is loaded here once (the catalogues, the locale data, the
+    mail templates), and what the parent made is frozen: a child's garbage collector never
+    walks those objects, and so never copies their pages."""
+    i18n.preload()
+    gc.freeze()
 
 
 @signals.worker_ready.connect
