@@ -2,6 +2,7 @@
 offered again when a worker vanished, retried with backoff, and given up on in the end."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -225,3 +226,45 @@ def test_a_retried_update_says_the_same_as_its_first_attempt(client) -> None:  #
     clock.freeze(datetime.now(UTC) + timedelta(hours=2))
     assert attempt(update) == first
     assert mine().data["since_delivery"] == invitation.id  # type: ignore[index]
+
+
+def test_owed_rows_read_back_as_given_many_at_once(client) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL takes a batch as one array per column (workflow.mail.outbox._owe_unnested),
+    SQLite as a list of rows: on each, every value reads back as it was owed, a key owed
+    twice in one call is one row, and only the rows created are returned."""
+    w: World = build_world(client)
+    people = [w.people["member"], w.people["fr_mayor"]]
+    clock.freeze(T0)
+    rows: list[dict[str, Any]] = [
+        {
+            "key": f"many:{i}",
+            "reason": "invitation" if i % 2 else "reminder",
+            "person_id": people[i % 2],
+            "data": {"offset_hours": 24, "day": "2027-05-04", "note": "l’ordre “du jour”"}
+            if i % 3 == 0
+            else None,
+        }
+        for i in range(120)
+    ]
+    with db_session() as db:
+        created = outbox.owe(db, [*rows, rows[0]])
+        [new] = outbox.owe(db, [*rows[:5], {**rows[0], "key": "many:new"}])
+    assert len(created) == 120 and created == sorted(created) and new not in created
+    assert _row(new).key == "many:new"
+    with db_session() as db:
+        stored = {
+            d.key: d
+            for d in db.exec(select(Delivery).where(Delivery.id.in_(created))).all()  # type: ignore[union-attr]  # a column
+        }
+    for row in rows:
+        d = stored[row["key"]]
+        assert (d.reason, d.person_id, d.data) == (row["reason"], row["person_id"], row["data"])
+        assert (d.status, d.attempts, d.session_id, d.method, d.sequence) == (
+            "pending",
+            0,
+            None,
+            None,
+            None,
+        )
+        assert d.next_attempt_at == T0 and d.created_at == T0
+        assert d.message_id == outbox.message_id_for(row["key"])

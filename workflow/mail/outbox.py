@@ -20,6 +20,7 @@ composer was registered for is refused when it is owed, not found out in the wor
 """
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, not_, or_, tuple_, update
+from sqlalchemy import JSON, and_, bindparam, exists, not_, or_, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
@@ -112,6 +113,8 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     unknown = {v["reason"] for v in values} - set(_COMPOSERS)
     if unknown:
         raise ValueError(f"no composer for {sorted(unknown)}")
+    if dialect == "postgresql":
+        return sorted(_owe_unnested(db, values))
     # One executemany: SQLAlchemy batches it into a few multi-row INSERTs (insertmanyvalues)
     # from one cached compilation, so a thousand invitations are a few round trips.
     stmt = (
@@ -119,6 +122,35 @@ def owe(db: DBSession, rows: Iterable[dict[str, Any]]) -> list[int]:
     )
     created = list(db.execute(stmt, values).scalars())
     return sorted(created)
+
+
+def _owe_unnested(db: DBSession, values: list[dict[str, Any]]) -> list[int]:
+    """`owe`'s insert on PostgreSQL: INSERT … SELECT FROM unnest(one array per column), a
+    statement of a dozen parameters however many rows. A multi-row VALUES list has one
+    parameter per value, and the driver's parsing of so long a statement took longer than
+    the insert itself (some 0.4 ms a row)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel's table
+    dialect = db.get_bind().dialect
+    names = sorted(set().union(*values))
+    columns: list[str] = []
+    arrays: dict[str, list[Any]] = {}
+    for at, name in enumerate(names):
+        column = table.c[name]  # a key that is no column fails here, as the insert would
+        items = [v.get(name) for v in values]
+        if isinstance(column.type, JSON):
+            # As SQLAlchemy writes JSON (None too, as JSON null): the driver is given text.
+            arrays[f"a{at}"] = [json.dumps(i) for i in items]
+            columns.append(f"CAST(:a{at} AS json[])")
+            continue
+        bind = column.type.bind_processor(dialect)
+        arrays[f"a{at}"] = [bind(i) for i in items] if bind is not None else items
+        columns.append(f"CAST(:a{at} AS {column.type.compile(dialect=dialect)}[])")
+    listed = ", ".join(names)
+    stmt = text(
+        f"INSERT INTO {table.name} ({listed}) SELECT * FROM unnest({', '.join(columns)}) "
+        "ON CONFLICT (key) DO NOTHING RETURNING id"
+    )
+    return list(db.execute(stmt, arrays).scalars())
 
 
 def _sibling_in_flight(db: DBSession, delivery_id: int, now: datetime) -> bool:
