@@ -18,6 +18,7 @@ from workflow.api.routes import (
 )
 from workflow.config import get_settings
 from workflow.http import problem_details
+from workflow.http.deps import CloseUnitOfWork
 from workflow.http.headers import Headers
 from workflow.http.limits import BodySizeLimit
 from workflow.http.observe import Observe
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         "inter-municipal mayors' forums.",
     )
     problem_details.install(app)
+    app.add_middleware(CloseUnitOfWork)  # the request's database session, once answered
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     app.add_middleware(Headers)  # page headers, and Allow listing every method of a path
     app.add_middleware(Observe)  # outermost: every answer has an id, and is counted
