@@ -1,5 +1,6 @@
 """Request dependencies: the database unit of work, the caller, and optimistic concurrency."""
 
+import asyncio
 import hmac
 import re
 from typing import Annotated
@@ -34,7 +35,8 @@ async def close(db: DBSession) -> None:
     """Roll back and return a connection still held (a read, or a failed change) in a worker
     thread; after a commit closing is plain bookkeeping, done on the event loop."""
     if db.in_transaction():
-        await run_in_threadpool(db.close)
+        # Shielded: a cancelled request still gives its connection back.
+        await asyncio.shield(run_in_threadpool(db.close))
     else:
         db.close()
 
