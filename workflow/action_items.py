@@ -1,8 +1,10 @@
 """Action items: born in a session, owned by a person or organisation, measurable, chased."""
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -58,12 +60,27 @@ def _check_owner(
         )
 
 
-# Made once: what a request fills in is its parameters (a statement built per request costs
-# more than the round trip it saves).
+# Made once, of the tables' own columns (Core): what a request fills in is its parameters (a
+# statement built per request, or handled by the ORM, costs more than the round trip).
+_SESSIONS = MeetingSession.__table__  # type: ignore[attr-defined]  # a table model has its table
+_PEOPLE = Person.__table__  # type: ignore[attr-defined]  # a table model has its table
 _SESSION_AND_OWNER = (
-    select(col(MeetingSession.forum_id), col(MeetingSession.status), col(Person.id))
-    .outerjoin(Person, col(Person.id) == bindparam("person_id"))
-    .where(col(MeetingSession.id) == bindparam("session_id"))
+    sa_select(_SESSIONS.c.forum_id, _SESSIONS.c.status, _PEOPLE.c.id)
+    .select_from(_SESSIONS)
+    .outerjoin(_PEOPLE, _PEOPLE.c.id == bindparam("person_id"))
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+)
+_ITEMS = ActionItem.__table__  # type: ignore[attr-defined]  # a table model has its table
+_INSERT_ITEM = insert(_ITEMS).returning(_ITEMS.c.id)
+# A new item's defaults, as the model gives them: the fixed ones, and those made for each item.
+_FIELDS = {name: f for name, f in ActionItem.model_fields.items() if name != "id"}
+_FIXED_DEFAULTS = {
+    name: f.default
+    for name, f in _FIELDS.items()
+    if f.default_factory is None and not f.is_required()
+}
+_MADE_DEFAULTS = tuple(
+    (name, f.default_factory) for name, f in _FIELDS.items() if f.default_factory
 )
 
 
@@ -73,9 +90,11 @@ def _session_and_owner(
     """The session's forum and status (404 if it is unknown) and, in the same round trip,
     whether the person named as owner exists (False if none is named). Columns, not objects:
     nothing here is changed."""
-    found = db.exec(
-        _SESSION_AND_OWNER, params={"session_id": session_id, "person_id": person_id}
-    ).first()
+    found = (
+        db.connection()
+        .execute(_SESSION_AND_OWNER, {"session_id": session_id, "person_id": person_id})
+        .first()
+    )
     if found is None:
         raise NotFound("session %(id)s does not exist", id=session_id)  # as get_session says
     forum_id, status, owner_id = found
@@ -91,7 +110,10 @@ def get_item(db: DBSession, item_id: int) -> ActionItem:
 
 def create(
     db: DBSession, principal: Principal, session_id: int, data: ActionItemCreate
-) -> ActionItem:
+) -> ActionItemRead:
+    """The new item, as read. Its row is written with one INSERT of the model's columns and
+    defaults, without an ActionItem object: building one and having the unit of work write it
+    cost more than the statement, and nothing in this transaction changes the item after."""
     forum_id, status, owner_known = _session_and_owner(db, session_id, data.owner_person_id)
     require(principal, forum_id, Action.manage)
     if status == SessionStatus.cancelled:
@@ -101,22 +123,25 @@ def create(
         agenda_item = db.get(AgendaItem, data.agenda_item_id)
         if agenda_item is None or agenda_item.session_id != session_id:
             raise rules.RuleError("that agenda item is not on this session", "agenda_item_id")
-    item = ActionItem(forum_id=forum_id, session_id=session_id, **data.model_dump())
-    db.add(item)
-    db.flush()
+    item: dict[str, Any] = {**_FIXED_DEFAULTS, "forum_id": forum_id, "session_id": session_id}
+    item.update(data.model_dump())
+    for name, make in _MADE_DEFAULTS:
+        item[name] = make()  # type: ignore[call-arg]  # the model's factories take no argument
+    item["id"] = db.connection().execute(_INSERT_ITEM, item).scalar_one()
     spine.record(
         db,
         principal.actor,
         "action_item.created",
-        forum_id=item.forum_id,
+        forum_id=forum_id,
         session_id=session_id,
-        action_item_id=item.id,
-        title=item.title,
-        owner_person_id=item.owner_person_id,
-        owner_organisation_id=item.owner_organisation_id,
-        due_date=item.due_date.isoformat() if item.due_date else None,
+        action_item_id=item["id"],
+        title=item["title"],
+        owner_person_id=item["owner_person_id"],
+        owner_organisation_id=item["owner_organisation_id"],
+        due_date=item["due_date"].isoformat() if item["due_date"] else None,
     )
-    return item
+    overdue = rules.is_overdue(item["status"], item["due_date"], clock.today())
+    return ActionItemRead.model_validate({**item, "overdue": overdue})
 
 
 def update(

@@ -2,7 +2,7 @@
 routes, the pages behind links in mail, and the web pages, with the middleware and the
 problem handlers every answer goes through."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from workflow import mail_links, tasks, workflows
 from workflow.api.routes import (
@@ -18,6 +18,7 @@ from workflow.api.routes import (
 )
 from workflow.config import get_settings
 from workflow.http import problem_details
+from workflow.http.deps import CloseUnitOfWork
 from workflow.http.headers import Headers
 from workflow.http.limits import BodySizeLimit
 from workflow.http.observe import Observe
@@ -59,13 +60,14 @@ def create_app() -> FastAPI:
         "inter-municipal mayors' forums.",
     )
     problem_details.install(app)
+    app.add_middleware(CloseUnitOfWork)  # the request's database session, once answered
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     app.add_middleware(Headers)  # page headers, and Allow listing every method of a path
     app.add_middleware(Observe)  # outermost: every answer has an id, and is counted
-    v1 = APIRouter(prefix="/api/v1")
+    # Each resource's router under /api/v1 directly, not through a router of routers: every
+    # level of inclusion matches a request's path against its routes once more.
     for module in API_MODULES:
-        v1.include_router(module.router)
-    app.include_router(v1)
+        app.include_router(module.router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(mail_links.router)
     for page_module in WEB_MODULES:

@@ -147,7 +147,7 @@ def _email_changed(
         # The calendar feed link made on My settings is a standing credential too.
         feed_revoked = person.feed_token_hash is not None
         person.feed_token_hash = None
-    event = spine.record(
+    event_id = spine.record(
         db,
         principal.actor,
         "person.email_changed",
@@ -162,7 +162,7 @@ def _email_changed(
         db,
         [
             {
-                "key": f"{ADDRESS_CHANGED}:{event.id}",
+                "key": f"{ADDRESS_CHANGED}:{event_id}",
                 "reason": ADDRESS_CHANGED,
                 "person_id": person.id,
                 "data": {

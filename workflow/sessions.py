@@ -9,9 +9,12 @@ report-backs along. Mail follows from reconciliation after the commit.
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, func, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
@@ -620,35 +623,83 @@ def list_session_summaries(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     """The same page as list_sessions, as the fields of its summaries, to be validated with
-    the page in one pass (SessionSummary). Read as plain rows: no ORM objects are built and
-    tracked for an answer that only reads their columns."""
-    query = _sessions_query(
-        select(*MeetingSession.__table__.columns),  # type: ignore[attr-defined]  # a table model has its table
-        principal,
-        forum_id,
-        status,
-        starts_after,
-        starts_before,
+    the page in one pass (SessionSummary). Read as plain rows of a statement made once for
+    each combination of filters (Core, not the ORM: no objects are built and tracked for an
+    answer that only reads their columns)."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if forum_id is not None:
+        require(principal, forum_id, Action.read)
+        forums, params["forum_id"] = "one", forum_id
+    elif not principal.is_admin:
+        forums, params["forum_ids"] = "some", sorted(principal.readable_forums) or [-1]
+    else:
+        forums = "any"
+    for name, value in (
+        ("status", status),
+        ("starts_after", starts_after),
+        ("starts_before", starts_before),
+    ):
+        if value is not None:
+            params[name] = value
+    page, count = _summary_statements(
+        forums, status is not None, starts_after is not None, starts_before is not None
     )
-    rows, total = paginate(
-        db,
-        query,
-        col(MeetingSession.starts_at),
-        col(MeetingSession.id),
-        limit=limit,
-        offset=offset,
-        rows=True,
-    )
-    return [_summary_fields(row) for row in rows], total
+    conn = db.connection()
+    rows = conn.execute(page, params).all()
+    # The window's count is carried by every row; with no row, this is the first page of
+    # nothing or a page past the end.
+    if rows:
+        total = rows[0][-1]
+    elif offset == 0:
+        total = 0
+    else:
+        total = conn.execute(count, params).scalar_one()
+    zones: dict[str, ZoneInfo] = {}
+    items = []
+    for row in rows:
+        fields = dict(zip(_SUMMARY_NAMES, row, strict=False))  # the total, last, left out
+        name = fields["timezone"]
+        tz = zones.get(name) or zones.setdefault(name, rules.zone(name))
+        fields["starts_at_local"] = fields["starts_at"].astimezone(tz).isoformat()
+        fields["ends_at_local"] = fields["ends_at"].astimezone(tz).isoformat()
+        items.append(fields)
+    return items, total
 
 
-def _summary_fields(row: Any) -> dict[str, Any]:
-    """A row of meeting_session as SessionSummary's fields (its other columns are ignored)."""
-    fields = dict(row._mapping)
-    tz = rules.zone(row.timezone)
-    fields["starts_at_local"] = row.starts_at.astimezone(tz).isoformat()
-    fields["ends_at_local"] = row.ends_at.astimezone(tz).isoformat()
-    return fields
+_SESSIONS = MeetingSession.__table__  # type: ignore[attr-defined]  # a table model has its table
+# The columns a summary shows, in the table's order.
+_SUMMARY_COLUMNS = tuple(c for c in _SESSIONS.columns if c.name in SessionSummary.model_fields)
+_SUMMARY_NAMES = tuple(c.name for c in _SUMMARY_COLUMNS)
+
+
+@cache
+def _summary_statements(
+    forums: str, status: bool, starts_after: bool, starts_before: bool
+) -> tuple[Any, Any]:
+    """A page of summaries with its total (`count(*) OVER ()`, computed before LIMIT in the
+    same statement, so the same snapshot), and the count alone, for one combination of
+    filters: the filters of _sessions_query, as parameters. `forums`: "one" (forum_id),
+    "some" (forum_ids) or "any"."""
+    c = _SESSIONS.c
+    where = []
+    if forums == "one":
+        where.append(c.forum_id == bindparam("forum_id"))
+    elif forums == "some":
+        where.append(c.forum_id.in_(bindparam("forum_ids", expanding=True)))
+    if status:
+        where.append(c.status == bindparam("status"))
+    if starts_after:
+        where.append(c.starts_at >= bindparam("starts_after"))
+    if starts_before:
+        where.append(c.starts_at < bindparam("starts_before"))
+    page = (
+        sa_select(*_SUMMARY_COLUMNS, func.count().over().label("_page_total"))
+        .where(*where)
+        .order_by(c.starts_at, c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return page, sa_select(func.count()).select_from(_SESSIONS).where(*where)
 
 
 def _sessions_query(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
@@ -35,18 +35,30 @@ def record(
     session_id: int | None = None,
     action_item_id: int | None = None,
     **data: Any,
-) -> Event:
-    ev = Event(
-        actor=actor,
-        kind=kind,
-        forum_id=forum_id,
-        session_id=session_id,
-        action_item_id=action_item_id,
-        data=data,
-        occurred_at=clock.now(),
+) -> int:
+    """Append an event to the change's transaction; its id. Written at once, with one INSERT:
+    the unit of work would spend more on an object nothing changes after than on the
+    statement itself."""
+    return (
+        db.connection()
+        .execute(
+            _INSERT_EVENT,
+            {
+                "actor": actor,
+                "kind": kind,
+                "forum_id": forum_id,
+                "session_id": session_id,
+                "action_item_id": action_item_id,
+                "data": data,
+                "occurred_at": clock.now(),
+            },
+        )
+        .scalar_one()
     )
-    db.add(ev)
-    return ev
+
+
+_EVENTS = Event.__table__  # type: ignore[attr-defined]  # a table model has its table
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 
 
 Versioned = TypeVar("Versioned", MeetingSession, ActionItem)

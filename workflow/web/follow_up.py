@@ -206,7 +206,7 @@ async def create_action_item(
         item = action_items.create(db, v.me, session_id, data)
     except rules.RuleError as exc:
         return _again(v, db, session_id, "action_item", form, _on_fields(exc, rename))
-    first = spine.form_used(db, nonce, "action_item", item.id)  # type: ignore[arg-type]  # flushed, it has its id
+    first = spine.form_used(db, nonce, "action_item", item.id)
     if first is not None:  # sent twice at once: the other one created it
         spine.discard(db)
         return redirect(v, f"/action-items/{first}?done=again" if first > 0 else "/action-items")

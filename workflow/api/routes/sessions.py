@@ -225,7 +225,7 @@ def create_action_item(
     spine.commit(db)
     return json_answer(
         ActionItemRead,
-        action_items.read(item),
+        item,
         status_code=201,
         headers={"Location": f"/api/v1/action-items/{item.id}", "ETag": f'"{item.version}"'},
     )
