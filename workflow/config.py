@@ -111,12 +111,12 @@ class Settings(BaseSettings):
 
     # Background work.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    # Sending in batches costs about 5 ms of CPU a mail. Threads keep the worker one process,
-    # within 200 MiB at two concurrent sends (bench/fanout.py --pool threads: 148 MiB, 138
-    # msg/s); prefork's two children send faster where memory allows (398 MiB, 184-201 msg/s,
-    # the same machine and hour): WORKFLOW_WORKER_POOL=prefork.
+    # Prefork sends fastest: its children share what the parent loaded before the fork
+    # (bench/fanout.py: 159 msg/s, 0.66 of the baseline; the tree's memory 195 MiB counted
+    # once per page, 351 MiB summing each process's RSS). Threads keep a worker one process
+    # for a small machine (93 msg/s, 0.38; 131 MiB): WORKFLOW_WORKER_POOL=threads.
     worker_concurrency: int = Field(default_factory=lambda: max(os.cpu_count() or 1, 2), ge=1)
-    worker_pool: str = Field(default="threads", pattern="^(threads|prefork|solo)$")
+    worker_pool: str = Field(default="prefork", pattern="^(threads|prefork|solo)$")
     # Deliveries one send task claims and sends through one SMTP connection, at most. A batch
     # is composed when it starts.
     mail_batch_size: int = Field(default=50, ge=1)
