@@ -102,9 +102,6 @@ def api(
     )
 
 
-WORKER_SWITCH_INTERVAL = 0.0005  # seconds
-
-
 @app.command()
 def worker(
     concurrency: Annotated[
@@ -128,9 +125,6 @@ def worker(
         concurrency,
         s.log_level,
     )
-    import sys
-
-    sys.setswitchinterval(0.0005)
     celery_app.worker_main(
         [
             # Quiet: no banner printed past the logs; its facts are in the line above.

@@ -1,8 +1,9 @@
 """Sending over SMTP with one reused connection per worker process.
 
-aiosmtplib is asynchronous and the worker's pool is threads, so one background event loop
-owns the connection and every thread hands it messages; a lock keeps one conversation at a
-time on the connection. Failures are sorted into temporary (retry later) and permanent.
+aiosmtplib is asynchronous and the worker's tasks run in plain threads (a prefork child's
+main thread, or each thread of a thread pool), so one background event loop owns the
+connection and every task hands it messages; a lock keeps one conversation at a time on the
+connection. Failures are sorted into temporary (retry later) and permanent.
 """
 
 import asyncio
