@@ -104,30 +104,28 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, int(fields[21]) * PAGE_KIB
 
 
-def vm_rss_kib(pid: int) -> int | None:
-    """VmRSS from /proc/<pid>/status, in KiB."""
+def _proc_kib(path: str, field: bytes) -> int | None:
+    """The KiB figure of the line starting with `field` in a /proc file."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as f:
+        with open(path, "rb") as f:
             for line in f:
-                if line.startswith(b"VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+def vm_rss_kib(pid: int) -> int | None:
+    """VmRSS from /proc/<pid>/status, in KiB."""
+    return _proc_kib(f"/proc/{pid}/status", b"VmRSS:")
 
 
 def pss_kib(pid: int) -> int | None:
     """Pss from /proc/<pid>/smaps_rollup, in KiB: the process's own pages, and each page it
     shares with others divided by the number that share it. Summed over a tree, every page
     counts once."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    return _proc_kib(f"/proc/{pid}/smaps_rollup", b"Pss:")
 
 
 def process_tree(roots: Iterable[int]) -> list[int]:
