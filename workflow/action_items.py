@@ -1,7 +1,6 @@
 """Action items: born in a session, owned by a person or organisation, measurable, chased."""
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, insert, or_
 from sqlalchemy import select as sa_select
@@ -10,6 +9,7 @@ from sqlmodel import col, select
 
 from workflow import clock, rules, spine
 from workflow.auth import Principal
+from workflow.db import new_row
 from workflow.errors import Forbidden, Invalid, NotFound
 from workflow.models import (
     ActionItem,
@@ -72,16 +72,6 @@ _SESSION_AND_OWNER = (
 )
 _ITEMS = ActionItem.__table__  # type: ignore[attr-defined]  # a table model has its table
 _INSERT_ITEM = insert(_ITEMS).returning(_ITEMS.c.id)
-# A new item's defaults, as the model gives them: the fixed ones, and those made for each item.
-_FIELDS = {name: f for name, f in ActionItem.model_fields.items() if name != "id"}
-_FIXED_DEFAULTS = {
-    name: f.default
-    for name, f in _FIELDS.items()
-    if f.default_factory is None and not f.is_required()
-}
-_MADE_DEFAULTS = tuple(
-    (name, f.default_factory) for name, f in _FIELDS.items() if f.default_factory
-)
 
 
 def _session_and_owner(
@@ -123,10 +113,7 @@ def create(
         agenda_item = db.get(AgendaItem, data.agenda_item_id)
         if agenda_item is None or agenda_item.session_id != session_id:
             raise rules.RuleError("that agenda item is not on this session", "agenda_item_id")
-    item: dict[str, Any] = {**_FIXED_DEFAULTS, "forum_id": forum_id, "session_id": session_id}
-    item.update(data.model_dump())
-    for name, make in _MADE_DEFAULTS:
-        item[name] = make()  # type: ignore[call-arg]  # the model's factories take no argument
+    item = new_row(ActionItem, forum_id=forum_id, session_id=session_id, **data.model_dump())
     item["id"] = db.connection().execute(_INSERT_ITEM, item).scalar_one()
     spine.record(
         db,

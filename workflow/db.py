@@ -4,7 +4,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session as DBSession
-from sqlmodel import create_engine, select
+from sqlmodel import SQLModel, create_engine, select
 
 from workflow.config import get_settings
 
@@ -195,3 +195,25 @@ def names(
     if not wanted:
         return {}
     return dict(db.exec(select(id_column, name_column).where(id_column.in_(wanted))).all())
+
+
+def new_row(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """A new row of the table `model`, for an INSERT written without building the object
+    (building one and having the unit of work write it costs more than the statement): the
+    model's defaults, those it makes for each row (the creation time) made now, and `values`
+    over them. The primary key is left to the database."""
+    fixed, made = _defaults(model)
+    return {**fixed, **{name: make() for name, make in made}, **values}
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    keys = {c.name for c in model.__table__.primary_key.columns}  # type: ignore[attr-defined]  # a table model has its table
+    fields = {name: f for name, f in model.model_fields.items() if name not in keys}
+    fixed = {
+        name: f.default
+        for name, f in fields.items()
+        if f.default_factory is None and not f.is_required()
+    }
+    made = tuple((name, f.default_factory) for name, f in fields.items() if f.default_factory)
+    return fixed, made

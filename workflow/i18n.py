@@ -246,10 +246,11 @@ def attendance_counts(counts: Any, language: str) -> str:
     )
 
 
+@cache
 def preload() -> None:
     """Load what mail is rendered with, in every language: the catalogues, Babel's locale
-    data and the mail templates, compiled. A prefork worker does this before its pool forks,
-    so the pool's processes share one copy instead of each loading its own."""
+    data and the mail templates, compiled; once a process. A prefork worker does this before
+    its pool forks, so the pool's processes share one copy instead of each loading its own."""
     for language in LANGUAGES:
         env = environment(language)
         for name in env.list_templates(filter_func=lambda name: name.startswith("email/")):

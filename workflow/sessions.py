@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from workflow import calendar_sequence, clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.db import names
+from workflow.db import names, new_row
 from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired
 from workflow.models import (
     AgendaItem,
@@ -30,7 +30,6 @@ from workflow.models import (
     Membership,
     Participant,
     ParticipantRole,
-    PartStat,
     Person,
     Role,
     SessionStatus,
@@ -176,15 +175,8 @@ def schedule(
             return ParticipantRole.optional
         return ParticipantRole.participant
 
-    now = clock.now()
     rows = [
-        {
-            "session_id": session.id,
-            "person_id": person_id,
-            "role": role(person_id),
-            "partstat": PartStat.needs_action,
-            "created_at": now,
-        }
+        new_row(Participant, session_id=session.id, person_id=person_id, role=role(person_id))
         for person_id in dict.fromkeys([*co_chair_ids, *invited])
     ]
     if rows:

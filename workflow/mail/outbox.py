@@ -413,17 +413,16 @@ def claim_batch(db: DBSession, delivery_ids: Sequence[int]) -> list[Delivery]:
             .order_by(col(Participant.id))
             .with_for_update()
         ).all()
-    sibling, candidate = _SIBLING, _CANDIDATE
     in_flight = exists().where(
-        col(sibling.session_id) == col(Delivery.session_id),
-        col(sibling.person_id) == col(Delivery.person_id),
-        col(sibling.method).is_not(None),
-        col(sibling.id) != col(Delivery.id),
-        col(sibling.status) == DeliveryStatus.sending,
-        col(sibling.lease_until) >= now,
+        col(_SIBLING.session_id) == col(Delivery.session_id),
+        col(_SIBLING.person_id) == col(Delivery.person_id),
+        col(_SIBLING.method).is_not(None),
+        col(_SIBLING.id) != col(Delivery.id),
+        col(_SIBLING.status) == DeliveryStatus.sending,
+        col(_SIBLING.lease_until) >= now,
     )
-    candidates = select(candidate.id).where(
-        col(candidate.id).in_(chosen), *_due_now(candidate, now)
+    candidates = select(_CANDIDATE.id).where(
+        col(_CANDIDATE.id).in_(chosen), *_due_now(_CANDIDATE, now)
     )
     if postgres:
         candidates = candidates.with_for_update(skip_locked=True)
