@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, insert
 from sqlalchemy import select as sa_select
@@ -21,7 +20,7 @@ from sqlmodel import col, select
 from workflow import calendar_sequence, clock, rules, spine
 from workflow.auth import Principal
 from workflow.config import get_settings
-from workflow.db import names, new_row
+from workflow.db import aware_utc, names, new_row
 from workflow.errors import Conflict, Forbidden, NotFound, PreconditionRequired
 from workflow.models import (
     AgendaItem,
@@ -33,6 +32,7 @@ from workflow.models import (
     Person,
     Role,
     SessionStatus,
+    UTCDateTime,
 )
 from workflow.pagination import paginate
 from workflow.permissions import Action
@@ -554,15 +554,14 @@ def participants(db: DBSession, session_id: int) -> list[ParticipantRead]:
 
 def summary(session: MeetingSession) -> SessionSummary:
     """Validated once, from the row's attributes (no dump of the row into a dict first)."""
-    tz = rules.zone(session.timezone)
     return SessionSummary(
         id=session.id,
         forum_id=session.forum_id,
         title=session.title,
         starts_at=session.starts_at,
         ends_at=session.ends_at,
-        starts_at_local=session.starts_at.astimezone(tz).isoformat(),
-        ends_at_local=session.ends_at.astimezone(tz).isoformat(),
+        starts_at_local=rules.local_iso(session.starts_at, session.timezone),
+        ends_at_local=rules.local_iso(session.ends_at, session.timezone),
         timezone=session.timezone,
         location=session.location,
         online_url=session.online_url,
@@ -633,10 +632,14 @@ def list_session_summaries(
     ):
         if value is not None:
             params[name] = value
-    page, count = _summary_statements(
-        forums, status is not None, starts_after is not None, starts_before is not None
-    )
     conn = db.connection()
+    page, count = _summary_statements(
+        conn.dialect.name,
+        forums,
+        status is not None,
+        starts_after is not None,
+        starts_before is not None,
+    )
     rows = conn.execute(page, params).all()
     # The window's count is carried by every row; with no row, this is the first page of
     # nothing or a page past the end.
@@ -646,14 +649,11 @@ def list_session_summaries(
         total = 0
     else:
         total = conn.execute(count, params).scalar_one()
-    zones: dict[str, ZoneInfo] = {}
     items = []
     for row in rows:
         fields = dict(zip(_SUMMARY_NAMES, row, strict=False))  # the total, last, left out
-        name = fields["timezone"]
-        tz = zones.get(name) or zones.setdefault(name, rules.zone(name))
-        fields["starts_at_local"] = fields["starts_at"].astimezone(tz).isoformat()
-        fields["ends_at_local"] = fields["ends_at"].astimezone(tz).isoformat()
+        fields["starts_at_local"] = rules.local_iso(fields["starts_at"], fields["timezone"])
+        fields["ends_at_local"] = rules.local_iso(fields["ends_at"], fields["timezone"])
         items.append(fields)
     return items, total
 
@@ -666,7 +666,7 @@ _SUMMARY_NAMES = tuple(c.name for c in _SUMMARY_COLUMNS)
 
 @cache
 def _summary_statements(
-    forums: str, status: bool, starts_after: bool, starts_before: bool
+    dialect: str, forums: str, status: bool, starts_after: bool, starts_before: bool
 ) -> tuple[Any, Any]:
     """A page of summaries with its total (`count(*) OVER ()`, computed before LIMIT in the
     same statement, so the same snapshot), and the count alone, for one combination of
@@ -685,7 +685,13 @@ def _summary_statements(
     if starts_before:
         where.append(c.starts_at < bindparam("starts_before"))
     page = (
-        sa_select(*_SUMMARY_COLUMNS, func.count().over().label("_page_total"))
+        sa_select(
+            *(
+                aware_utc(c, dialect) if isinstance(c.type, UTCDateTime) else c
+                for c in _SUMMARY_COLUMNS
+            ),
+            func.count().over().label("_page_total"),
+        )
         .where(*where)
         .order_by(c.starts_at, c.id)
         .limit(bindparam("limit"))

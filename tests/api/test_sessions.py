@@ -270,6 +270,31 @@ def test_list_sessions_filters_and_paginates(w: World) -> None:
     assert r.status_code == 422
 
 
+def test_a_page_of_sessions_shows_each_session_as_reading_it_does(w: World) -> None:
+    """The page is read by its own statement (on PostgreSQL the server marks the times as
+    UTC): every summary on it, times and local times included, is what reading that session
+    says, in winter and in summer time, and a session across the night the clocks change."""
+    year = datetime.now(UTC).year + 1
+    change = _last_sunday(year, 10)  # the autumn change, at 03:00 CEST
+    day = change.date().isoformat()
+    eve = (change - timedelta(days=1)).date().isoformat()
+    for starts_at, ends_at in [
+        (f"{year}-01-14T10:00:00", f"{year}-01-14T12:00:00"),
+        (f"{year}-07-02T10:00:00", f"{year}-07-02T12:30:00"),
+        (f"{eve}T22:00:00", f"{day}T05:00:00"),
+    ]:
+        w.schedule(starts_at=starts_at, ends_at=ends_at)
+    page = ok(w.client.get("/api/v1/sessions", headers=w.auth("member")))
+    assert page["total"] == 3
+    for item in page["items"]:
+        read = ok(w.client.get(f"/api/v1/sessions/{item['id']}", headers=w.auth("member")))
+        assert item == {k: v for k, v in read.items() if k in item}, read
+    night = page["items"][2]
+    assert night["starts_at_local"] == f"{eve}T22:00:00+02:00"
+    assert night["ends_at_local"] == f"{day}T05:00:00+01:00"
+    assert night["ends_at"].startswith(f"{day}T04:00:00")
+
+
 def test_a_page_of_sessions_and_its_caller_are_read_in_one_statement_each(w: World) -> None:
     """A member's token, person and memberships in one statement, the page and its total in
     another; and a token revoked is refused from the very next request."""

@@ -156,3 +156,22 @@ def test_new_items_go_before_the_closing_items() -> None:
     # Only the closing items at the end count: a 'Varia' in the middle is the managers' choice.
     assert rules.agenda_insert_position(["Varia", "Mobiliteit"]) == 3
     assert rules.agenda_insert_position(["Varia"]) == 1
+
+
+def test_an_instant_is_written_on_the_zones_wall_clock_whatever_zone_it_is_given_in() -> None:
+    from zoneinfo import ZoneInfo
+
+    summer = datetime(2027, 7, 2, 8, 0, tzinfo=UTC)
+    assert rules.local_iso(summer, "Europe/Brussels") == "2027-07-02T10:00:00+02:00"
+    assert rules.local_iso(summer.astimezone(ZoneInfo("America/New_York")), "Europe/Brussels") == (
+        "2027-07-02T10:00:00+02:00"
+    )
+    # The last hour before the autumn change and the first after it, one instant apart.
+    assert rules.local_iso(datetime(2027, 10, 31, 0, 30, tzinfo=UTC), "Europe/Brussels") == (
+        "2027-10-31T02:30:00+02:00"
+    )
+    assert rules.local_iso(datetime(2027, 10, 31, 1, 30, tzinfo=UTC), "Europe/Brussels") == (
+        "2027-10-31T02:30:00+01:00"
+    )
+    with pytest.raises(RuleError):
+        rules.local_iso(summer, "Europe/Atlantis")

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Response
 
 from workflow import action_items, spine
+from workflow.api.routes import API_PREFIX
 from workflow.http.deps import (
     DB,
     Caller,
@@ -15,7 +16,7 @@ from workflow.http.deps import (
 from workflow.models import ActionItemStatus
 from workflow.schemas import ActionItemDetail, ActionItemRead, ActionItemUpdate, Page
 
-router = APIRouter(prefix="/action-items", tags=["action items"])
+router = APIRouter(prefix=f"{API_PREFIX}/action-items", tags=["action items"])
 
 
 @router.get("", response_model=Page[ActionItemRead])

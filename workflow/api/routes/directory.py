@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workflow import directory, personal_data, spine
+from workflow.api.routes import API_PREFIX
 from workflow.errors import Forbidden
 from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.models import Organisation, Person
@@ -17,7 +18,7 @@ from workflow.schemas import (
     PersonUpdate,
 )
 
-router = APIRouter(tags=["directory"])
+router = APIRouter(prefix=API_PREFIX, tags=["directory"])
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationRead)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from workflow import action_items, sessions, spine
+from workflow.api.routes import API_PREFIX
 from workflow.follow_up import closing, escalations, reminders
 from workflow.http.deps import DB, Caller, IfMatch, PathId, expected_version
 from workflow.permissions import Action
@@ -16,7 +17,7 @@ from workflow.schemas import (
     SessionRead,
 )
 
-router = APIRouter(tags=["follow-up"])
+router = APIRouter(prefix=API_PREFIX, tags=["follow-up"])
 
 
 @router.put("/sessions/{session_id}/attendance", response_model=SessionRead)

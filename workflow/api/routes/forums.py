@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Response
 
 from workflow import forums, sessions, spine
+from workflow.api.routes import API_PREFIX
 from workflow.http.deps import DB, Caller, Limit, Offset, PathId, QueryId
 from workflow.models import Forum, Membership
 from workflow.pagination import as_page
@@ -16,7 +17,7 @@ from workflow.schemas import (
     Page,
 )
 
-router = APIRouter(prefix="/forums", tags=["forums"])
+router = APIRouter(prefix=f"{API_PREFIX}/forums", tags=["forums"])
 
 
 @router.post("", status_code=201, response_model=ForumRead)

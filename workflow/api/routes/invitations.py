@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from workflow import deliveries, sessions, spine
+from workflow.api.routes import API_PREFIX
 from workflow.directory import get_person
 from workflow.errors import Forbidden
 from workflow.http.deps import DB, Caller, IfMatch, Limit, Offset, PathId, QueryId, expected_version
@@ -26,7 +27,7 @@ from workflow.schemas import (
 from workflow.sessions import detail as sessions_detail
 from workflow.sessions import get_session, participants, require
 
-router = APIRouter(tags=["invitations"])
+router = APIRouter(prefix=API_PREFIX, tags=["invitations"])
 
 
 @router.get("/sessions/{session_id}/answers", response_model=AnswerSummary)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from workflow import sessions, spine
+from workflow.api.routes import API_PREFIX
 from workflow.auth import Principal
 from workflow.errors import Forbidden
 from workflow.http.deps import DB, Caller, PathId, QueryId
@@ -16,7 +17,7 @@ from workflow.reports import export, report_back
 from workflow.reports.report_back import readable_report
 from workflow.schemas import ReportCompile, ReportRead, ReportSummary
 
-router = APIRouter(tags=["report-back"])
+router = APIRouter(prefix=API_PREFIX, tags=["report-back"])
 
 
 @router.get("/sessions/{session_id}/reports", response_model=list[ReportSummary])

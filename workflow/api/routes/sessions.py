@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from workflow import action_items, sessions, spine
 from workflow.api.json import json_answer, validated_answer
+from workflow.api.routes import API_PREFIX
 from workflow.http.deps import (
     DB,
     Caller,
@@ -35,7 +36,7 @@ from workflow.schemas import (
     SessionUpdate,
 )
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(prefix=API_PREFIX, tags=["sessions"])
 
 SessionPage = Page[SessionSummary]
 

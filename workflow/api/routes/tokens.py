@@ -1,12 +1,13 @@
 from fastapi import APIRouter
 
 from workflow import auth, spine
+from workflow.api.routes import API_PREFIX
 from workflow.directory import get_person
 from workflow.errors import Forbidden
 from workflow.http.deps import DB, Caller
 from workflow.schemas import TokenCreate, TokenCreated
 
-router = APIRouter(prefix="/tokens", tags=["access"])
+router = APIRouter(prefix=f"{API_PREFIX}/tokens", tags=["access"])
 
 
 @router.post("", status_code=201, response_model=TokenCreated)
