@@ -6,10 +6,11 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic import BeforeValidator
 from sqlmodel import Session as DBSession
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workflow.auth import ADMIN, Principal, principal_for_token
@@ -21,14 +22,20 @@ from workflow.schemas import Moment, wire_flag, wire_whole_number
 _UNIT_OF_WORK = "workflow.unit_of_work"
 
 
-async def get_db(request: Request) -> DBSession:
-    """The request's unit of work. Opening it touches no connection, so it is made on the
-    event loop; CloseUnitOfWork closes it once the answer is sent. A plain dependency, not one
-    with yield: FastAPI's context manager and cancel scope for one cost more per request than
-    the rest of a read on the event loop."""
-    db = DBSession(get_engine(), expire_on_commit=False)
-    request.scope[_UNIT_OF_WORK] = db
+def unit_of_work(request: HTTPConnection) -> DBSession:
+    """The request's unit of work, made on first use. Opening it touches no connection, so it
+    is made on the event loop; CloseUnitOfWork closes it once the answer is sent."""
+    db = request.scope.get(_UNIT_OF_WORK)
+    if db is None:
+        db = request.scope[_UNIT_OF_WORK] = DBSession(get_engine(), expire_on_commit=False)
     return db
+
+
+async def get_db(request: Request) -> DBSession:
+    """The unit of work as a dependency. A plain one, not one with yield: FastAPI's context
+    manager and cancel scope for one cost more per request than the rest of a read on the
+    event loop."""
+    return unit_of_work(request)
 
 
 async def close(db: DBSession) -> None:
@@ -56,28 +63,36 @@ class CloseUnitOfWork:
                 await close(db)
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer wf_…`")
+class BearerToken(HTTPBearer):
+    """The caller, from `Authorization: Bearer …`: the API's security scheme in the document,
+    and the one dependency that reads the header and finds who is behind it (one dependency
+    rather than a scheme, a unit of work and a lookup each resolved by FastAPI on every
+    request). The administrator token is recognised on the event loop; any other token is
+    looked up in the database in a worker thread."""
+
+    async def __call__(self, request: HTTPConnection) -> Principal:  # type: ignore[override]  # the principal, not the credentials
+        credentials = await super().__call__(request)
+        given = credentials.credentials if credentials is not None else ""
+        if given and len(given) <= 200:
+            admin_token = get_settings().admin_token.get_secret_value()
+            if admin_token and hmac.compare_digest(given.encode(), admin_token.encode()):
+                return ADMIN
+            db = unit_of_work(request)
+            principal = await run_in_threadpool(principal_for_token, db, given, "")
+            if principal is not None:
+                return principal
+        raise Problem(
+            401,
+            "a valid API token is needed: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
-async def get_principal(
-    db: Annotated[DBSession, Depends(get_db)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The administrator token is recognised on the event loop; any other token is looked up
-    in the database in a worker thread."""
-    given = credentials.credentials if credentials is not None else ""
-    if given and len(given) <= 200:
-        admin_token = get_settings().admin_token.get_secret_value()
-        if admin_token and hmac.compare_digest(given.encode(), admin_token.encode()):
-            return ADMIN
-        principal = await run_in_threadpool(principal_for_token, db, given, "")
-        if principal is not None:
-            return principal
-    raise Problem(
-        401,
-        "a valid API token is needed: Authorization: Bearer <token>",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+get_principal = BearerToken(
+    auto_error=False,
+    scheme_name="HTTPBearer",  # the document's name for it, as API clients know it
+    description="An API token: `Authorization: Bearer wf_…`",
+)
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')

@@ -230,7 +230,7 @@ def statuses_of(route: APIRoute) -> set[int]:
         found.add(412)
     if public_rate_limit in calls:
         found.add(429)
-    if get_db in calls:
+    if get_db in calls or get_principal in calls:  # a token is looked up in the database
         found.add(503)
     return found | EXTRA_STATUSES.get(route.name, set())
 
