@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
@@ -71,7 +71,6 @@ _SESSION_AND_OWNER = (
     .where(_SESSIONS.c.id == bindparam("session_id"))
 )
 _ITEMS = ActionItem.__table__  # type: ignore[attr-defined]  # a table model has its table
-_INSERT_ITEM = insert(_ITEMS).returning(_ITEMS.c.id)
 
 
 def _session_and_owner(
@@ -101,9 +100,10 @@ def get_item(db: DBSession, item_id: int) -> ActionItem:
 def create(
     db: DBSession, principal: Principal, session_id: int, data: ActionItemCreate
 ) -> ActionItemRead:
-    """The new item, as read. Its row is written with one INSERT of the model's columns and
-    defaults, without an ActionItem object: building one and having the unit of work write it
-    cost more than the statement, and nothing in this transaction changes the item after."""
+    """The new item, as read. Its row is written with its event by one statement of the
+    model's columns and defaults, without an ActionItem object: building one and having the
+    unit of work write it cost more than the statement, and nothing in this transaction
+    changes the item after."""
     forum_id, status, owner_known = _session_and_owner(db, session_id, data.owner_person_id)
     require(principal, forum_id, Action.manage)
     if status == SessionStatus.cancelled:
@@ -114,14 +114,15 @@ def create(
         if agenda_item is None or agenda_item.session_id != session_id:
             raise rules.RuleError("that agenda item is not on this session", "agenda_item_id")
     item = new_row(ActionItem, forum_id=forum_id, session_id=session_id, **data.model_dump())
-    item["id"] = db.connection().execute(_INSERT_ITEM, item).scalar_one()
-    spine.record(
+    item["id"] = spine.record_created(
         db,
+        _ITEMS,
+        item,
         principal.actor,
         "action_item.created",
+        link="action_item_id",
         forum_id=forum_id,
         session_id=session_id,
-        action_item_id=item["id"],
         title=item["title"],
         owner_person_id=item["owner_person_id"],
         owner_organisation_id=item["owner_organisation_id"],

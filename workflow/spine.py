@@ -11,9 +11,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
@@ -59,6 +61,52 @@ def record(
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # a table model has its table
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+
+
+def record_created(
+    db: DBSession,
+    table: Table,
+    row: dict[str, Any],
+    actor: str,
+    kind: str,
+    *,
+    link: str,
+    forum_id: int | None = None,
+    session_id: int | None = None,
+    **data: Any,
+) -> int:
+    """Insert a new row (`row`, every column but its id) and the event of its creation, the
+    event naming the row in its column `link` (action_item_id, say); the row's id. On
+    PostgreSQL one statement, the event's INSERT taking the id from the row's (WITH … INSERT
+    … RETURNING): a round trip and a statement fewer for every creation. Elsewhere the two."""
+    conn = db.connection()
+    if conn.dialect.name != "postgresql":
+        row_id: int = conn.execute(insert(table).returning(table.c.id), row).scalar_one()
+        record(db, actor, kind, forum_id=forum_id, session_id=session_id, **{link: row_id}, **data)
+        return row_id
+    values = {f"row_{name}": value for name, value in row.items()}
+    event: dict[str, Any] = {"actor": actor, "kind": kind, "forum_id": forum_id}
+    event |= {"session_id": session_id, "data": data, "occurred_at": clock.now()}
+    values |= {f"event_{name}": value for name, value in event.items()}
+    statement = _created_statement(table, link, tuple(row))
+    return int(conn.execute(statement, values).scalar_one())
+
+
+@cache
+def _created_statement(table: Table, link: str, columns: tuple[str, ...]) -> Any:
+    created = (
+        insert(table)
+        .values({name: bindparam(f"row_{name}", type_=table.c[name].type) for name in columns})
+        .returning(table.c.id)
+        .cte("created")
+    )
+    named = ("actor", "kind", "forum_id", "session_id", "data", "occurred_at")
+    given = [bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in named]
+    return (
+        insert(_EVENTS)
+        .from_select([*named, link], sa_select(*given, created.c.id))
+        .returning(_EVENTS.c[link])
+    )
 
 
 Versioned = TypeVar("Versioned", MeetingSession, ActionItem)

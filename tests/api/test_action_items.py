@@ -33,6 +33,43 @@ def test_action_item_born_in_a_session_with_a_measurable_objective(w: World) -> 
     assert item["status"] == "open" and item["overdue"] is False
 
 
+def test_an_action_item_and_the_event_of_its_creation_are_stored_together(w: World) -> None:
+    """Written by one statement on PostgreSQL, two elsewhere: the same item and event."""
+    s = w.schedule()
+    before = clock.now().replace(microsecond=0)
+    item = _item(w, s["id"], due_date="2027-06-30")
+    events = ok(
+        w.client.get(
+            f"/api/v1/sessions/{s['id']}/events",
+            params={"kind": "action_item.created"},
+            headers=w.auth("secretariat"),
+        )
+    )["items"]
+    assert len(events) == 1
+    event = events[0]
+    assert event["action_item_id"] == item["id"]
+    assert event["actor"] == f"person:{w.people['secretariat']} Sofie Janssens"
+    assert (event["forum_id"], event["session_id"]) == (w.forums["taskforce"], s["id"])
+    assert event["data"] == {
+        "title": "Jobkanalen in kaart brengen",
+        "owner_person_id": w.people["member"],
+        "owner_organisation_id": None,
+        "due_date": "2027-06-30",
+    }
+    assert before <= datetime.fromisoformat(event["occurred_at"]) <= clock.now()
+    read = ok(w.client.get(f"/api/v1/action-items/{item['id']}", headers=w.auth("member")))
+    assert {k: read[k] for k in item} == item
+    # A creation refused leaves neither an item nor an event behind.
+    r = w.client.post(
+        f"/api/v1/sessions/{s['id']}/action-items",
+        headers=w.auth("secretariat"),
+        json={"title": "Zonder eigenaar", "owner_person_id": 999_999},
+    )
+    assert r.status_code == 422
+    page = ok(w.client.get("/api/v1/action-items", headers=w.auth("secretariat")))
+    assert [i["id"] for i in page["items"]] == [item["id"]]
+
+
 def test_owner_must_be_known(w: World) -> None:
     s = w.schedule()
     r = w.client.post(
