@@ -41,26 +41,27 @@ def record(
     """Append an event to the change's transaction; its id. Written at once, with one INSERT:
     the unit of work would spend more on an object nothing changes after than on the
     statement itself."""
-    return (
-        db.connection()
-        .execute(
-            _INSERT_EVENT,
-            {
-                "actor": actor,
-                "kind": kind,
-                "forum_id": forum_id,
-                "session_id": session_id,
-                "action_item_id": action_item_id,
-                "data": data,
-                "occurred_at": clock.now(),
-            },
-        )
-        .scalar_one()
-    )
+    event = _event(actor, kind, forum_id, session_id, data) | {"action_item_id": action_item_id}
+    return db.connection().execute(_INSERT_EVENT, event).scalar_one()
+
+
+def _event(
+    actor: str, kind: str, forum_id: int | None, session_id: int | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """An event's columns but its id and the row it names (_EVENT_COLUMNS), as written now."""
+    return {
+        "actor": actor,
+        "kind": kind,
+        "forum_id": forum_id,
+        "session_id": session_id,
+        "data": data,
+        "occurred_at": clock.now(),
+    }
 
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]  # a table model has its table
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_EVENT_COLUMNS = ("actor", "kind", "forum_id", "session_id", "data", "occurred_at")  # _event's
 
 
 def record_created(
@@ -85,8 +86,7 @@ def record_created(
         record(db, actor, kind, forum_id=forum_id, session_id=session_id, **{link: row_id}, **data)
         return row_id
     values = {f"row_{name}": value for name, value in row.items()}
-    event: dict[str, Any] = {"actor": actor, "kind": kind, "forum_id": forum_id}
-    event |= {"session_id": session_id, "data": data, "occurred_at": clock.now()}
+    event = _event(actor, kind, forum_id, session_id, data)
     values |= {f"event_{name}": value for name, value in event.items()}
     statement = _created_statement(table, link, tuple(row))
     return int(conn.execute(statement, values).scalar_one())
@@ -100,11 +100,10 @@ def _created_statement(table: Table, link: str, columns: tuple[str, ...]) -> Any
         .returning(table.c.id)
         .cte("created")
     )
-    named = ("actor", "kind", "forum_id", "session_id", "data", "occurred_at")
-    given = [bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in named]
+    given = [bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS]
     return (
         insert(_EVENTS)
-        .from_select([*named, link], sa_select(*given, created.c.id))
+        .from_select([*_EVENT_COLUMNS, link], sa_select(*given, created.c.id))
         .returning(_EVENTS.c[link])
     )
 
