@@ -94,14 +94,20 @@ def queue_length(r: redis.Redis, queue: str) -> int:
 # /proc sampling -------------------------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[int, float, int] | None:
-    """(parent pid, CPU seconds, RSS KiB) from /proc/<pid>/stat, None if it is gone."""
+def _stat(pid: int) -> tuple[int, float, int, float] | None:
+    """(parent pid, CPU seconds, RSS KiB, CPU seconds of its children that have exited and
+    been waited for) from /proc/<pid>/stat, None if it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
     fields = raw[raw.rindex(b")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, int(fields[21]) * PAGE_KIB
+    return (
+        int(fields[1]),
+        (int(fields[11]) + int(fields[12])) / TICK,
+        int(fields[21]) * PAGE_KIB,
+        (int(fields[13]) + int(fields[14])) / TICK,
+    )
 
 
 def _proc_kib(path: str, field: bytes) -> int | None:
@@ -170,19 +176,29 @@ def pids_named(name: str) -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds spent by a set of processes between start() and stop(); processes that
-    appear in between count from zero."""
+    """CPU seconds spent by a set of processes between start() and stop(). A process that
+    appears in between counts from zero; one that ends in between still counts, through the
+    CPU its parent reaps from it, when its parent is in the set: PostgreSQL's server reaps
+    the backends of connections closed meanwhile (a pool's overflow, say), which a sum over
+    the processes alive at stop() alone would leave out."""
 
     def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
         self.pids = pids
-        self.before: dict[int, float] = {}
+        self.before = 0.0
 
     def start(self) -> None:
-        self.before = cpu_seconds(self.pids())
+        self.before = self._total()
 
     def stop(self) -> float:
-        after = cpu_seconds(self.pids())
-        return sum(v - self.before.get(pid, 0.0) for pid, v in after.items())
+        return self._total() - self.before
+
+    def _total(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            st = _stat(pid)
+            if st is not None:
+                total += st[1] + st[3]
+        return total
 
 
 @dataclass
