@@ -10,7 +10,7 @@ report-backs along. Mail follows from reconciliation after the commit.
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert
 from sqlalchemy import select as sa_select
@@ -594,9 +594,8 @@ def list_sessions(
     limit: int,
     offset: int,
 ) -> tuple[list[MeetingSession], int]:
-    query = _sessions_query(
-        select(MeetingSession), principal, forum_id, status, starts_after, starts_before
-    )
+    which, params = _session_filters(principal, forum_id, status, starts_after, starts_before)
+    query = select(MeetingSession).where(*_filter_clauses(which)).params(params)
     return paginate(
         db, query, col(MeetingSession.starts_at), col(MeetingSession.id), limit=limit, offset=offset
     )
@@ -617,29 +616,10 @@ def list_session_summaries(
     the page in one pass (SessionSummary). Read as plain rows of a statement made once for
     each combination of filters (Core, not the ORM: no objects are built and tracked for an
     answer that only reads their columns)."""
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if forum_id is not None:
-        require(principal, forum_id, Action.read)
-        forums, params["forum_id"] = "one", forum_id
-    elif not principal.is_admin:
-        forums, params["forum_ids"] = "some", sorted(principal.readable_forums) or [-1]
-    else:
-        forums = "any"
-    for name, value in (
-        ("status", status),
-        ("starts_after", starts_after),
-        ("starts_before", starts_before),
-    ):
-        if value is not None:
-            params[name] = value
+    which, params = _session_filters(principal, forum_id, status, starts_after, starts_before)
+    params.update(limit=limit, offset=offset)
     conn = db.connection()
-    page, count = _summary_statements(
-        conn.dialect.name,
-        forums,
-        status is not None,
-        starts_after is not None,
-        starts_before is not None,
-    )
+    page, count = _summary_statements(conn.dialect.name, which)
     rows = conn.execute(page, params).all()
     # The window's count is carried by every row; with no row, this is the first page of
     # nothing or a page past the end.
@@ -664,31 +644,79 @@ _SUMMARY_COLUMNS = tuple(c for c in _SESSIONS.columns if c.name in SessionSummar
 _SUMMARY_NAMES = tuple(c.name for c in _SUMMARY_COLUMNS)
 
 
+class _Filters(NamedTuple):
+    """Which of a listing's filters apply: the statement for them is made once and its
+    values are given at each execution. `forums`: "one" (forum_id), "some" (forum_ids, the
+    forums a non-administrator reads) or "any"."""
+
+    forums: str
+    status: bool
+    starts_after: bool
+    starts_before: bool
+
+
+def _session_filters(
+    principal: Principal,
+    forum_id: int | None,
+    status: str | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+) -> tuple[_Filters, dict[str, Any]]:
+    """The one place that says which sessions a listing shows `principal`, for the API's page
+    and the web's lists alike: the forum asked for (refused if they may not read it), else
+    the forums they read (every forum for an administrator); then the status and the start
+    times asked for. Returns the filters and their values."""
+    params: dict[str, Any] = {}
+    if forum_id is not None:
+        require(principal, forum_id, Action.read)
+        forums, params["forum_id"] = "one", forum_id
+    elif not principal.is_admin:
+        forums, params["forum_ids"] = "some", sorted(principal.readable_forums) or [-1]
+    else:
+        forums = "any"
+    for name, value in (
+        ("status", status),
+        ("starts_after", starts_after),
+        ("starts_before", starts_before),
+    ):
+        if value is not None:
+            params[name] = value
+    which = _Filters(
+        forums, status is not None, starts_after is not None, starts_before is not None
+    )
+    return which, params
+
+
 @cache
-def _summary_statements(
-    dialect: str, forums: str, status: bool, starts_after: bool, starts_before: bool
-) -> tuple[Any, Any]:
-    """A page of summaries with its total (`count(*) OVER ()`, computed before LIMIT in the
-    same statement, so the same snapshot), and the count alone, for one combination of
-    filters: the filters of _sessions_query, as parameters. `forums`: "one" (forum_id),
-    "some" (forum_ids) or "any"."""
+def _filter_clauses(which: _Filters) -> tuple[Any, ...]:
+    """The WHERE clauses of `which`, with their values as parameters."""
     c = _SESSIONS.c
     where = []
-    if forums == "one":
+    if which.forums == "one":
         where.append(c.forum_id == bindparam("forum_id"))
-    elif forums == "some":
+    elif which.forums == "some":
         where.append(c.forum_id.in_(bindparam("forum_ids", expanding=True)))
-    if status:
+    if which.status:
         where.append(c.status == bindparam("status"))
-    if starts_after:
+    if which.starts_after:
         where.append(c.starts_at >= bindparam("starts_after"))
-    if starts_before:
+    if which.starts_before:
         where.append(c.starts_at < bindparam("starts_before"))
+    return tuple(where)
+
+
+@cache
+def _summary_statements(dialect: str, which: _Filters) -> tuple[Any, Any]:
+    """A page of summaries with its total (`count(*) OVER ()`, computed before LIMIT in the
+    same statement, so the same snapshot), and the count alone, for one combination of
+    filters."""
+    c = _SESSIONS.c
+    where = _filter_clauses(which)
     page = (
         sa_select(
             *(
-                aware_utc(c, dialect) if isinstance(c.type, UTCDateTime) else c
-                for c in _SUMMARY_COLUMNS
+                aware_utc(column, dialect) if isinstance(column.type, UTCDateTime) else column
+                for column in _SUMMARY_COLUMNS
             ),
             func.count().over().label("_page_total"),
         )
@@ -698,28 +726,6 @@ def _summary_statements(
         .offset(bindparam("offset"))
     )
     return page, sa_select(func.count()).select_from(_SESSIONS).where(*where)
-
-
-def _sessions_query(
-    query: Any,
-    principal: Principal,
-    forum_id: int | None,
-    status: str | None,
-    starts_after: datetime | None,
-    starts_before: datetime | None,
-) -> Any:
-    if forum_id is not None:
-        require(principal, forum_id, Action.read)
-        query = query.where(col(MeetingSession.forum_id) == forum_id)
-    elif not principal.is_admin:
-        query = query.where(col(MeetingSession.forum_id).in_(principal.readable_forums or {-1}))
-    if status is not None:
-        query = query.where(col(MeetingSession.status) == status)
-    if starts_after is not None:
-        query = query.where(col(MeetingSession.starts_at) >= starts_after)
-    if starts_before is not None:
-        query = query.where(col(MeetingSession.starts_at) < starts_before)
-    return query
 
 
 def session_for(

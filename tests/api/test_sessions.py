@@ -324,3 +324,102 @@ def test_a_page_of_sessions_and_its_caller_are_read_in_one_statement_each(w: Wor
             revoke(row)
     r = w.client.get("/api/v1/sessions", headers=w.auth("member"))
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_every_session_filter_shows_the_same_sessions_on_the_api_page_and_the_web_lists(
+    w: World,
+) -> None:
+    """The API's page and the pages' lists of sessions are read by different statements with
+    one set of filters: for each caller and each combination of forum, status and start
+    window, both show exactly the sessions a person would pick out by hand."""
+    from tests import factories
+    from tests.conftest import ADMIN
+    from workflow import sessions
+    from workflow.auth import ADMIN as ADMINISTRATOR
+    from workflow.auth import principal_for_token
+    from workflow.errors import Forbidden
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    made = []
+    for forum, days in [("taskforce", 10), ("taskforce", 20), ("taskforce", 30), ("mayors", 15)]:
+        start = now + timedelta(days=days)
+        made.append(
+            w.schedule(
+                forum,
+                starts_at=start.isoformat(),
+                ends_at=(start + timedelta(hours=2)).isoformat(),
+            )
+        )
+    cancelled = made[1]
+    ok(
+        w.client.post(
+            f"/api/v1/sessions/{cancelled['id']}/cancel",
+            json={"reason": "Geen agendapunten"},
+            headers={**ADMIN, "If-Match": f'"{cancelled["version"]}"'},
+        )
+    )
+    status_of = {s["id"]: "cancelled" if s is cancelled else "scheduled" for s in made}
+    start_of = {s["id"]: datetime.fromisoformat(s["starts_at"]) for s in made}
+    forum_of = {s["id"]: s["forum_id"] for s in made}
+    window = (now + timedelta(days=12), now + timedelta(days=25))
+
+    for who, reads in [
+        ("admin", None),
+        ("member", {w.forums["taskforce"]}),
+        ("parent_co_chair", {w.forums["mayors"]}),
+        ("outsider", set()),
+    ]:
+        with factories.unit_of_work() as db:
+            principal = (
+                ADMINISTRATOR if who == "admin" else principal_for_token(db, w.tokens[who], "")
+            )
+        assert principal is not None
+        for forum_id in [None, w.forums["taskforce"], w.forums["mayors"]]:
+            for status in [None, "scheduled", "cancelled"]:
+                for after, before in [(None, None), (window[0], None), (None, window[1]), window]:
+                    want = sorted(
+                        (i for i in status_of if reads is None or forum_of[i] in reads),
+                        key=lambda i: (start_of[i], i),
+                    )
+                    want = [
+                        i
+                        for i in want
+                        if (forum_id is None or forum_of[i] == forum_id)
+                        and (status is None or status_of[i] == status)
+                        and (after is None or start_of[i] >= after)
+                        and (before is None or start_of[i] < before)
+                    ]
+                    params: dict[str, str] = {}
+                    if forum_id is not None:
+                        params["forum_id"] = str(forum_id)
+                    if status is not None:
+                        params["status"] = status
+                    if after is not None:
+                        params["starts_after"] = after.isoformat()
+                    if before is not None:
+                        params["starts_before"] = before.isoformat()
+                    case = (who, params)
+                    answer = w.client.get("/api/v1/sessions", params=params, headers=w.auth(who))
+                    refused = forum_id is not None and reads is not None and forum_id not in reads
+                    with factories.unit_of_work() as db:
+                        try:
+                            listed, total = sessions.list_sessions(
+                                db,
+                                principal,
+                                forum_id=forum_id,
+                                status=status,
+                                starts_after=after,
+                                starts_before=before,
+                                limit=50,
+                                offset=0,
+                            )
+                        except Forbidden:
+                            listed, total = [], -1
+                    if refused:
+                        assert answer.status_code == 403, case
+                        assert total == -1, case
+                        continue
+                    page = ok(answer)
+                    assert [s["id"] for s in page["items"]] == want, case
+                    assert page["total"] == len(want), case
+                    assert [s.id for s in listed] == want and total == len(want), case

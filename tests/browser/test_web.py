@@ -670,6 +670,32 @@ def unlabelled(page: Page) -> list[str]:
     )
 
 
+def test_a_session_moved_past_midnight_in_french(chair: Page, setup: dict, shot: Shots) -> None:
+    """A co-chair reading French moves a session to the evening, ending after midnight: the
+    end date field takes the next day and the preview says on which day it ends."""
+    from babel.dates import format_date
+
+    page = chair
+    page.goto(f"/sessions/{setup['held']['id']}/reschedule?lang=fr")
+    assert lang(page) == "fr"
+    day = date.fromisoformat(page.get_by_label("Date", exact=True).input_value())  # also French
+    expect(page.get_by_label(t("fr", "End date, if another day"), exact=True)).to_have_value("")
+    page.get_by_label(t("fr", "Start time"), exact=True).fill("22:00")
+    page.get_by_label(t("fr", "End time"), exact=True).fill("00:30")
+    next_day = day + timedelta(days=1)
+    page.get_by_label(t("fr", "End date, if another day"), exact=True).fill(next_day.isoformat())
+    page.get_by_role("button", name=t("fr", "Preview changes")).click()
+    when = page.get_by_role("row", name=re.compile("^" + t("fr", "When"))).first
+    expect(when).to_contain_text("22:00")
+    expect(when).to_contain_text(f"{format_date(next_day, format='full', locale='fr_BE')}, 00:30")
+    shot(page, "reschedule-past-midnight-fr")
+    # Back to English for the tests after this one; nothing was confirmed.
+    page.get_by_role("navigation", name=t("fr", "Language")).get_by_role(
+        "button", name="English"
+    ).click()
+    assert lang(page) == "en"
+
+
 def test_pages_fit_a_phone(
     browser: Browser, service: Service, setup: dict, chair_state: dict, shot: Shots
 ) -> None:
@@ -690,7 +716,15 @@ def test_pages_fit_a_phone(
     visit("/", "overview")
     visit(f"/forums/{setup['taskforce']['id']}", "forum")
     page.goto(f"/forums/{setup['taskforce']['id']}/sessions/new")
-    for label in ("Title", "Date", "Start time", "End time", "Place", "Online link"):
+    for label in (
+        "Title",
+        "Date",
+        "Start time",
+        "End time",
+        "End date, if another day",
+        "Place",
+        "Online link",
+    ):
         expect(page.get_by_label(label, exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Schedule session")).to_be_visible()
     visit(f"/forums/{setup['taskforce']['id']}/sessions/new", "schedule-form")

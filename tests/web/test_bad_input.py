@@ -27,6 +27,7 @@ FIELDS = [
     "date",
     "start",
     "end",
+    "end_date",
     "location",
     "online_url",
     "co_chair_ids",

@@ -357,3 +357,52 @@ def test_reschedule_changes_the_co_chairs_with_the_policy_checked(w: World) -> N
         roles[w.people["co_chair"]] == "co_chair" and roles[w.people["co_chair_2"]] == "participant"
     )
     assert s["sequence"] == 1
+
+
+def test_a_session_past_midnight_is_scheduled_and_rescheduled_through_the_form(w: World) -> None:
+    """An evening session that ends after midnight: the end date says which day it ends, the
+    reschedule form shows it, and posting the form back unchanged keeps both times."""
+    day = _day()
+    next_day = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    sid = _schedule(w, start="20:00", end="00:30", end_date=next_day)
+    s = ok(w.client.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))
+    assert s["starts_at_local"].startswith(f"{day}T20:00:00")
+    assert s["ends_at_local"].startswith(f"{next_day}T00:30:00")
+    c = w.client
+    form = c.get(f"/sessions/{sid}/reschedule").text
+    assert f'name="end_date" value="{next_day}"' in form and 'value="00:30"' in form
+    unchanged = {
+        "csrf": csrf(form),
+        "version": "1",
+        "title": "Jobkanalen en mobiliteit",
+        "date": day,
+        "start": "20:00",
+        "end": "00:30",
+        "end_date": next_day,
+        "location": "Provinciehuis, Leuven",
+        "online_url": "",
+    }
+    preview = c.post(f"/sessions/{sid}/reschedule", data=unchanged)
+    assert preview.status_code == 200, preview.text
+    assert "Confirm and notify" in preview.text
+    # One hour later, still ending after midnight; the preview says on which day.
+    later = {**unchanged, "start": "21:00", "end": "01:30"}
+    preview = c.post(f"/sessions/{sid}/reschedule", data=later)
+    assert preview.status_code == 200, preview.text
+    changes = preview.text.split("What changes")[1].split("Who will be told")[0]
+    assert "21:00 –" in changes and "01:30" in changes
+    r = c.post(
+        f"/sessions/{sid}/reschedule", data={**later, "confirm": "1"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    s = ok(c.get(f"/api/v1/sessions/{sid}", headers=w.auth("member")))
+    assert s["starts_at_local"].startswith(f"{day}T21:00:00")
+    assert s["ends_at_local"].startswith(f"{next_day}T01:30:00")
+    # Without an end date, the end is on the start's day: a session ending before it starts
+    # is refused, as it was.
+    wrong = c.post(f"/sessions/{sid}/reschedule", data={**later, "version": "2", "end_date": ""})
+    assert wrong.status_code == 422 and "must end after it starts" in wrong.text
+    # A session within one day shows no end date.
+    same_day = _schedule(w)
+    form = c.get(f"/sessions/{same_day}/reschedule").text
+    assert 'name="end_date" value=""' in form

@@ -55,9 +55,24 @@ def _moment(form: Any, day_field: str, time_field: str) -> datetime:
 
 
 def _times(form: Any) -> dict[str, Any]:
+    """The start on the date given; the end on the same date, or on the end date when one is
+    given (a session that runs past midnight)."""
     return {
         "starts_at": _moment(form, "date", "start"),
-        "ends_at": _moment(form, "date", "end"),
+        "ends_at": _moment(form, "end_date" if forms.text(form, "end_date") else "date", "end"),
+    }
+
+
+def _wall_clock(starts_at: datetime, ends_at: datetime, zone: str) -> dict[str, str]:
+    """A session's times as the form shows them, in its zone: the end date only when the
+    session ends on another day than it starts."""
+    tz = rules.zone(zone)
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    return {
+        "date": start.date().isoformat(),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "end_date": end.date().isoformat() if end.date() != start.date() else "",
     }
 
 
@@ -195,13 +210,9 @@ def session_ics(session_id: PathId, v: SignedIn, db: DB) -> Response:
 
 
 def _local_values(session: MeetingSession) -> dict[str, Any]:
-    tz = rules.zone(session.timezone)
-    start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
     return {
         "title": session.title,
-        "date": start.date().isoformat(),
-        "start": start.strftime("%H:%M"),
-        "end": end.strftime("%H:%M"),
+        **_wall_clock(session.starts_at, session.ends_at, session.timezone),
         "location": session.location or "",
         "online_url": session.online_url or "",
         "version": session.version,
@@ -266,12 +277,8 @@ def reschedule_form(
         found = db.get(CounterProposal, proposal)
         if found is None or found.session_id != session_id:
             raise Problem(404, f"no proposal {proposal} for this session")
-        tz = rules.zone(session.timezone)
-        start, end = found.starts_at.astimezone(tz), found.ends_at.astimezone(tz)
         values = {
-            "date": start.date().isoformat(),
-            "start": start.strftime("%H:%M"),
-            "end": end.strftime("%H:%M"),
+            **_wall_clock(found.starts_at, found.ends_at, session.timezone),
             "proposal": found.id,
         }
     return _change_page(v, db, "reschedule.html", session, values=values)
