@@ -108,10 +108,10 @@ def test_the_boards_action_items_as_csv_and_pdf_as_filtered(w: World) -> None:
     assert r.status_code == 200
     assert f"action-items-forum-{forum}.csv" in r.headers["content-disposition"]
     head, *rows = _lines(r.content)
-    assert head[:6] == ["Titel", "Forum", "Vergadering", "Trekker", "Deadline", "Status"]
+    assert head[:6] == ["Titel", "Forum", "Vergadering", "Trekker", "Te leveren op", "Status"]
     assert [row[0] for row in rows] == ["Jobbeurs", "Fietsroute"]  # sorted by due date
     job = dict(zip(head, rows[0], strict=True))
-    assert job["Deadline"] == late and job["achterstallig"] == "achterstallig"
+    assert job["Te leveren op"] == late and job["achterstallig"] == "achterstallig"
     assert job["Huidige waarde"] == "12000,5"  # a decimal comma, no grouping: Excel reads it
     assert rows[1][4] == "" and rows[1][6] == ""
     only_late = c.get("/action-items.csv", params={"overdue": "1"})
