@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import (
+    DESKTOP,
     LINK,
     PHONE,
     Service,
@@ -689,6 +690,14 @@ def test_a_session_moved_past_midnight_in_french(chair: Page, setup: dict, shot:
     expect(when).to_contain_text("22:00")
     expect(when).to_contain_text(f"{format_date(next_day, format='full', locale='fr_BE')}, 00:30")
     shot(page, "reschedule-past-midnight-fr")
+    # On a phone the tables stack, each cell labelled as French writes it: "Qui : …".
+    page.set_viewport_size(PHONE)
+    label = page.locator("td[data-label]").first.evaluate(
+        "td => getComputedStyle(td, '::before').content"
+    )
+    assert label.endswith('\u00a0: "'), label
+    shot(page, "reschedule-past-midnight-fr-phone")
+    page.set_viewport_size(DESKTOP)
     # Back to English for the tests after this one; nothing was confirmed.
     page.get_by_role("navigation", name=t("fr", "Language")).get_by_role(
         "button", name="English"
