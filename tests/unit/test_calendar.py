@@ -601,8 +601,14 @@ def test_each_recipient_of_a_fan_out_gets_the_calendar_written_for_them_alone() 
     from workflow.invitations.calendar import EventCalendars
 
     s = session()
-    for method in (Method.request, Method.cancel):
-        calendars = EventCalendars(s, method, dtstamp=STAMP)
+    # Two fan-outs of the same session share its frames (kept for the process), each with
+    # its own DTSTAMP.
+    for method, stamp in [
+        (m, t)
+        for m in (Method.request, Method.cancel)
+        for t in (STAMP, STAMP + timedelta(days=1, seconds=3))
+    ]:
+        calendars = EventCalendars(s, method, dtstamp=stamp)
         for description in ("Agenda", "Ordre du jour : accueil", "Agenda\n1. Verwelkoming"):
             for me in (*s.attendees, None):
                 written = (" JAN@Example.org " if me is MEMBER else me.email) if me else None
@@ -613,7 +619,7 @@ def test_each_recipient_of_a_fan_out_gets_the_calendar_written_for_them_alone() 
                         method,
                         attendees=attendees,
                         recipient_email=written,
-                        dtstamp=STAMP,
+                        dtstamp=stamp,
                         description=description,
                     )
                     joined = calendars.build(

@@ -31,6 +31,7 @@ from icalendar import (
     TimezoneStandard,
     Todo,
     vCalAddress,
+    vDatetime,
     vDuration,
     vText,
 )
@@ -200,12 +201,42 @@ def _attendee_line(attendee: Attendee, rsvp: bool) -> bytes:
     )
 
 
+# The DTSTAMP a frame is written with, put right for each batch: a line of the same length
+# whatever the time (no folding moves), and the only one of its kind in an event's calendar.
+_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
+_STAMP_LINE = b"DTSTAMP:20000101T000000Z"
+
+
+@lru_cache(maxsize=64)  # a few sessions' fan-outs in flight, each in up to three languages
+def _frame(session: CalendarSession, method: Method, description: str) -> tuple[bytes, bytes]:
+    """A session's calendar without ATTENDEE lines, cut where they go, for the life of the
+    process: the batches of a fan-out each need it for every language, and building it is
+    most of what the calendar costs a batch. Keyed by the whole session as the calendar
+    shows it, so a change makes a new key and nothing stale is ever written."""
+    # Written with one stand-in ATTENDEE and cut around its line: icalendar orders the
+    # properties itself, and this finds where it puts them.
+    whole = build_event_calendar(
+        session,
+        method,
+        attendees=(_STAND_IN,),
+        recipient_email=None,
+        dtstamp=_STAMP,
+        description=description,
+    )
+    if whole.count(_STAMP_LINE) != 1:
+        raise ValueError("the calendar's DTSTAMP is not where a frame expects it")
+    line = _attendee_line(_STAND_IN, False)
+    at = whole.index(line)
+    return whole[:at], whole[at + len(line) :]
+
+
 class EventCalendars:
     """`build_event_calendar` for many recipients of one session, byte for byte the same,
     without building the calendar again for each: what does not depend on the recipient (the
-    VTIMEZONE, the event, the description in each language) is written once per language,
-    each ATTENDEE line once, and a recipient's calendar is those parts joined, with their own
-    line (RSVP=TRUE) in place. icalendar still writes every part; only the joining is here.
+    VTIMEZONE, the event, the description in each language) is written once per language for
+    the life of the process (`_frame`, with DTSTAMP put in for each fan-out), each ATTENDEE
+    line once, and a recipient's calendar is those parts joined, with their own line
+    (RSVP=TRUE) in place. icalendar still writes every part; only the joining is here.
     """
 
     def __init__(self, session: CalendarSession, method: Method, *, dtstamp: datetime) -> None:
@@ -216,22 +247,18 @@ class EventCalendars:
         self._shared: tuple[tuple[Attendee, ...], tuple[bytes, ...], tuple[str, ...]] | None = None
 
     def _frame(self, description: str) -> tuple[bytes, bytes]:
-        """The calendar without ATTENDEE lines, cut where they go (before END:VEVENT)."""
+        """The calendar without ATTENDEE lines, cut where they go (before END:VEVENT), with
+        this fan-out's DTSTAMP."""
         frame = self._frames.get(description)
         if frame is None:
-            # Written with one stand-in ATTENDEE and cut around its line: icalendar orders
-            # the properties itself, and this finds where it puts them.
-            whole = build_event_calendar(
-                self.session,
-                self.method,
-                attendees=(_STAND_IN,),
-                recipient_email=None,
-                dtstamp=self.dtstamp,
-                description=description,
+            head, tail = _frame(self.session, self.method, description)
+            stamp = (
+                b"DTSTAMP:" + vDatetime(_aware(self.dtstamp, "dtstamp").astimezone(UTC)).to_ical()
             )
-            line = _attendee_line(_STAND_IN, False)
-            at = whole.index(line)
-            frame = self._frames[description] = (whole[:at], whole[at + len(line) :])
+            frame = self._frames[description] = (
+                head.replace(_STAMP_LINE, stamp),
+                tail.replace(_STAMP_LINE, stamp),
+            )
         return frame
 
     def build(
