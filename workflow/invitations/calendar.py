@@ -208,7 +208,7 @@ _STAMP_LINE = b"DTSTAMP:20000101T000000Z"
 
 
 @lru_cache(maxsize=64)  # a few sessions' fan-outs in flight, each in up to three languages
-def _frame(session: CalendarSession, method: Method, description: str) -> tuple[bytes, bytes]:
+def _frame_for(session: CalendarSession, method: Method, description: str) -> tuple[bytes, bytes]:
     """A session's calendar without ATTENDEE lines, cut where they go, for the life of the
     process: the batches of a fan-out each need it for every language, and building it is
     most of what the calendar costs a batch. Keyed by the whole session as the calendar
@@ -234,7 +234,7 @@ class EventCalendars:
     """`build_event_calendar` for many recipients of one session, byte for byte the same,
     without building the calendar again for each: what does not depend on the recipient (the
     VTIMEZONE, the event, the description in each language) is written once per language for
-    the life of the process (`_frame`, with DTSTAMP put in for each fan-out), each ATTENDEE
+    the life of the process (`_frame_for`, with DTSTAMP put in for each fan-out), each ATTENDEE
     line once, and a recipient's calendar is those parts joined, with their own line
     (RSVP=TRUE) in place. icalendar still writes every part; only the joining is here.
     """
@@ -251,7 +251,7 @@ class EventCalendars:
         this fan-out's DTSTAMP."""
         frame = self._frames.get(description)
         if frame is None:
-            head, tail = _frame(self.session, self.method, description)
+            head, tail = _frame_for(self.session, self.method, description)
             stamp = (
                 b"DTSTAMP:" + vDatetime(_aware(self.dtstamp, "dtstamp").astimezone(UTC)).to_ical()
             )
