@@ -378,17 +378,17 @@ def test_every_session_filter_shows_the_same_sessions_on_the_api_page_and_the_we
             for status in [None, "scheduled", "cancelled"]:
                 for after, before in [(None, None), (window[0], None), (None, window[1]), window]:
                     want = sorted(
-                        (i for i in status_of if reads is None or forum_of[i] in reads),
+                        (
+                            i
+                            for i in status_of
+                            if (reads is None or forum_of[i] in reads)
+                            and (forum_id is None or forum_of[i] == forum_id)
+                            and (status is None or status_of[i] == status)
+                            and (after is None or start_of[i] >= after)
+                            and (before is None or start_of[i] < before)
+                        ),
                         key=lambda i: (start_of[i], i),
                     )
-                    want = [
-                        i
-                        for i in want
-                        if (forum_id is None or forum_of[i] == forum_id)
-                        and (status is None or status_of[i] == status)
-                        and (after is None or start_of[i] >= after)
-                        and (before is None or start_of[i] < before)
-                    ]
                     params: dict[str, str] = {}
                     if forum_id is not None:
                         params["forum_id"] = str(forum_id)

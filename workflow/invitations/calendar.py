@@ -242,7 +242,10 @@ class EventCalendars:
     def __init__(self, session: CalendarSession, method: Method, *, dtstamp: datetime) -> None:
         if method is Method.publish:
             raise ValueError("a PUBLISH lists no attendees: build_event_calendar writes it")
-        self.session, self.method, self.dtstamp = session, method, dtstamp
+        self.session, self.method = session, method
+        # This fan-out's DTSTAMP line, put in place of the frame's stand-in.
+        stamp = _aware(dtstamp, "dtstamp").astimezone(UTC)
+        self._stamp_line = b"DTSTAMP:" + vDatetime(stamp).to_ical()
         self._frames: dict[str, tuple[bytes, bytes]] = {}
         self._shared: tuple[tuple[Attendee, ...], tuple[bytes, ...], tuple[str, ...]] | None = None
 
@@ -252,12 +255,9 @@ class EventCalendars:
         frame = self._frames.get(description)
         if frame is None:
             head, tail = _frame_for(self.session, self.method, description)
-            stamp = (
-                b"DTSTAMP:" + vDatetime(_aware(self.dtstamp, "dtstamp").astimezone(UTC)).to_ical()
-            )
             frame = self._frames[description] = (
-                head.replace(_STAMP_LINE, stamp),
-                tail.replace(_STAMP_LINE, stamp),
+                head.replace(_STAMP_LINE, self._stamp_line),
+                tail.replace(_STAMP_LINE, self._stamp_line),
             )
         return frame
 
